@@ -1,0 +1,32 @@
+# Two entry points for a fresh machine: `make run` (main job, default offline data) and `make test`.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: venv run test lint bench clean
+
+$(BIN)/jetad: requirements.txt requirements-nodeps.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(BIN)/jetad
+
+venv: $(BIN)/jetad
+
+run: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) results/roc.pdf
+
+test: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q tests
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+
+bench: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python bench/pixelize.py
+
+clean:
+	rm -rf data/* results/* logs .snakemake

@@ -1,0 +1,146 @@
+"""The top-tagging HDF5 layout (SPEC 1.1): pandas HDFStore, key `table`, 806 columns.
+
+Writing goes through pandas so files are the same "table" format as the Zenodo record;
+reading uses pandas too but is validated column by column before anything is trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jetad.atomic import atomic_path
+from jetad.errors import DataError
+
+MAX_CONSTITUENTS = 200
+KEY = "table"
+CONSTITUENT_COLUMNS = [
+    f"{q}_{i}" for i in range(MAX_CONSTITUENTS) for q in ("E", "PX", "PY", "PZ")
+]
+TRUTH_COLUMNS = ["truthE", "truthPX", "truthPY", "truthPZ", "ttv", "is_signal_new"]
+COLUMNS = CONSTITUENT_COLUMNS + TRUTH_COLUMNS
+assert len(COLUMNS) == 806
+
+
+@dataclass
+class Jets:
+    """Constituent four-momenta (N, 200, 4) as (E, px, py, pz), plus truth and label."""
+
+    p4: np.ndarray  # float32 (N, 200, 4), zero padded, sorted by pT
+    truth: np.ndarray  # float32 (N, 4)
+    ttv: np.ndarray  # int (N,)
+    label: np.ndarray  # int (N,) 1 = top
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def n_constituents(self) -> np.ndarray:
+        return np.count_nonzero(self.p4[:, :, 0] > 0, axis=1)
+
+    @staticmethod
+    def concatenate(parts: list[Jets]) -> Jets:
+        return Jets(
+            p4=np.concatenate([p.p4 for p in parts]),
+            truth=np.concatenate([p.truth for p in parts]),
+            ttv=np.concatenate([p.ttv for p in parts]),
+            label=np.concatenate([p.label for p in parts]),
+        )
+
+    def take(self, index: np.ndarray) -> Jets:
+        return Jets(self.p4[index], self.truth[index], self.ttv[index], self.label[index])
+
+
+def _rows(idx: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(str(int(i)) for i in idx[:limit])
+    more = f" (and {len(idx) - limit} more)" if len(idx) > limit else ""
+    return f"rows {shown}{more}"
+
+
+def validate_arrays(jets: Jets, origin: str) -> None:
+    """Refuse NaN/inf, negative energies and jets with no constituent, naming file and rows."""
+    p4 = jets.p4
+    finite = np.isfinite(p4).all(axis=(1, 2)) & np.isfinite(jets.truth).all(axis=1)
+    if not finite.all():
+        raise DataError(f"{origin}: NaN or inf in {_rows(np.flatnonzero(~finite))}")
+    negative = (p4[:, :, 0] < 0).any(axis=1)
+    if negative.any():
+        raise DataError(f"{origin}: negative constituent energy in {_rows(np.flatnonzero(negative))}")
+    empty = ~(p4[:, :, 0] > 0).any(axis=1)
+    if empty.any():
+        raise DataError(f"{origin}: jet with no constituent in {_rows(np.flatnonzero(empty))}")
+    bad_label = ~np.isin(jets.label, (0, 1))
+    if bad_label.any():
+        raise DataError(
+            f"{origin}: is_signal_new must be 0 or 1, not in {_rows(np.flatnonzero(bad_label))}"
+        )
+
+
+def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> Jets:
+    """Read and validate a file in the top-tagging layout (optionally a row range)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with pd.HDFStore(path, mode="r") as store:
+            if f"/{KEY}" not in store.keys():
+                raise DataError(
+                    f"{path}: no key '{KEY}' (found {', '.join(store.keys()) or 'nothing'});"
+                    " expected the top-tagging layout"
+                )
+            frame = store.select(KEY, start=start, stop=stop)
+    except DataError:
+        raise
+    except Exception as exc:  # pragma: no cover - message depends on the HDF5 error
+        raise DataError(f"{path}: not a readable pandas HDF5 file ({exc})") from exc
+    cols = list(frame.columns)
+    if cols != COLUMNS:
+        if len(cols) != len(COLUMNS):
+            raise DataError(f"{path}: {len(cols)} columns, expected {len(COLUMNS)}")
+        first = next(i for i, (a, b) in enumerate(zip(cols, COLUMNS, strict=True)) if a != b)
+        raise DataError(
+            f"{path}: column {first} is '{cols[first]}', expected '{COLUMNS[first]}'"
+            " (published order E_i, PX_i, PY_i, PZ_i, ..., truth, ttv, is_signal_new)"
+        )
+    n_const = len(CONSTITUENT_COLUMNS)
+    values = frame.to_numpy(dtype=np.float64, copy=False)
+    jets = Jets(
+        p4=values[:, :n_const].astype(np.float32).reshape(-1, MAX_CONSTITUENTS, 4),
+        truth=values[:, n_const : n_const + 4].astype(np.float32),
+        ttv=values[:, n_const + 4].astype(np.int8),
+        label=values[:, n_const + 5].astype(np.int8),
+    )
+    if len(jets) == 0:
+        raise DataError(f"{path}: no jets")
+    validate_arrays(jets, str(path))
+    return jets
+
+
+def count_jets(path: str | os.PathLike) -> int:
+    with pd.HDFStore(path, mode="r") as store:
+        return store.get_storer(KEY).nrows
+
+
+def to_frame(jets: Jets) -> pd.DataFrame:
+    n = len(jets)
+    block0 = np.concatenate(
+        [jets.p4.reshape(n, -1).astype(np.float32), jets.truth.astype(np.float32)], axis=1
+    )
+    frame = pd.DataFrame(block0, columns=CONSTITUENT_COLUMNS + TRUTH_COLUMNS[:4])
+    frame["ttv"] = jets.ttv.astype(np.int64)
+    frame["is_signal_new"] = jets.label.astype(np.int64)
+    return frame
+
+
+def write_jets(path: str | os.PathLike, jets: Jets) -> None:
+    """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints)."""
+    validate_arrays(jets, str(path))
+    frame = to_frame(jets)
+    with atomic_path(path, suffix=".h5") as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas warns about many columns in a table
+            frame.to_hdf(tmp, key=KEY, mode="w", format="table", complevel=1, complib="zlib")

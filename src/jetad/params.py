@@ -1,0 +1,77 @@
+"""Load params.yaml and validate it against the JSON schema before any stage runs.
+
+The schema is one file per top-level section under jetad/schema/, so each stage owns its
+own part; unknown sections and unknown keys are refused with the key's path named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jetad.errors import ConfigError
+
+DEFAULT_PATH = Path("params.yaml")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    folder = resources.files("jetad") / "schema"
+    top = json.loads((folder / "top.json").read_text())
+    properties = dict(top["properties"])
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".json") and entry.name != "top.json":
+            properties[entry.name[: -len(".json")]] = json.loads(entry.read_text())
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "required": top.get("required", []),
+        "properties": properties,
+    }
+
+
+def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, Any]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for err in errors:
+            key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+            if err.validator == "additionalProperties":
+                lines.append(f"  {key}: {err.message}")
+            else:
+                lines.append(f"  {key}: {err.message}")
+        raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))
+    _check_relations(params, origin)
+    return params
+
+
+def _check_relations(params: dict[str, Any], origin: str) -> None:
+    gen = params.get("generate", {})
+    if gen.get("jet_pt_min", 0) >= gen.get("jet_pt_max", float("inf")):
+        raise ConfigError(f"{origin} is invalid:\n  generate.jet_pt_min must be below jet_pt_max")
+    data = params.get("data", {})
+    if data.get("source") == "file" and not data.get("file"):
+        raise ConfigError(f"{origin} is invalid:\n  data.file must be set when data.source is 'file'")
+
+
+def load(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    path = Path(path or os.environ.get("JETAD_PARAMS", DEFAULT_PATH))
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such parameter file (run from the project directory)")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections")
+    return validate(params, str(path))
