@@ -51,8 +51,11 @@ class ImageSet:
 def write_images(path: str | os.PathLike, data: ImageSet) -> None:
     n = len(data)
     with atomic_path(path, suffix=".h5") as tmp:
-        # track_times=False and fixed chunking keep the bytes identical for identical inputs.
-        with h5py.File(tmp, "w", track_order=True) as f:
+        # no time stamps and fixed chunking: identical inputs give identical bytes
+        fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+        fcpl.set_obj_track_times(False)  # the root group too carries no time stamp
+        fid = h5py.h5f.create(str(tmp).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
+        with h5py.File(fid) as f:
             chunk = (min(max(n, 1), 1024),) + data.images.shape[1:]
             f.create_dataset(
                 "images", data=data.images.astype(np.float32), chunks=chunk if n else None,

@@ -143,4 +143,7 @@ def write_jets(path: str | os.PathLike, jets: Jets) -> None:
     with atomic_path(path, suffix=".h5") as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas warns about many columns in a table
-            frame.to_hdf(tmp, key=KEY, mode="w", format="table", complevel=1, complib="zlib")
+            # no time stamps and no PyTables index tables (they carry time stamps of their
+            # own): the same jets give the same bytes
+            with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
+                store.put(KEY, frame, format="table", track_times=False, index=False)

@@ -1,0 +1,118 @@
+"""`jetad download`: the top-tagging files of Zenodo record 2603256, streamed, resumable and
+md5-verified against the record's published checksums (SPEC 1.1).
+
+A transfer goes to `<name>.part` and resumes with an HTTP Range request; only a file whose md5
+matches is renamed into place, so a bad transfer never replaces a good file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from jetad import log
+from jetad.atomic import file_md5
+from jetad.errors import DataError
+
+HELP = "download the top-tagging HDF5 files (checksummed, resumable)"
+LOG = log.get("jetad.download")
+BLOCK = 1 << 20
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--name", required=True, help="file of the record, e.g. val.h5")
+    parser.add_argument("--out", required=True, help="where to put it")
+
+
+def record_checksums(api_url: str, timeout: float) -> dict[str, str]:
+    """name -> md5 from the record's API (`files[].checksum` of the form md5:<hex>)."""
+    try:
+        with urllib.request.urlopen(api_url, timeout=timeout) as response:
+            record = json.load(response)
+    except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read checksums from {api_url}: {exc}") from exc
+    sums = {}
+    for entry in record.get("files", []):
+        algo, _, value = str(entry.get("checksum", "")).partition(":")
+        if algo == "md5":
+            sums[entry["key"]] = value
+    return sums
+
+
+def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
+          progress: bool = True) -> Path:
+    """Download `url` to `out`, resuming a previous partial transfer, and verify its md5."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    if out.exists():
+        have = file_md5(out)
+        if have == md5:
+            LOG.info("%s already present, md5 %s", out, have)
+            return out
+        LOG.warning("%s exists with md5 %s, expected %s: downloading again", out, have, md5)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    offset = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # the partial file is already complete
+            response = None
+        else:
+            raise DataError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise DataError(f"{url}: {exc}") from exc
+    if response is not None:
+        with response:
+            resumed = response.status == 206
+            if offset and not resumed:
+                LOG.info("server ignored the range request: starting %s from 0", out.name)
+                offset = 0
+            size = response.headers.get("Content-Length")
+            total = offset + int(size) if size is not None else None
+            mode = "ab" if resumed else "wb"
+            with open(part, mode) as f, tqdm(total=total, initial=offset, unit="B",
+                                             unit_scale=True, desc=out.name,
+                                             disable=not progress) as bar:
+                while True:
+                    try:
+                        block = response.read(BLOCK)
+                    except (OSError, urllib.error.URLError) as exc:
+                        raise DataError(f"{url}: transfer interrupted after "
+                                        f"{f.tell()} bytes ({exc}); run again to resume") from exc
+                    if not block:
+                        break
+                    f.write(block)
+                    bar.update(len(block))
+            got_bytes = part.stat().st_size
+            if total is not None and got_bytes < total:
+                raise DataError(f"{url}: transfer ended at {got_bytes} of {total} bytes; "
+                                "run again to resume")
+    got = file_md5(part)
+    if got != md5:
+        bad = part.with_name(out.name + ".bad")
+        os.replace(part, bad)
+        raise DataError(f"{out.name}: md5 {got} does not match the published {md5}; "
+                        f"the transfer is kept as {bad}, {out} was not touched")
+    os.replace(part, out)
+    LOG.info("downloaded %s: %d bytes, md5 %s verified", out, out.stat().st_size, got)
+    return out
+
+
+def run(args, params) -> None:
+    cfg = params["download"]
+    md5 = cfg.get("md5", {}).get(args.name)
+    if not md5:
+        api = cfg["api"].format(record=cfg["record"])
+        sums = record_checksums(api, cfg.get("timeout", 60))
+        if args.name not in sums:
+            raise DataError(f"record {cfg['record']} lists no md5 for {args.name} at {api}")
+        md5 = sums[args.name]
+    fetch(cfg["url"].format(name=args.name), args.out, md5, cfg.get("timeout", 60))
