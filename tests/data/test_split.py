@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from jetad.data.split import split_indices
+from jetad.errors import DataError
+
+
+def test_split_fractions_and_tops_only_in_test():
+    label = np.array([0] * 800 + [1] * 300)
+    parts = split_indices(label, 0.25, 0.1, seed=5)
+    assert len(parts["test"]) == 200 + 300
+    assert len(parts["val"]) == 60 and len(parts["train"]) == 540
+    assert (label[parts["train"]] == 0).all() and (label[parts["val"]] == 0).all()
+    assert (label[parts["test"]] == 1).sum() == 300
+    every = np.concatenate(list(parts.values()))
+    assert len(np.unique(every)) == len(label)
+
+
+def test_split_is_seeded():
+    label = np.array([0] * 100 + [1] * 10)
+    a = split_indices(label, 0.25, 0.1, seed=5)
+    b = split_indices(label, 0.25, 0.1, seed=5)
+    c = split_indices(label, 0.25, 0.1, seed=6)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["train"], c["train"])
+
+
+def test_split_refuses_an_empty_part():
+    with pytest.raises(DataError, match="val part empty"):
+        split_indices(np.array([0, 0, 1]), 0.25, 0.1, seed=1)

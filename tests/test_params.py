@@ -1,0 +1,61 @@
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from jetad.errors import ConfigError
+from jetad.params import load, validate
+from jetad.presets import apply
+
+
+@pytest.fixture
+def params(root):
+    return yaml.safe_load((root / "params.yaml").read_text())
+
+
+def test_committed_params_are_valid(root):
+    assert load(root / "params.yaml")["data"]["source"] == "generate"
+
+
+@pytest.mark.parametrize("mutate,key", [
+    (lambda p: p["pixelize"].update(npix_typo=40), "pixelize: Additional properties"),
+    (lambda p: p["pixelize"].update(npix="forty"), "pixelize.npix: 'forty' is not of type"),
+    (lambda p: p["split"].update(test_fraction=1.5), "split.test_fraction: 1.5 is greater"),
+    (lambda p: p.update(sede=1), "(top level): Additional properties"),
+    (lambda p: p["data"].update(source="ftp"), "data.source: 'ftp' is not one of"),
+    (lambda p: p["generate"].update(jet_pt_min=700.0), "jet_pt_min must be below jet_pt_max"),
+])
+def test_bad_params_are_refused_naming_the_key(params, mutate, key):
+    bad = copy.deepcopy(params)
+    mutate(bad)
+    with pytest.raises(ConfigError) as err:
+        validate(bad)
+    assert key in str(err.value)
+
+
+def test_cli_refuses_bad_params_before_running(tmp_path, params):
+    params["split"]["val_fraction"] = -1
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    out = tmp_path / "never.h5"
+    result = subprocess.run(
+        [sys.executable, "-m", "jetad.cli", "split", "--params", str(path), "--in", "x.h5",
+         "--train", str(out), "--val", str(out), "--test", str(out)],
+        capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "split.val_fraction" in result.stderr
+    assert not out.exists()
+
+
+def test_presets_apply_and_validate(tmp_path, root):
+    path = tmp_path / "params.yaml"
+    path.write_text((root / "params.yaml").read_text())
+    quick = apply("quick", path, root / "workflow" / "presets")
+    assert quick["preset"] == "quick"
+    assert load(path)["generate"]["jets_per_chunk"]["qcd"] < 1000
+    back = apply("default", path, root / "workflow" / "presets")
+    assert back["generate"] == load(root / "params.yaml")["generate"]
+    with pytest.raises(ConfigError, match="no such preset"):
+        apply("nope", path, root / "workflow" / "presets")
