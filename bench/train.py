@@ -1,0 +1,75 @@
+"""Training and scoring throughput of the JointVAE on this machine (images/s).
+
+    .venv/bin/python bench/train.py                 # thesis width and the params.yaml width
+    .venv/bin/python bench/train.py --widths 1 0.5 0.25 --steps 6
+
+Random images summing to 1 stand in for jets: the cost of a step does not depend on content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import jetad  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+
+def measure(width: float, train_params: dict, batch: int, steps: int) -> tuple[float, float, dict]:
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from jetad.models.jointvae import JointVAE, JointVAEConfig
+    from jetad.stages.train import make_steps
+
+    cfg = JointVAEConfig.from_params({**train_params, "width": width})
+    model = JointVAE(cfg)
+    opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-3)
+    train_step, _ = make_steps(model, opt, float(train_params.get("beta", 3e3)))
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, cfg.npix, cfg.npix)).astype(np.float32) ** 8
+    x = tf.constant(x / x.sum(axis=(1, 2), keepdims=True))
+    seed = tf.constant([1, 2], tf.int32)
+    train_step(x, seed)  # trace + first-call allocation, not timed
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        float(train_step(x, seed)["loss"])
+    train_rate = batch * steps / (time.perf_counter() - t0)
+
+    @tf.function(input_signature=[tf.TensorSpec((None, cfg.npix, cfg.npix), tf.float32)])
+    def score(xb):
+        return model.forward(xb, training=False, sample=False)
+
+    score(x)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        score(x)[0].numpy()
+    score_rate = batch * steps / (time.perf_counter() - t0)
+    return train_rate, score_rate, model.param_counts()
+
+
+def main() -> None:
+    from jetad import params as params_mod
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--params", default=None)
+    p.add_argument("--widths", type=float, nargs="*", default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--steps", type=int, default=5)
+    args = p.parse_args()
+    try:
+        tp = params_mod.load(args.params)["train"]
+    except Exception:  # no params.yaml here: thesis defaults
+        tp = {"width": 1.0, "batch_size": 128}
+    batch = args.batch_size or tp.get("batch_size", 128)
+    widths = args.widths or sorted({1.0, float(tp.get("width", 1.0))}, reverse=True)
+    print(f"batch {batch}, {args.steps} timed steps")
+    for w in widths:
+        tr, sc, counts = measure(w, tp, batch, args.steps)
+        print(f"width {w:g}: encoder {counts['encoder']:,} + decoder {counts['decoder']:,} "
+              f"parameters; train {tr:.1f} images/s; score {sc:.1f} images/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The eight anomaly scores of SPEC §3, in NumPy, one value per image (higher = more anomalous).
+
+x is the input image, x' the reconstruction, both (N, H, W). The KL scores need only the
+encoder's distribution parameters (mean, logvar, categorical logits).
+
+Deliberately unlike the authors' public scoring code (SPEC §3): names are bound to values by
+key, never by zipping two lists; BCE is -[x log x' + (1 - x) log(1 - x')] with the input as
+the target; Dice is the loss 1 - coefficient, not the inverse coefficient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Order in files, tables and plots.
+NAMES = ("mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc", "kl_total")
+LABELS = {
+    "mse": "MSE", "bce": "BCE", "dice": "Dice loss", "pixel_diff": "Pixel difference",
+    "total": "Total (BCE + Dice)", "kl_cont": "KL continuous", "kl_disc": "KL discrete",
+    "kl_total": "KL total",
+}
+EPS = 1e-7
+
+
+def _flat(a) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return a.reshape(a.shape[0], -1)
+
+
+def mse(x, x_rec) -> np.ndarray:
+    """Energy difference: sum over pixels of (x - x')^2."""
+    return np.sum((_flat(x) - _flat(x_rec)) ** 2, axis=1)
+
+
+def bce(x, x_rec, eps: float = EPS) -> np.ndarray:
+    x, r = _flat(x), np.clip(_flat(x_rec), eps, 1.0 - eps)
+    return -np.sum(x * np.log(r) + (1.0 - x) * np.log(1.0 - r), axis=1)
+
+
+def dice(x, x_rec) -> np.ndarray:
+    """1 - 2 sum x x' / (sum x + sum x'); two empty images count as identical (loss 0)."""
+    x, r = _flat(x), _flat(x_rec)
+    den = x.sum(axis=1) + r.sum(axis=1)
+    num = 2.0 * np.sum(x * r, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coef = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    return 1.0 - coef
+
+
+def pixel_diff(x_rec) -> np.ndarray:
+    """|1 - sum x'|: inputs sum to 1, so this is how far the reconstruction's total is off."""
+    return np.abs(1.0 - _flat(x_rec).sum(axis=1))
+
+
+def kl_cont(mean, logvar) -> np.ndarray:
+    mean, logvar = np.asarray(mean, np.float64), np.asarray(logvar, np.float64)
+    return -0.5 * np.sum(1.0 + logvar - mean**2 - np.exp(logvar), axis=1)
+
+
+def softmax(logits) -> np.ndarray:
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def kl_disc(logits, eps: float = EPS) -> np.ndarray:
+    q = softmax(logits)
+    k = q.shape[1]
+    return np.sum(q * np.log(q + eps) - q * np.log(1.0 / k + eps), axis=1)
+
+
+def all_scores(x, x_rec, mean, logvar, logits, eps_kl: float = EPS) -> dict[str, np.ndarray]:
+    out = {
+        "mse": mse(x, x_rec),
+        "bce": bce(x, x_rec),
+        "dice": dice(x, x_rec),
+        "pixel_diff": pixel_diff(x_rec),
+        "kl_cont": kl_cont(mean, logvar),
+        "kl_disc": kl_disc(logits, eps_kl),
+    }
+    out["total"] = out["bce"] + out["dice"]
+    out["kl_total"] = out["kl_cont"] + out["kl_disc"]
+    return {name: out[name] for name in NAMES}
+
+
+def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
+                     extra: dict[str, np.ndarray] | None = None, attrs: dict | None = None) -> None:
+    """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays."""
+    import h5py
+
+    from jetad.atomic import atomic_path
+
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        g = f.create_group("scores", track_order=True)
+        for name, values in scores.items():
+            g.create_dataset(name, data=np.asarray(values, np.float64), track_times=False)
+        f.create_dataset("label", data=np.asarray(label, np.int8), track_times=False)
+        f.create_dataset("jet_mass", data=np.asarray(jet_mass, np.float32), track_times=False)
+        for name, values in (extra or {}).items():
+            f.create_dataset(name, data=values, track_times=False)
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
+
+
+def read_score_file(path) -> dict:
+    """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}."""
+    from pathlib import Path
+
+    import h5py
+
+    from jetad.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such score file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    with f:
+        if "scores" not in f or "label" not in f:
+            raise DataError(f"{path}: not a score file (needs /scores and /label)")
+        out = {"scores": {k: f["scores"][k][...] for k in f["scores"]}}
+        for k in f:
+            if k != "scores":
+                out[k] = f[k][...]
+        out["attrs"] = dict(f.attrs)
+    n = len(out["label"])
+    if n == 0:
+        raise DataError(f"{path}: holds no jets")
+    for k, v in out["scores"].items():
+        if len(v) != n:
+            raise DataError(f"{path}: score {k} has {len(v)} values for {n} jets")
+    return out

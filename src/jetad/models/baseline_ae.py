@@ -1,0 +1,45 @@
+"""Plain convolutional autoencoder: the reconstruction baseline beside the JointVAE.
+
+Deterministic, no latent prior, trained with the summed squared error and scored with it
+(the "MSE" of SPEC §3). Three stride-2 convs down to 5x5, a dense bottleneck, and the mirror
+image up, so its cost is a small fraction of the JointVAE's decoder.
+"""
+
+from __future__ import annotations
+
+import tf_keras as keras
+
+ARCHITECTURE = "conv_ae"
+
+
+def build(npix: int = 40, filters=(16, 32, 64), latent: int = 32) -> keras.Model:
+    if npix % 2 ** len(filters):
+        raise ValueError(f"npix {npix} must be divisible by {2 ** len(filters)}")
+    init = "he_normal"
+    x_in = keras.Input((npix, npix), name="image")
+    x = keras.layers.Reshape((npix, npix, 1))(x_in)
+    for i, f in enumerate(filters):
+        x = keras.layers.Conv2D(f, 3, strides=2, padding="same", kernel_initializer=init,
+                                name=f"down{i}")(x)
+        x = keras.layers.LeakyReLU(0.25)(x)
+    side = npix // 2 ** len(filters)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(latent, kernel_initializer=init, name="bottleneck")(x)
+    x = keras.layers.Dense(side * side * filters[-1], kernel_initializer=init)(x)
+    x = keras.layers.LeakyReLU(0.25)(x)
+    x = keras.layers.Reshape((side, side, filters[-1]))(x)
+    for i, f in enumerate(reversed(filters)):
+        x = keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
+                                         kernel_initializer=init, name=f"up{i}")(x)
+        x = keras.layers.LeakyReLU(0.25)(x)
+    x = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reco")(x)
+    x = keras.layers.Reshape((npix, npix))(x)
+    return keras.Model(x_in, x, name="conv_ae")
+
+
+def sum_squared_error(y_true, y_pred):
+    import tensorflow as tf
+
+    # Summed, not averaged, over pixels: jet images sum to 1, so per-pixel means are ~1e-4
+    # and would leave the gradients of most pixels negligible next to the weight decay.
+    return tf.reduce_sum(tf.square(y_true - y_pred), axis=(1, 2))

@@ -1,0 +1,64 @@
+"""`jetad baseline`: train the plain conv autoencoder on QCD and write its MSE score for
+the test jets, in the score-file format of `jetad score`, for `jetad evaluate`."""
+
+from __future__ import annotations
+
+from jetad import log
+
+HELP = "train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)"
+
+logger = log.get("jetad.baseline")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--train", required=True, help="QCD training images")
+    parser.add_argument("--val", required=True, help="QCD validation images")
+    parser.add_argument("--test", required=True, help="test images (QCD and top)")
+    parser.add_argument("--out", required=True, help="output score file (HDF5, score 'mse')")
+    parser.add_argument("--model", default=None, help="also save the autoencoder here (dir)")
+
+
+def run(args, params) -> None:
+    import tf_keras as keras
+
+    from jetad.analysis import scores as sc
+    from jetad.models import baseline_ae
+    from jetad.models.jointvae import save_model
+    from jetad.stages.score import read_test
+    from jetad.stages.train import load_training_images, setup_tf, subsample
+
+    bp, seed = params["baseline"], int(params["seed"])
+    setup_tf(seed)
+    train = load_training_images(args.train)
+    npix = train.images.shape[1]
+    val = load_training_images(args.val, npix, "validation")
+    test = read_test(args.test, npix)
+    itrain = subsample(len(train), bp.get("max_train_jets"), seed)
+    ival = subsample(len(val), bp.get("max_val_jets"), seed + 1)
+    logger.info("read %d/%d/%d train/val/test jets; training on %d", len(train), len(val),
+                len(test), len(itrain))
+    model = baseline_ae.build(npix, tuple(bp["filters"]), int(bp["latent"]))
+    logger.info("conv AE: %d parameters", model.count_params())
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=bp["learning_rate"],
+                                         weight_decay=bp["weight_decay"]),
+        loss=baseline_ae.sum_squared_error,
+    )
+    xt, xv = train.images[itrain], val.images[ival]
+    hist = model.fit(
+        xt, xt, validation_data=(xv, xv), epochs=int(bp["epochs"]),
+        batch_size=int(bp["batch_size"]), shuffle=True, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(
+            patience=int(bp["early_stopping_patience"]), restore_best_weights=True)],
+    )
+    logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
+                [round(v, 6) for v in hist.history["val_loss"]])
+    rec = model.predict(test.images, batch_size=int(bp["batch_size"]) * 2, verbose=0)
+    sc.write_score_file(args.out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
+                        attrs={"model": "conv_ae", "test": str(args.test)})
+    logger.info("wrote %d baseline MSE scores to %s", len(test), args.out)
+    if args.model:
+        save_model(args.model, baseline_ae.ARCHITECTURE,
+                   {"npix": npix, "filters": list(bp["filters"]), "latent": int(bp["latent"])},
+                   {"model": model})
+        logger.info("wrote conv AE to %s", args.model)

@@ -1,0 +1,100 @@
+"""`jetad evaluate`: ROC curves and figures of merit for every score, with the baselines.
+
+Baselines side by side (SPEC §6): the jet mass alone (read from the JointVAE score file, so
+it is the same test jets) and the plain conv autoencoder's MSE (`jetad baseline`).
+metrics.json holds, per score: AUC, TPR at FPR 10%, 1%, 0.1%, and 1/eps_B at eps_S = 0.3.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jetad import log
+from jetad.atomic import atomic_path, write_text
+from jetad.errors import DataError
+
+HELP = "ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines"
+
+logger = log.get("jetad.evaluate")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--scores", required=True, help="JointVAE score file (jetad score)")
+    parser.add_argument("--baseline-scores", default=None,
+                        help="conv-autoencoder score file (jetad baseline)")
+    parser.add_argument("--roc", required=True, help="output PDF of the ROC curves")
+    parser.add_argument("--metrics", required=True, help="output metrics JSON")
+    parser.add_argument("--figures", default=None,
+                        help="directory for score distributions and the latent PCA")
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def run(args, params) -> None:
+    from jetad.analysis import metrics, plots
+    from jetad.analysis.scores import LABELS, read_score_file
+
+    ep = params.get("evaluate") or {}
+    vae = read_score_file(args.scores)
+    label = vae["label"].astype(int)
+    logger.info("read %d jets (%d top) with %d scores from %s", len(label), int(label.sum()),
+                len(vae["scores"]), args.scores)
+    # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
+    series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
+    series["baseline/jet_mass"] = vae["jet_mass"].astype(np.float64)
+    if args.baseline_scores:
+        base = read_score_file(args.baseline_scores)
+        if len(base["label"]) != len(label) or not np.array_equal(base["label"], vae["label"]):
+            raise DataError(
+                f"{args.baseline_scores}: labels differ from {args.scores} "
+                f"({len(base['label'])} vs {len(label)} jets); score the same test file"
+            )
+        for k, v in base["scores"].items():
+            series[f"baseline/conv_ae_{k}"] = v
+        logger.info("read baseline scores %s from %s", sorted(base["scores"]),
+                    args.baseline_scores)
+
+    results = {name: metrics.summary(label, values) for name, values in series.items()}
+    write_text(args.metrics, json.dumps(_jsonable(results), indent=2) + "\n")
+    logger.info("wrote metrics of %d scores to %s", len(results), args.metrics)
+    for name, r in results.items():
+        rej = r["rejection_at_eff_s_0p3"]
+        logger.info("%-26s AUC %.4f  TPR@FPR10%% %.3f  1/eps_B@0.3 %s", name, r["auc"],
+                    r["tpr_at_fpr_10pct"], "inf" if rej is None else f"{rej:.1f}")
+
+    def legend(name: str) -> str:
+        model, score = name.split("/", 1)
+        if model == "jointvae":
+            return LABELS.get(score, score)
+        return "jet mass" if score == "jet_mass" else f"conv AE {score.removeprefix('conv_ae_')}"
+
+    curves = {}
+    for name, values in series.items():
+        fpr, tpr = metrics.roc(label, values)
+        curves[legend(name)] = (fpr, tpr, results[name]["auc"])
+    note = plots.data_note(params)
+    with atomic_path(args.roc, suffix=".pdf") as tmp:
+        plots.roc_curves(curves, tmp, note)
+    logger.info("wrote %s", args.roc)
+
+    if args.figures:
+        folder = Path(args.figures)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / "score_distributions.pdf", suffix=".pdf") as tmp:
+            plots.score_distributions({legend(k): v for k, v in series.items()}, label, tmp,
+                                      note)
+        if "z_mean" in vae and "category" in vae:
+            with atomic_path(folder / "latent_pca.pdf", suffix=".pdf") as tmp:
+                plots.latent_pca(vae["z_mean"], label, vae["category"], tmp, note,
+                                 max_points=int(ep.get("pca_max_points", 20000)),
+                                 seed=int(params["seed"]))
+        logger.info("wrote score distributions and latent PCA to %s", folder)

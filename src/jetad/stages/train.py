@@ -1,0 +1,313 @@
+"""`jetad train`: fit the JointVAE on QCD jet images (SPEC §2), checkpointing every epoch.
+
+A killed run restarts from its last completed epoch: the checkpoint directory holds the
+weights, optimizer state, learning rate, early-stopping counters and history, and is keyed by
+a fingerprint of the inputs and the `train:` parameters, so a changed setting starts afresh
+instead of resuming into a different experiment. The model, metrics and plot are written
+only once training has finished, each atomically; the checkpoint is then removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jetad import log
+from jetad.atomic import atomic_path, write_text
+from jetad.errors import DataError, JetadError
+
+HELP = "train the JointVAE on QCD jet images (checkpoints every epoch; resumes when killed)"
+
+METRICS = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
+# Keras' ReduceLROnPlateau default: an improvement must beat the best by this much.
+PLATEAU_MIN_DELTA = 1e-4
+
+logger = log.get("jetad.train")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--train", required=True, help="QCD training images (jetad split)")
+    parser.add_argument("--val", required=True, help="QCD validation images")
+    parser.add_argument("--model", required=True, help="output model directory")
+    parser.add_argument("--metrics", required=True, help="output JSON: final/best-epoch metrics")
+    parser.add_argument("--history", default=None,
+                        help="output CSV, one row per epoch (default: metrics path with .csv)")
+    parser.add_argument("--plot", default=None, help="output PDF of the training curves")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="per-epoch checkpoints (default: <model>.ckpt)")
+
+
+def load_training_images(path, npix: int | None = None, what: str = "training"):
+    """Read a QCD-only image file; refuse tops (a test file passed by mistake) and bad shapes."""
+    from jetad.data.images import read_images
+
+    data = read_images(path)
+    if npix is not None and data.images.shape[1:] != (npix, npix):
+        raise DataError(
+            f"{path}: images have shape {data.images.shape[1:]}, expected ({npix}, {npix})"
+        )
+    n_top = int((data.label == 1).sum())
+    if n_top:
+        raise DataError(f"{path}: {n_top} top jets in the {what} set; training uses QCD only")
+    return data
+
+
+def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def setup_tf(seed: int):
+    import tensorflow as tf
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    # Deterministic kernels cost little on CPU and make reruns bit-comparable.
+    tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+def fingerprint(*parts) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, (str, Path)) and Path(p).is_file():
+            st = Path(p).stat()
+            h.update(f"{Path(p).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+        else:
+            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+class Checkpointer:
+    """Epoch checkpoints in one directory: state.json points at the newest complete one."""
+
+    def __init__(self, directory: Path, key: str, objects: dict, best_objects: dict):
+        import tensorflow as tf
+
+        self.dir, self.key = Path(directory), key
+        self.ckpt = tf.train.Checkpoint(**objects)
+        self.best = tf.train.Checkpoint(**best_objects)
+
+    def load_state(self) -> dict | None:
+        state_file = self.dir / "state.json"
+        if not state_file.is_file():
+            return None
+        try:
+            state = json.loads(state_file.read_text())
+        except json.JSONDecodeError:
+            logger.warning("%s: unreadable, starting afresh", state_file)
+            return None
+        if state.get("key") != self.key:
+            logger.info("%s: from other inputs or parameters, starting afresh", self.dir)
+            return None
+        self.ckpt.read(str(self.dir / state["checkpoint"])).assert_existing_objects_matched()
+        return state
+
+    def restore_best(self, state: dict) -> None:
+        if state.get("best_checkpoint"):
+            self.best.read(str(self.dir / state["best_checkpoint"])).expect_partial()
+
+    def save(self, state: dict, epoch: int, is_best: bool) -> dict:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state = dict(state, key=self.key, checkpoint=f"epoch-{epoch}")
+        self.ckpt.write(str(self.dir / state["checkpoint"]))
+        if is_best:
+            state["best_checkpoint"] = f"best-{epoch}"
+            self.best.write(str(self.dir / state["best_checkpoint"]))
+        # state.json is renamed into place last: until then the previous epoch stays current.
+        write_text(self.dir / "state.json", json.dumps(state, indent=1))
+        keep = {state["checkpoint"], state.get("best_checkpoint")}
+        for f in self.dir.iterdir():
+            stem = f.name.split(".")[0]
+            if stem.startswith(("epoch-", "best-")) and stem not in keep:
+                f.unlink()
+        return state
+
+    def clear(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_steps(model, optimizer, beta: float):
+    """Compiled train/eval steps; the seed argument makes the latent noise reproducible."""
+    import tensorflow as tf
+
+    npix = model.cfg.npix
+    spec = (tf.TensorSpec((None, npix, npix), tf.float32), tf.TensorSpec((2,), tf.int32))
+
+    @tf.function(input_signature=spec)
+    def train_step(x, seed):
+        with tf.GradientTape() as tape:
+            rec, logits, mean, logvar = model.forward(x, training=True, sample=True, seed=seed)
+            terms = model.loss_terms(x, rec, logits, mean, logvar, beta)
+        variables = model.trainable_variables
+        grads = tape.gradient(terms["loss"], variables)
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return terms
+
+    @tf.function(input_signature=spec)
+    def eval_step(x, seed):
+        rec, logits, mean, logvar = model.forward(x, training=False, sample=True, seed=seed)
+        return model.loss_terms(x, rec, logits, mean, logvar, beta)
+
+    return train_step, eval_step
+
+
+def batches(tf, images, batch_size: int, seed: int | None):
+    """tf.data pipeline over one in-memory tensor; shuffles indices, not images, per epoch."""
+    n = int(images.shape[0])
+    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
+    ds = ds.map(lambda idx: tf.gather(images, idx), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def run_epoch(tf, step, images, batch_size, seed, epoch, shuffle) -> dict[str, float]:
+    sums = dict.fromkeys(METRICS, 0.0)
+    count = 0
+    for i, x in enumerate(batches(tf, images, batch_size, seed + epoch if shuffle else None)):
+        terms = step(x, tf.constant([seed % (2**31 - 1), epoch * 1_000_003 + i], tf.int32))
+        nb = int(x.shape[0])
+        for k in METRICS:
+            sums[k] += float(terms[k]) * nb
+        count += nb
+    return {k: v / count for k, v in sums.items()}
+
+
+def run(args, params) -> None:
+    tp, seed = params["train"], int(params["seed"])
+    tf = setup_tf(seed)
+    import tf_keras as keras
+
+    from jetad.analysis import plots
+    from jetad.models.jointvae import JointVAE, JointVAEConfig, save
+
+    train = load_training_images(args.train)
+    npix = train.images.shape[1]
+    val = load_training_images(args.val, npix, "validation")
+    itrain = subsample(len(train), tp.get("max_train_jets"), seed)
+    ival = subsample(len(val), tp.get("max_val_jets"), seed + 1)
+    x_train = tf.constant(train.images[itrain], tf.float32)
+    x_val = tf.constant(val.images[ival], tf.float32)
+    logger.info("read %d QCD training jets from %s, using %d", len(train), args.train, len(itrain))
+    logger.info("read %d QCD validation jets from %s, using %d", len(val), args.val, len(ival))
+
+    cfg = JointVAEConfig.from_params(tp, npix)
+    model = JointVAE(cfg)
+    counts = model.param_counts()
+    logger.info("JointVAE width %.3g: encoder %d, decoder %d parameters",
+                cfg.width, counts["encoder"], counts["decoder"])
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=tp["learning_rate"], weight_decay=tp["weight_decay"]
+    )
+    optimizer.build(model.trainable_variables)
+    epoch_var = tf.Variable(0, dtype=tf.int64)
+    ckdir = Path(args.checkpoint_dir or f"{args.model}.ckpt")
+    key = fingerprint(args.train, args.val, tp, seed)
+    ck = Checkpointer(
+        ckdir, key,
+        {"encoder": model.encoder, "decoder": model.decoder, "optimizer": optimizer,
+         "epoch": epoch_var},
+        {"encoder": model.encoder, "decoder": model.decoder},
+    )
+    state = ck.load_state() or {
+        "epoch": 0, "history": [], "lr": tp["learning_rate"], "best_val": math.inf,
+        "best_epoch": None, "plateau_best": math.inf, "plateau_wait": 0, "stop_wait": 0,
+        "stopped_early": False, "train_seconds": 0.0,
+    }
+    if state["epoch"]:
+        logger.info("resuming from %s after epoch %d", ckdir, state["epoch"])
+    optimizer.learning_rate.assign(state["lr"])
+    train_step, eval_step = make_steps(model, optimizer, float(tp["beta"]))
+    bs = int(tp["batch_size"])
+
+    while state["epoch"] < tp["epochs"] and not state["stopped_early"]:
+        epoch = state["epoch"] + 1
+        t0 = time.perf_counter()
+        tr = run_epoch(tf, train_step, x_train, bs, seed, epoch, shuffle=True)
+        seconds = time.perf_counter() - t0
+        va = run_epoch(tf, eval_step, x_val, bs, seed, 0, shuffle=False)
+        if not all(math.isfinite(v) for v in (*tr.values(), *va.values())):
+            raise JetadError(
+                f"training diverged in epoch {epoch} (train loss {tr['loss']}, val loss "
+                f"{va['loss']}); lower train.learning_rate or train.beta. The checkpoint in "
+                f"{ckdir} still holds epoch {epoch - 1}."
+            )
+        row = {"epoch": epoch, "lr": state["lr"], "seconds": round(seconds, 2),
+               **{f"train_{k}": v for k, v in tr.items()},
+               **{f"val_{k}": v for k, v in va.items()}}
+        state["history"].append(row)
+        state["train_seconds"] += seconds
+        state.update(epoch_updates(state, va["loss"], tp))
+        is_best = state["best_epoch"] == epoch
+        epoch_var.assign(epoch)
+        state["epoch"] = epoch
+        optimizer.learning_rate.assign(state["lr"])
+        state = ck.save(state, epoch, is_best)
+        logger.info(
+            "epoch %d/%d: %.1f s (%.1f images/s), train loss %.4g, val loss %.4g "
+            "(bce %.4g, kl_cont %.3g, kl_disc %.3g), lr %.3g",
+            epoch, tp["epochs"], seconds, len(itrain) / seconds, tr["loss"], va["loss"],
+            va["bce"], va["kl_cont"], va["kl_disc"], row["lr"],
+        )
+
+    ck.restore_best(state)
+    best = next(r for r in state["history"] if r["epoch"] == state["best_epoch"])
+    images_per_s = len(itrain) * len(state["history"]) / max(state["train_seconds"], 1e-9)
+    summary = {
+        "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
+        "stopped_early": state["stopped_early"], "n_train": len(itrain), "n_val": len(ival),
+        "params_encoder": counts["encoder"], "params_decoder": counts["decoder"],
+        "width": cfg.width, "train_images_per_s": round(images_per_s, 2),
+        "train": {k: best[f"train_{k}"] for k in METRICS},
+        "val": {k: best[f"val_{k}"] for k in METRICS},
+    }
+    save(model, args.model, extra={"training": {k: summary[k] for k in
+                                                ("best_epoch", "epochs_run", "n_train")}})
+    logger.info("wrote model (best epoch %d) to %s", state["best_epoch"], args.model)
+    write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
+    history_path = args.history or str(Path(args.metrics).with_suffix(".csv"))
+    write_text(history_path, history_csv(state["history"]))
+    logger.info("wrote %s and %s (%d epochs)", args.metrics, history_path, len(state["history"]))
+    if args.plot:
+        with atomic_path(args.plot, suffix=".pdf") as tmp:
+            plots.training_curves(state["history"], tmp)
+        logger.info("wrote %s", args.plot)
+    ck.clear()
+
+
+def epoch_updates(state: dict, val_loss: float, tp: dict) -> dict:
+    """ReduceLROnPlateau(factor, patience) and EarlyStopping(patience) on the validation
+    loss, with Keras' semantics, kept in plain state so they survive a restart."""
+    out = {}
+    if val_loss < state["plateau_best"] - PLATEAU_MIN_DELTA:
+        out.update(plateau_best=val_loss, plateau_wait=0, lr=state["lr"])
+    else:
+        wait = state["plateau_wait"] + 1
+        lr = state["lr"]
+        if wait >= tp["lr_patience"]:
+            lr, wait = lr * tp["lr_factor"], 0
+        out.update(plateau_wait=wait, lr=lr)
+    epoch = state["epoch"] + 1
+    if val_loss < state["best_val"]:
+        out.update(best_val=val_loss, best_epoch=epoch, stop_wait=0)
+    else:
+        wait = state["stop_wait"] + 1
+        out.update(stop_wait=wait, stopped_early=wait >= tp["early_stopping_patience"])
+    return out
+
+
+def history_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    return buf.getvalue()

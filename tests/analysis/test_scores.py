@@ -1,0 +1,112 @@
+"""Every score on images where the answer is known by hand."""
+
+import numpy as np
+import pytest
+
+from jetad.analysis import scores as sc
+
+
+def _images(n=3, npix=6, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, npix, npix))
+    return x / x.sum(axis=(1, 2), keepdims=True)
+
+
+def test_identical_images_give_zero_mse():
+    x = _images()
+    assert np.allclose(sc.mse(x, x), 0.0)
+    assert np.allclose(sc.bce(x, x), sc.bce(x, np.clip(x, 1e-7, 1)))
+
+
+def test_dice_of_identical_soft_images_follows_spec_formula():
+    # SPEC's Dice, 1 - 2 sum x x' / (sum x + sum x'), is 0 for identical *binary* masks but
+    # 1 - sum x^2 for identical images summing to 1 (it is not a soft-Dice with squares).
+    x = _images()
+    assert np.allclose(sc.dice(x, x), 1.0 - (x**2).sum(axis=(1, 2)))
+
+
+def test_dice_of_identical_binary_masks_is_zero_and_disjoint_is_one():
+    a = np.zeros((1, 4, 4))
+    a[0, :2] = 1.0
+    b = np.zeros((1, 4, 4))
+    b[0, 2:] = 1.0
+    assert sc.dice(a, a)[0] == pytest.approx(0.0)
+    assert sc.dice(a, b)[0] == pytest.approx(1.0)
+
+
+def test_dice_is_a_loss_not_the_inverse_coefficient():
+    x = _images(1)
+    worse = np.full_like(x, 1.0 / x.size)
+    # The better reconstruction must get the smaller loss (the authors' inverse did not).
+    assert sc.dice(x, x)[0] < sc.dice(x, worse)[0]
+
+
+def test_mse_hand_value():
+    x = np.zeros((1, 2, 2))
+    r = np.array([[[0.5, 0.0], [0.0, 0.25]]])
+    assert sc.mse(x, r)[0] == pytest.approx(0.25 + 0.0625)
+
+
+def test_bce_hand_value_and_argument_order():
+    x = np.array([[[1.0, 0.0]]])
+    r = np.array([[[0.8, 0.3]]])
+    expected = -(np.log(0.8) + np.log(0.7))
+    assert sc.bce(x, r)[0] == pytest.approx(expected)
+    # Swapped arguments (the authors' bug) give a different number here.
+    assert sc.bce(r, x)[0] != pytest.approx(expected)
+
+
+def test_bce_is_finite_for_saturated_reconstruction():
+    x = _images(2)
+    r = np.zeros_like(x)
+    assert np.isfinite(sc.bce(x, r)).all()
+
+
+def test_pixel_diff():
+    r = np.full((2, 4, 4), 1.0 / 16)
+    r[1] *= 2
+    assert np.allclose(sc.pixel_diff(r), [0.0, 1.0])
+
+
+def test_kl_cont_zero_at_prior_and_hand_value():
+    mean = np.zeros((1, 3))
+    logvar = np.zeros((1, 3))
+    assert sc.kl_cont(mean, logvar)[0] == pytest.approx(0.0)
+    mean = np.array([[1.0, 0.0]])
+    logvar = np.array([[0.0, np.log(2.0)]])
+    expected = 0.5 * 1.0 + (-0.5) * (1 + np.log(2.0) - 2.0)
+    assert sc.kl_cont(mean, logvar)[0] == pytest.approx(expected)
+
+
+def test_kl_disc_zero_for_uniform_and_log_k_for_one_hot():
+    k = 20
+    assert sc.kl_disc(np.zeros((1, k)))[0] == pytest.approx(0.0, abs=1e-5)
+    logits = np.full((1, k), -1e4)
+    logits[0, 3] = 1e4
+    assert sc.kl_disc(logits)[0] == pytest.approx(np.log(k), rel=1e-4)
+
+
+def test_all_scores_binds_names_to_the_right_values():
+    x = _images(4)
+    r = _images(4, seed=1)
+    mean = np.random.default_rng(2).normal(size=(4, 32))
+    logvar = np.random.default_rng(3).normal(size=(4, 32)) * 0.1
+    logits = np.random.default_rng(4).normal(size=(4, 20))
+    out = sc.all_scores(x, r, mean, logvar, logits)
+    assert tuple(out) == sc.NAMES
+    assert np.allclose(out["mse"], sc.mse(x, r))
+    assert np.allclose(out["bce"], sc.bce(x, r))
+    assert np.allclose(out["dice"], sc.dice(x, r))
+    assert np.allclose(out["total"], out["bce"] + out["dice"])
+    assert np.allclose(out["kl_total"], sc.kl_cont(mean, logvar) + sc.kl_disc(logits))
+    assert all(v.shape == (4,) for v in out.values())
+
+
+def test_score_file_round_trip(tmp_path):
+    s = {"a": np.arange(3.0), "b": np.ones(3)}
+    path = tmp_path / "s.h5"
+    sc.write_score_file(path, s, [0, 1, 1], [80.0, 170.0, 175.0], {"z_mean": np.zeros((3, 2))})
+    back = sc.read_score_file(path)
+    assert list(back["scores"]) == ["a", "b"]
+    assert np.array_equal(back["label"], [0, 1, 1])
+    assert back["z_mean"].shape == (3, 2)

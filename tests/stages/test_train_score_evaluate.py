@@ -1,0 +1,180 @@
+"""Tiny end-to-end run of train -> score -> baseline -> evaluate on real HDF5 files, resume
+after a kill, and the errors a user meets with wrong inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from jetad.data.images import ImageSet, write_images
+
+ROOT = Path(__file__).resolve().parents[2]
+JETAD = [sys.executable, "-m", "jetad.cli"]
+
+TINY_TRAIN = {
+    "latent_cont": 8, "latent_disc": 5, "beta": 1.0, "tau": 1.0, "kl_eps": 1e-7,
+    "encoder_filters": [32, 64, 128, 128], "encoder_down_groups": 4, "encoder_res_groups": 8,
+    "decoder_expand": 256, "decoder_filters": [32, 128, 128, 64], "decoder_groups": 8,
+    "width": 0.125, "learning_rate": 3e-3, "weight_decay": 1e-3, "lr_factor": 0.5,
+    "lr_patience": 3, "early_stopping_patience": 4, "batch_size": 32, "epochs": 2,
+    "max_train_jets": 96, "max_val_jets": 32,
+}
+
+
+def fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40) -> ImageSet:
+    """Random jet-like images summing to 1; tops get three prongs, QCD one, so a score can
+    separate them."""
+    rng = np.random.default_rng(seed)
+    n = n_qcd + n_top
+    label = np.array([0] * n_qcd + [1] * n_top, np.int8)
+    images = rng.random((n, npix, npix)).astype(np.float32) ** 12 * 0.01
+    c = npix // 2
+    images[:, c, c] += 1.0
+    for i in np.flatnonzero(label):
+        for _ in range(2):
+            y, x = rng.integers(c - 8, c + 8, 2)
+            images[i, y, x] += rng.uniform(0.3, 0.8)
+    images /= images.sum(axis=(1, 2), keepdims=True)
+    mass = np.where(label == 1, rng.normal(175, 15, n), rng.normal(80, 30, n))
+    return ImageSet(images, label, rng.normal(600, 20, n).astype(np.float32),
+                    rng.normal(0, 1, n).astype(np.float32), mass.astype(np.float32),
+                    rng.integers(20, 80, n).astype(np.int16))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("e2e")
+    write_images(d / "train.h5", fake_jets(120, 0, 1))
+    write_images(d / "val.h5", fake_jets(40, 0, 2))
+    write_images(d / "test.h5", fake_jets(60, 60, 3))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["train"] = dict(TINY_TRAIN)
+    params["baseline"].update(epochs=2, max_train_jets=96, max_val_jets=32, batch_size=32)
+    params["score"]["batch_size"] = 64
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    return d
+
+
+def jetad(workdir, *args, check=True, **kw):
+    env = dict(os.environ, JETAD_PARAMS=str(workdir / "params.yaml"))
+    proc = subprocess.run([*JETAD, *args], cwd=workdir, env=env, capture_output=True,
+                          text=True, timeout=600, **kw)
+    if check and proc.returncode:
+        raise AssertionError(f"jetad {args[0]} failed:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    jetad(workdir, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
+          "--metrics", "training_metrics.json", "--plot", "training.pdf")
+    return workdir
+
+
+def test_train_outputs(trained):
+    m = json.loads((trained / "training_metrics.json").read_text())
+    assert m["epochs_run"] == 2 and m["n_train"] == 96 and m["n_val"] == 32
+    for part in ("train", "val"):
+        assert set(m[part]) == {"loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim"}
+        assert all(np.isfinite(v) for v in m[part].values())
+    rows = (trained / "training_metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("epoch,lr,")
+    assert (trained / "training.pdf").stat().st_size > 1000
+    assert (trained / "model" / "config.json").is_file()
+    assert not (trained / "model.ckpt").exists()  # checkpoints removed after success
+
+
+def test_score_and_evaluate(trained):
+    d = trained
+    jetad(d, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5",
+          "--figures", "figs")
+    with h5py.File(d / "scores.h5") as f:
+        names = list(f["scores"])
+        assert names == ["mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc",
+                         "kl_total"]
+        for k in names:
+            v = f["scores"][k][...]
+            assert v.shape == (120,) and np.isfinite(v).all()
+        assert f["label"][...].sum() == 60
+        assert f["z_mean"].shape == (120, 8)
+    for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
+        assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
+    jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
+          "--out", "baseline_scores.h5")
+    jetad(d, "evaluate", "--scores", "scores.h5", "--baseline-scores", "baseline_scores.h5",
+          "--roc", "roc.pdf", "--metrics", "metrics.json", "--figures", "figs")
+    m = json.loads((d / "metrics.json").read_text())
+    assert "jointvae/kl_total" in m and "baseline/jet_mass" in m and "baseline/conv_ae_mse" in m
+    for r in m.values():
+        assert 0.0 <= r["auc"] <= 1.0
+        assert r["n_signal"] == 60 and r["n_background"] == 60
+    # The fake tops are heavier by construction: the mass baseline must see it.
+    assert m["baseline/jet_mass"]["auc"] > 0.95
+    assert (d / "roc.pdf").stat().st_size > 1000
+    assert (d / "figs" / "latent_pca.pdf").is_file()
+
+
+def test_score_refuses_baseline_model_and_wrong_shape(trained):
+    d = trained
+    jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
+          "--out", "b2.h5", "--model", "ae_model")
+    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "'conv_ae' model, expected 'jointvae'" in p.stderr
+    write_images(d / "small.h5", fake_jets(5, 5, 4, npix=32))
+    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "small.h5" in p.stderr and "(32, 32)" in p.stderr
+    assert not (d / "x.h5").exists()
+
+
+def test_empty_test_set_and_tops_in_training_are_errors(trained):
+    d = trained
+    empty = fake_jets(0, 0, 5)
+    write_images(d / "empty.h5", empty)
+    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "empty.h5: holds no jets" in p.stderr
+    p = jetad(d, "train", "--train", "test.h5", "--val", "val.h5", "--model", "m2",
+              "--metrics", "m2.json", check=False)
+    assert p.returncode == 2 and "60 top jets in the training set" in p.stderr
+
+
+def test_killed_training_resumes_from_next_epoch(workdir):
+    d = workdir
+    params = yaml.safe_load((d / "params.yaml").read_text())
+    params["train"].update(epochs=3)
+    (d / "params3.yaml").write_text(yaml.safe_dump(params))
+    env = dict(os.environ, JETAD_PARAMS=str(d / "params3.yaml"))
+    args = [*JETAD, "train", "--train", "train.h5", "--val", "val.h5", "--model", "rmodel",
+            "--metrics", "r.json", "--checkpoint-dir", "ck"]
+    proc = subprocess.Popen(args, cwd=d, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    state = d / "ck" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= 1:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 1 <= done < 3
+    assert not (d / "rmodel").exists() and not (d / "r.json").exists()
+    p = subprocess.run(args, cwd=d, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"resuming from ck after epoch {done}" in p.stderr
+    assert f"epoch {done + 1}/3" in p.stderr and "epoch 1/3" not in p.stderr
+    rows = (d / "r.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
