@@ -1,0 +1,368 @@
+"""Convert the quantized encoder with hls4ml 1.3 (Vivado backend), compile the C++ with g++ and
+emulate it: whole, per layer and per block (conv + norm + activation), one project each.
+
+Keras 2 vs 3: hls4ml picks its parser from `import keras`. Here `keras` is Keras 3 (installed as a
+TensorFlow dependency) while the models are tf_keras (Keras 2, needed by QKeras): hls4ml would
+take the Keras-3 parser and fail on a tf_keras model. So this module, and only this one, aliases
+`sys.modules['keras']` to `tf_keras` before importing hls4ml (`_hls4ml()`); `keras_alias_needed()`
+reports whether that was necessary. The alias stays for the process (hls4ml imports `keras` lazily
+at conversion time); with TF_USE_LEGACY_KERAS=1 (set by `jetad`) all jetad code uses tf_keras anyway.
+
+Two hls4ml 1.3 issues are handled here:
+- `bit_exact=True` is required (SPEC 5); without it the default types overflow the accumulators.
+- the bit-exact pass does not know QKeras' `quantized_relu(..., negative_slope=s)`, which hls4ml
+  names 'leaky_relu' while the pass matches 'leakyrelu' (it then crashes in `np.ones(k)`); the
+  range rule for 'leakyrelu' is applied to it (`_patch_leaky_relu`).
+
+The emulation runs the compiled library through ctypes, in batches over several processes
+(`emulate`), since hls4ml's own `predict` is one sample at a time in one thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jetad import log
+from jetad.errors import JetadError
+
+PART = "xcu250-figd2104-2L-e"
+CLOCK_NS = 5.0
+IO_TYPES = ("io_parallel", "io_stream")
+STRATEGIES = ("Latency", "Resource")
+DEFAULT_NORM_PRECISION = {
+    "result": "ap_fixed<24,8>",
+    "accum": "ap_fixed<40,16>",
+    "norm": "ap_fixed<24,8>",
+    "scale": "ap_fixed<24,8>",
+    "bias": "ap_fixed<24,8>",
+}
+LOG = log.get("jetad.fpga.hls")
+_KERAS_ALIAS_NEEDED: bool | None = None
+_PATCHED = False
+
+
+def keras_alias_needed() -> bool:
+    """True when `import keras` would give Keras 3 (so hls4ml needed the tf_keras alias)."""
+    _hls4ml()
+    return bool(_KERAS_ALIAS_NEEDED)
+
+
+def _hls4ml():
+    """Import hls4ml with `keras` -> tf_keras, register the instance-norm extension, patch."""
+    global _KERAS_ALIAS_NEEDED, _PATCHED
+    if _KERAS_ALIAS_NEEDED is None:
+        import tf_keras
+
+        current = sys.modules.get("keras")
+        if current is None:
+            import importlib.util
+
+            spec = importlib.util.find_spec("keras")
+            if spec is not None:
+                import keras as current  # noqa: F401  (only to read its version)
+        version = getattr(current, "__version__", "0") if current is not None else "0"
+        _KERAS_ALIAS_NEEDED = version >= "3"
+        sys.modules["keras"] = tf_keras
+    import hls4ml
+
+    if not _PATCHED:
+        from jetad.fpga import instancenorm
+
+        instancenorm.register()
+        _patch_leaky_relu()
+        _PATCHED = True
+    return hls4ml
+
+
+def _patch_leaky_relu() -> None:
+    from hls4ml.model.layers import ParametrizedActivation
+    from hls4ml.model.optimizer.passes import bit_exact
+
+    original = bit_exact._produce_kif.dispatch(ParametrizedActivation)
+
+    def produce(layer):
+        name = layer.attributes["activation"]
+        if str(name).lower() != "leaky_relu":
+            return original(layer)
+        layer.attributes["activation"] = "leakyrelu"
+        try:
+            return original(layer)
+        finally:
+            layer.attributes["activation"] = name
+
+    bit_exact._produce_kif.register(ParametrizedActivation, produce)
+
+
+@dataclass
+class HLSSettings:
+    io_type: str = "io_parallel"
+    strategy: str = "Latency"
+    reuse_factor: int = 1
+    part: str = PART
+    clock_period: float = CLOCK_NS
+    norm_precision: dict = field(default_factory=lambda: dict(DEFAULT_NORM_PRECISION))
+
+    @classmethod
+    def from_params(cls, hls: dict) -> HLSSettings:
+        s = cls(
+            io_type=hls.get("io_type", "io_parallel"),
+            strategy=hls.get("strategy", "Latency"),
+            reuse_factor=int(hls.get("reuse_factor", 1)),
+            part=hls.get("part", PART),
+            clock_period=float(hls.get("clock_period", CLOCK_NS)),
+            norm_precision={**DEFAULT_NORM_PRECISION, **hls.get("norm_precision", {})},
+        )
+        s.check()
+        return s
+
+    def check(self) -> None:
+        if self.io_type not in IO_TYPES:
+            raise JetadError(f"hls.io_type must be one of {IO_TYPES}, got {self.io_type!r}")
+        if self.strategy not in STRATEGIES:
+            raise JetadError(f"hls.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.reuse_factor < 1:
+            raise JetadError(f"hls.reuse_factor must be >= 1, got {self.reuse_factor}")
+
+
+def _check_quantized(model) -> None:
+    from jetad.quant.encoder import is_quantized
+
+    if not is_quantized(model):
+        raise JetadError(
+            f"model '{model.name}' is not quantized (its conv/dense layers have no QKeras "
+            "quantizers): convert the QAT encoder (jetad qat), not the float one"
+        )
+
+
+def _check_supported(model) -> None:
+    hls4ml = _hls4ml()
+    supported = set(hls4ml.converters.get_supported_keras_layers())
+    for layer in model.layers:
+        cname = layer.__class__.__name__
+        if cname not in supported:
+            raise JetadError(
+                f"layer '{layer.name}' ({cname}) cannot be converted by hls4ml {hls4ml.__version__}"
+            )
+
+
+def hls_config(model, settings: HLSSettings) -> dict:
+    hls4ml = _hls4ml()
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    cfg["Model"]["Strategy"] = settings.strategy
+    cfg["Model"]["ReuseFactor"] = settings.reuse_factor
+    for layer in model.layers:
+        lc = cfg["LayerName"].setdefault(layer.name, {})
+        lc["ReuseFactor"] = settings.reuse_factor
+        lc["Strategy"] = settings.strategy
+        if layer.__class__.__name__ == "GroupNormalization":
+            lc["Precision"] = dict(settings.norm_precision)
+    return cfg
+
+
+def project_name(name: str) -> str:
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return clean if clean[:1].isalpha() else f"p_{clean}"
+
+
+def convert(model, output_dir, settings: HLSSettings | None = None, name: str | None = None):
+    """hls4ml model (not yet compiled) of a QKeras model, with bit_exact=True."""
+    settings = settings or HLSSettings()
+    settings.check()
+    _check_quantized(model)
+    _check_supported(model)
+    hls4ml = _hls4ml()
+    cfg = hls_config(model, settings)
+    try:
+        return hls4ml.converters.convert_from_keras_model(
+            model,
+            hls_config=cfg,
+            output_dir=str(output_dir),
+            project_name=project_name(name or model.name),
+            backend="Vivado",
+            part=settings.part,
+            clock_period=settings.clock_period,
+            io_type=settings.io_type,
+            bit_exact=True,
+        )
+    except JetadError:
+        raise
+    except Exception as exc:  # hls4ml raises bare Exceptions; name the layer when it does
+        raise JetadError(f"hls4ml could not convert model '{model.name}': {exc}") from exc
+
+
+def compile_model(hls_model) -> Path:
+    """Write and compile the project with g++; returns the shared library."""
+    try:
+        hls_model.compile()
+    except Exception as exc:
+        raise JetadError(
+            f"g++ compilation of {hls_model.config.get_output_dir()} failed: {exc}"
+        ) from exc
+    return Path(hls_model._top_function_lib._name)
+
+
+@dataclass
+class Compiled:
+    """What a worker process needs to run a compiled project: no hls4ml object."""
+
+    lib: str
+    project: str
+    in_size: int
+    out_sizes: list[int]
+
+    @classmethod
+    def of(cls, hls_model, lib: Path) -> Compiled:
+        return cls(
+            lib=str(lib),
+            project=hls_model.config.get_project_name(),
+            in_size=int(hls_model.get_input_variables()[0].size()),
+            out_sizes=[int(v.size()) for v in hls_model.get_output_variables()],
+        )
+
+
+def _run_chunk(args):
+    comp, x = args
+    lib = ctypes.cdll.LoadLibrary(comp.lib)
+    fn = getattr(lib, comp.project + "_float")
+    fn.restype = None
+    fn.argtypes = [np.ctypeslib.ndpointer(ctypes.c_float, flags="C_CONTIGUOUS")] * (
+        1 + len(comp.out_sizes)
+    )
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), comp.in_size)
+    outs = [np.zeros((len(x), n), dtype=np.float32) for n in comp.out_sizes]
+    for i in range(len(x)):
+        row = [o[i] for o in outs]
+        fn(x[i], *row)
+    return outs
+
+
+def emulate(comp: Compiled, x: np.ndarray, processes: int = 1, batch: int = 1000) -> list[np.ndarray]:
+    """Run the compiled C++ on every sample; batches over `processes` worker processes.
+
+    Returns one (n, out_size) float32 array per model output.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    chunks = [x[i:i + batch] for i in range(0, len(x), batch)]
+    if not chunks:
+        return [np.zeros((0, n), dtype=np.float32) for n in comp.out_sizes]
+    if processes <= 1 or len(chunks) == 1:
+        parts = [_run_chunk((comp, c)) for c in chunks]
+    else:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(processes) as pool:
+            parts = pool.map(_run_chunk, [(comp, c) for c in chunks])
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(comp.out_sizes))]
+
+
+def keras_outputs(model, x, batch: int = 1000) -> list[np.ndarray]:
+    y = model.predict(x, batch_size=batch, verbose=0)
+    if not isinstance(y, list):
+        y = [y]
+    return [np.asarray(a).reshape(len(x), -1) for a in y]
+
+
+def max_abs_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return float(max(np.max(np.abs(p - q)) if p.size else 0.0 for p, q in zip(a, b, strict=True)))
+
+
+# ---------------------------------------------------------------- splitting
+
+
+def _input_quantizer(model):
+    for layer in model.layers:
+        if layer.name == "input_quant":
+            return layer.quantizer
+    return None
+
+
+def _submodel(model, layer_names: list[str], name: str):
+    """A model of consecutive layers of `model` (shared weights), fed by a quantized input."""
+    import tf_keras
+    from qkeras import QActivation, quantized_bits
+
+    first = model.get_layer(layer_names[0])
+    shape = tuple(int(d) for d in first.input_shape[1:])
+    inp = tf_keras.Input(shape, name=f"{name}_in")
+    q = _input_quantizer(model) or quantized_bits(16, 6, alpha=1)
+    x = QActivation(q.__class__.from_config(q.get_config()), name=f"{name}_input_quant")(inp)
+    for lname in layer_names:
+        x = model.get_layer(lname)(x)
+    return tf_keras.Model(inp, x, name=name)
+
+
+def split(model, mode: str) -> dict[str, object]:
+    """Sub-models of the encoder: mode 'layer' (each conv alone, plus the dense heads) or 'block'
+    (conv + norm + activation; conv_fin alone; flatten + dense heads)."""
+    from jetad.quant.encoder import HEADS
+
+    if mode not in ("layer", "block"):
+        raise JetadError(f"split mode must be 'layer' or 'block', got {mode!r}")
+    names = {layer.name for layer in model.layers}
+    convs = [
+        layer.name for layer in model.layers
+        if layer.__class__.__name__ in ("QConv2D", "Conv2D")
+    ]
+    parts: dict[str, object] = {}
+    for c in convs:
+        chain = [c]
+        if mode == "block":
+            chain += [n for n in (f"{c}_norm", f"{c}_act") if n in names]
+        parts[c] = _submodel(model, chain, project_name(c))
+    heads = [h for h in HEADS if h in names]
+    if "flatten" in names and heads:
+        import tf_keras
+        from qkeras import QActivation
+
+        flat = model.get_layer("flatten")
+        shape = tuple(int(d) for d in flat.input_shape[1:])
+        inp = tf_keras.Input(shape, name="heads_in")
+        q = _input_quantizer(model)
+        x = QActivation(q.__class__.from_config(q.get_config()), name="heads_input_quant")(inp)
+        x = flat(x)
+        parts["heads"] = tf_keras.Model(inp, [model.get_layer(h)(x) for h in heads], name="heads")
+    return parts
+
+
+@dataclass
+class PartResult:
+    name: str
+    project_dir: str
+    lib: str
+    n: int
+    max_abs_diff: float
+    seconds_compile: float
+    seconds_emulate: float
+
+    def row(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build_and_check(model, output_dir, x, settings: HLSSettings | None = None,
+                    name: str | None = None, processes: int = 1, batch: int = 1000) -> PartResult:
+    """Convert, compile, emulate `x` and compare with the QKeras model."""
+    import time
+
+    name = project_name(name or model.name)
+    t0 = time.time()
+    hls_model = convert(model, output_dir, settings, name)
+    lib = compile_model(hls_model)
+    t1 = time.time()
+    comp = Compiled.of(hls_model, lib)
+    got = emulate(comp, x, processes=processes, batch=batch)
+    t2 = time.time()
+    diff = max_abs_diff(got, keras_outputs(model, x, batch))
+    LOG.info("%s: max |hls - qkeras| = %g on %d images (compile %.0f s, emulate %.1f s)",
+             name, diff, len(x), t1 - t0, t2 - t1)
+    return PartResult(name, str(output_dir), str(lib), len(x), diff, t1 - t0, t2 - t1)
+
+
+def default_processes() -> int:
+    return max(1, len(os.sched_getaffinity(0)))

@@ -1,0 +1,107 @@
+"""Per-layer resource estimates without Vivado, each row labelled with its source.
+
+- source='analytic' (DSP): hls4ml's Latency strategy processes one output pixel at a time
+  (io_stream, and io_parallel with the default ParallelizationFactor = 1) with every kernel
+  multiplication unrolled, so it needs ceil(M / reuse_factor) multipliers for a kernel with M
+  nonzero weights. A multiplication by a constant maps to a DSP only when the constant has more
+  than `dsp_min_bits` significant bits (shorter ones become shift-adds in LUTs); this threshold is
+  a modelling choice, not a Vivado fact. Block-diagonal zeros (grouped convs) cost nothing.
+- source='da4ml' (LUT): da4ml 0.6's constant-matrix-vector solver on the same kernel, inputs at
+  the QKeras <16,6> grid; its cost approximates LUTs of a distributed-arithmetic (multiplier-free)
+  implementation, not the hls4ml Latency/Resource architecture.
+
+Percentages are against the U250 totals of SPEC 5.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+U250 = {"LUT": 1_728_000, "FF": 3_456_000, "DSP": 12_288, "BRAM": 5_376}
+
+
+def percentages(row: dict, totals: dict = U250) -> dict:
+    return {f"{k}_pct": 100.0 * row[k] / totals[k] for k in totals if k in row and row[k] is not None}
+
+
+def significant_bits(w: np.ndarray, frac_bits: int) -> np.ndarray:
+    """Bits between the highest and lowest set bit of each |w| on a 2^-frac_bits grid."""
+    q = np.abs(np.round(np.asarray(w, dtype=np.float64) * 2.0**frac_bits)).astype(np.int64)
+    out = np.zeros(q.shape, dtype=np.int64)
+    nz = q > 0
+    v = q[nz]
+    low = (v & -v).astype(np.float64)
+    out[nz] = np.floor(np.log2(v)).astype(np.int64) - np.log2(low).astype(np.int64) + 1
+    return out
+
+
+def quantized_kernel(layer) -> np.ndarray:
+    """The kernel as the hardware sees it (QKeras quantizer applied when present)."""
+    w = layer.get_weights()[0]
+    q = getattr(layer, "kernel_quantizer_internal", None)
+    if q is not None:
+        w = np.asarray(q(w))
+    return np.asarray(w)
+
+
+def layer_multiplications(layer) -> tuple[int, np.ndarray]:
+    """(output pixels, kernel reshaped to (inputs per output, outputs))."""
+    w = quantized_kernel(layer)
+    if w.ndim == 4:
+        pixels = int(np.prod(layer.output_shape[1:3]))
+        return pixels, w.reshape(-1, w.shape[-1])
+    return 1, w
+
+
+def analytic_dsp(layer, reuse_factor: int = 1, frac_bits: int = 9, dsp_min_bits: int = 4) -> dict:
+    _pixels, k = layer_multiplications(layer)
+    nonzero = int(np.count_nonzero(k))
+    wide = int(np.count_nonzero(significant_bits(k, frac_bits) > dsp_min_bits))
+    return {
+        "layer": layer.name,
+        "nonzero_weights": nonzero,
+        "DSP": math.ceil(wide / reuse_factor),
+        "multipliers": math.ceil(nonzero / reuse_factor),
+        "reuse_factor": reuse_factor,
+        "source": "analytic",
+    }
+
+
+def da4ml_available() -> bool:
+    try:
+        import da4ml.cmvm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def da4ml_lut(layer, bits: int = 16, integer: int = 6) -> dict:
+    """LUT cost of the layer's kernel as a constant-matrix-vector product (one pixel)."""
+    from da4ml.cmvm import solve
+
+    _pixels, k = layer_multiplications(layer)
+    step = 2.0 ** -(bits - 1 - integer)
+    hi = 2.0**integer
+    sol = solve(k.astype(np.float32), qintervals=[(-hi, hi - step, step)] * k.shape[0])
+    return {"layer": layer.name, "LUT": int(round(sol.cost)), "source": "da4ml"}
+
+
+def estimate(model, reuse_factor: int = 1, frac_bits: int = 9, dsp_min_bits: int = 4,
+             use_da4ml: bool = True, bits: int = 16, integer: int = 6) -> list[dict]:
+    """Rows per conv/dense layer: analytic DSP, and da4ml LUT when available (separate rows)."""
+    rows = []
+    for layer in model.layers:
+        if not layer.get_weights() or layer.__class__.__name__ not in (
+            "QConv2D", "Conv2D", "QDense", "Dense"
+        ):
+            continue
+        row = analytic_dsp(layer, reuse_factor, frac_bits, dsp_min_bits)
+        row.update(percentages(row))
+        rows.append(row)
+        if use_da4ml and da4ml_available():
+            lrow = da4ml_lut(layer, bits, integer)
+            lrow.update(percentages(lrow))
+            rows.append(lrow)
+    return rows
