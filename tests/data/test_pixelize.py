@@ -111,3 +111,15 @@ def test_jet_with_nothing_in_the_window_is_an_error():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1)
+
+
+def test_fast_atan2_and_asinh_match_numpy():
+    from jetad.data.pixelize import _arcsinh, _arctan2
+
+    rng = np.random.default_rng(4)
+    y, x = rng.normal(size=(2, 200_000)).astype(np.float32) * rng.choice([1e-3, 1.0, 1e3], 200_000)
+    y[:4], x[:4] = [0.0, 1.0, -1.0, 0.0], [1.0, 0.0, 0.0, -1.0]
+    exact = np.arctan2(y.astype(np.float64), x.astype(np.float64))
+    assert np.abs(_arctan2(y, x) - exact).max() < 1e-6
+    v = np.linspace(-30, 30, 100_001, dtype=np.float32)
+    assert np.abs(_arcsinh(v) - np.arcsinh(v.astype(np.float64))).max() < 1e-6

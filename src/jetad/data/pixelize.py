@@ -45,72 +45,97 @@ def _arcsinh(v: np.ndarray) -> np.ndarray:
     return np.copysign(np.log(a + np.sqrt(a * a + 1)), v)
 
 
+def _arctan2(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """float32 atan2 from a few multiply-adds (about 3x np.arctan2 here), accurate to a few
+    1e-7 rad (tested against np.arctan2), far below the 0.035 rad pixel.
+
+    Reduces to a = min/max in [0, 1], then to |t| <= tan(pi/8) and a degree-9 odd polynomial
+    (the Cephes single-precision atan coefficients), then restores the octant and quadrant.
+    """
+    ax, ay = np.abs(x), np.abs(y)
+    big = np.maximum(ax, ay)
+    a = np.minimum(ax, ay) / np.where(big > 0, big, 1)
+    reduce = a > np.float32(0.41421356)
+    t = np.where(reduce, (a - 1) / (a + 1), a)
+    z = t * t
+    poly = ((np.float32(8.05374449538e-2) * z - np.float32(1.38776856032e-1)) * z
+            + np.float32(1.99777106478e-1)) * z - np.float32(3.33329491539e-1)
+    r = poly * z * t + t + np.where(reduce, np.float32(np.pi / 4), np.float32(0))
+    r = np.where(ay > ax, np.float32(np.pi / 2) - r, r)
+    r = np.where(x < 0, np.float32(np.pi) - r, r)
+    return np.copysign(r, y)
+
+
 def _images_block(p4: np.ndarray, npix: int, deta: float, dphi: float, origin: str,
                   offset: int) -> np.ndarray:
     n = len(p4)
     # Work on the real constituents only (about a third of the 200 padded slots), flattened
-    # jet after jet; per-jet sums are bincounts over the jet index.
+    # jet after jet: per-jet sums are reduceat over contiguous segments, and per-jet values go
+    # back to the constituents with np.repeat.
     valid = (p4[:, :, 0] > 0) & ((p4[:, :, 1] != 0) | (p4[:, :, 2] != 0))
-    jet = np.nonzero(valid)[0]
+    counts = valid.sum(axis=1)
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        rows = ", ".join(str(int(i) + offset) for i in empty[:10])
+        raise DataError(f"{origin}: jets with no constituent, rows {rows}")
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     # np.compress on the flat view is several times faster than boolean fancy indexing
     const = np.compress(valid.ravel(), p4.reshape(-1, 4), axis=0).astype(np.float32, copy=False)
     px, py, pz = const[:, 1], const[:, 2], const[:, 3]
+
+    def per_jet(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts)
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        return np.repeat(values.astype(np.float32, copy=False), counts)
+
     pt = np.hypot(px, py)
     eta = _arcsinh(pz / pt)
-    phi = np.arctan2(py, px)
-
-    def per_jet(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(jet, weights=weights, minlength=n)
-
-    counts = np.bincount(jet, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    has = counts > 0
-    ptmax = np.zeros(n, dtype=np.float32)
-    ptmax[has] = np.maximum.reduceat(pt, starts[has])
-    # first constituent of each jet that carries the jet's maximum pT
-    is_lead = np.flatnonzero(pt == ptmax[jet])
-    lead = np.zeros(n, dtype=np.int64)
-    lead[jet[is_lead[::-1]]] = is_lead[::-1]
-    phi = phi - phi[lead][jet]
-    # the difference of two angles in (-pi, pi] lies in (-2pi, 2pi): one turn wraps it
-    phi = np.where(phi > np.pi, phi - 2 * np.pi, np.where(phi <= -np.pi, phi + 2 * np.pi, phi))
+    # phi measured from the leading constituent, rotating (px, py) so the leader lies on +x:
+    # no wrap-around to handle, one atan2
+    ptmax = np.maximum.reduceat(pt, starts)
+    is_lead = np.flatnonzero(pt == spread(ptmax))
+    lead = np.empty(n, dtype=np.int64)
+    lead[np.repeat(np.arange(n), counts)[is_lead[::-1]]] = is_lead[::-1]
+    lx, ly = spread(px[lead] / pt[lead]), spread(py[lead] / pt[lead])
+    phi = _arctan2(py * lx - px * ly, px * lx + py * ly)
 
     ptsum = per_jet(pt)
-    ptsum_safe = np.where(ptsum > 0, ptsum, 1.0)
-    eta = eta - (per_jet(pt * eta) / ptsum_safe)[jet].astype(np.float32)
-    phi = phi - (per_jet(pt * phi) / ptsum_safe)[jet].astype(np.float32)
+    eta = eta - spread(per_jet(pt * eta) / ptsum)
+    phi = phi - spread(per_jet(pt * phi) / ptsum)
 
     sxx = per_jet(pt * eta * eta)
     syy = per_jet(pt * phi * phi)
     sxy = per_jet(pt * eta * phi)
     theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)  # major axis angle from the eta axis
     alpha = np.pi / 2 - theta  # turn the major axis onto the vertical
-    c = np.cos(alpha).astype(np.float32)[jet]
-    s = np.sin(alpha).astype(np.float32)[jet]
+    c, s = spread(np.cos(alpha)), spread(np.sin(alpha))
     x = c * eta - s * phi
     y = s * eta + c * phi
-    x = np.where(per_jet(pt * np.sign(x))[jet] > 0, -x, x)
-    y = np.where(per_jet(pt * np.sign(y))[jet] > 0, -y, y)
+    x = np.where(spread(per_jet(pt * np.sign(x))) > 0, -x, x)
+    y = np.where(spread(per_jet(pt * np.sign(y))) > 0, -y, y)
 
-    col = np.floor(x * (1.0 / deta) + npix / 2)
-    row = np.floor(y * (1.0 / dphi) + npix / 2)
+    col = np.floor(x * np.float32(1.0 / deta) + np.float32(npix / 2))
+    row = np.floor(y * np.float32(1.0 / dphi) + np.float32(npix / 2))
     inside = (col >= 0) & (col < npix) & (row >= 0) & (row < npix)
-    total = per_jet(np.where(inside, pt, 0))
+    pt_in = np.where(inside, pt, np.float32(0))
+    total = per_jet(pt_in)
     empty = np.flatnonzero(total <= 0)
     if len(empty):
         rows = ", ".join(str(int(i) + offset) for i in empty[:10])
         raise DataError(f"{origin}: jets with no constituent inside the {npix}x{npix} window, "
                         f"rows {rows}")
-    jet_in = jet[inside]
-    flat = (jet_in * npix + row[inside].astype(np.int64)) * npix + col[inside].astype(np.int64)
-    weights = (pt[inside] / total[jet_in]).astype(np.float32)
+    base = np.repeat(np.arange(n, dtype=np.int64) * (npix * npix), counts)
+    flat = base + (row * npix + col).astype(np.int64)
+    weights = pt_in / spread(total)
     images = np.zeros(n * npix * npix, dtype=np.float32)
-    np.add.at(images, flat, weights)
+    # outside constituents carry weight 0 and are clipped onto a valid index of their own jet
+    np.add.at(images, np.where(inside, flat, base), weights)
     return images.reshape(n, npix, npix)
 
 
 def pixelize(p4: np.ndarray, npix: int = 40, deta: float = 0.029, dphi: float = 0.035,
-             threads: int | None = None, origin: str = "input", block: int = 4096) -> np.ndarray:
+             threads: int | None = None, origin: str = "input", block: int = 1024) -> np.ndarray:
     """Images (N, npix, npix) float32 from constituent four-momenta (N, M, 4) as (E, px, py, pz)."""
     p4 = np.asarray(p4)
     if p4.ndim != 3 or p4.shape[2] != 4:
