@@ -34,7 +34,9 @@ def read(project_dir) -> dict:
         with contextlib.redirect_stdout(out):
             rep = hls4ml.report.parse_vivado_report(str(project_dir))
     except Exception as exc:
-        raise DataError(f"{project_dir}: unreadable Vivado HLS report ({exc})") from exc
+        raise DataError(
+            f"{project_dir}: unreadable Vivado HLS report ({type(exc).__name__}: {exc})"
+        ) from exc
     if not rep or "CSynthesisReport" not in rep:
         said = out.getvalue().strip().replace("\n", "; ")
         raise DataError(f"{project_dir}: no C synthesis report found ({said})")

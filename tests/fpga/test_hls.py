@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+
+from jetad.errors import JetadError
+from tests.fpga.conftest import images, small_qmodel
+
+
+@pytest.mark.parametrize("key", [("io_parallel", "Latency"), ("io_parallel", "Resource"),
+                                 ("io_stream", "Latency")])
+def test_bit_exact_emulation_equals_qkeras(compiled_small, key):
+    from jetad.fpga import hls
+
+    model, comp, _ = compiled_small[key]
+    x = images(64)
+    got = hls.emulate(comp, x, processes=1, batch=32)
+    want = hls.keras_outputs(model, x)
+    assert hls.max_abs_diff(got, want) == 0.0
+    assert np.abs(want[0]).max() > 0  # not a trivially zero model
+
+
+def test_parallel_emulation_matches_serial(compiled_small):
+    from jetad.fpga import hls
+
+    _, comp, _ = compiled_small[("io_parallel", "Latency")]
+    x = images(40, seed=3)
+    a = hls.emulate(comp, x, processes=2, batch=10)
+    b = hls.emulate(comp, x, processes=1, batch=40)
+    assert np.array_equal(a[0], b[0])
+
+
+def test_block_diagonal_conv_converts_with_zero_blocks(compiled_small):
+    """The grouped conv reaches hls4ml as an ordinary conv whose off-diagonal blocks are zero,
+    and its emulation equals the grouped convolution computed group by group."""
+    import tensorflow as tf
+
+    model, _, hm = compiled_small[("io_parallel", "Latency")]
+    layer = model.get_layer("gconv")
+    k = layer.get_weights()[0]
+    assert np.count_nonzero(k[:, :, :2, 2:]) == 0 and np.count_nonzero(k[:, :, 2:, :2]) == 0
+    assert np.count_nonzero(k[:, :, :2, :2]) > 0
+    w = hm.graph["gconv"].get_weights("weight").data
+    assert np.count_nonzero(w) == np.count_nonzero(np.asarray(layer.kernel_quantizer_internal(k)))
+    # group-by-group reference with Keras' own grouped conv semantics
+    x = tf.constant(images(4, seed=5))
+    kq = np.asarray(layer.kernel_quantizer_internal(k))
+    parts = [tf.nn.conv2d(x[..., 2 * g:2 * g + 2], kq[:, :, 2 * g:2 * g + 2, 2 * g:2 * g + 2],
+                          2, "SAME") for g in range(2)]
+    ref = tf.concat(parts, -1).numpy()
+    full = tf.nn.conv2d(x, kq, 2, "SAME").numpy()
+    assert np.allclose(ref, full)
+
+
+def test_float_model_refused(tmp_path):
+    from jetad.fpga import hls
+    from jetad.quant import encoder
+
+    with pytest.raises(JetadError, match="not quantized"):
+        hls.convert(encoder.build(quantized=False), tmp_path)
+
+
+def test_unsupported_layer_named(tmp_path):
+    import tf_keras
+
+    from jetad.fpga import hls
+
+    base = small_qmodel(name="bad")
+    x = tf_keras.layers.GaussianNoise(0.1, name="noise_here")(base.output)
+    model = tf_keras.Model(base.input, x)
+    with pytest.raises(JetadError, match="noise_here"):
+        hls.convert(model, tmp_path)
+
+
+def test_bad_settings():
+    from jetad.fpga import hls
+
+    with pytest.raises(JetadError, match="io_type"):
+        hls.HLSSettings.from_params({"io_type": "io_serial"})
+
+
+def test_keras_alias():
+    import sys
+
+    import tf_keras
+
+    from jetad.fpga import hls
+
+    assert hls.keras_alias_needed() is True  # Keras 3 is installed next to tf_keras
+    assert sys.modules["keras"] is tf_keras
+
+
+def test_split_layer_and_block():
+    from jetad.fpga import hls
+    from jetad.quant import encoder
+
+    m = encoder.build(quantized=True)
+    layers = hls.split(m, "layer")
+    blocks = hls.split(m, "block")
+    assert list(layers) == [x[0] for x in encoder.LAYOUT] + ["heads"]
+    assert [la.name for la in blocks["conv1_b1_0"].layers][-3:] == [
+        "conv1_b1_0", "conv1_b1_0_norm", "conv1_b1_0_act"]
+    assert blocks["conv_fin"].output_shape == (None, 5, 5, 2)
+    x = np.random.default_rng(0).random((2, 10, 10, 20)).astype(np.float32)
+    # the split part shares weights with the full model
+    assert np.array_equal(layers["conv1_b1_0"].layers[-1].get_weights()[0],
+                          m.get_layer("conv1_b1_0").get_weights()[0])
+    assert layers["conv1_b1_0"].predict(x, verbose=0).shape == (2, 10, 10, 20)
+    with pytest.raises(JetadError):
+        hls.split(m, "pixel")

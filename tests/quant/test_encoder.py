@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from jetad.errors import JetadError
+
+SHAPES = {
+    "dconv_b0": (20, 20, 16), "conv1_b0_0": (20, 20, 16), "conv2_b0_0": (20, 20, 16),
+    "dconv_b1": (10, 10, 20), "conv1_b1_0": (10, 10, 20), "conv2_b1_0": (10, 10, 20),
+    "conv1_b1_1": (10, 10, 20), "conv2_b1_1": (10, 10, 20), "dconv_b2": (5, 5, 4),
+    "conv1_b2_0": (5, 5, 4), "conv2_b2_0": (5, 5, 4), "conv_fin": (5, 5, 2), "flatten": (50,),
+    "z_categorical": (20,), "z_mean": (32,), "z_var": (32,),
+}
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["float", "qkeras"])
+def model(request):
+    from jetad.quant import encoder
+
+    return encoder.build(quantized=request.param)
+
+
+def test_table_3_2_shapes(model):
+    from jetad.quant import encoder
+
+    assert encoder.layer_shapes(model) == SHAPES
+    assert model.get_layer("conv_fin").get_config()["activation"] == "linear"
+
+
+def test_weight_limit_and_size(model):
+    from jetad.quant import encoder
+
+    counts = encoder.check_weight_limit(model)
+    assert max(counts.values()) <= 1024
+    assert counts["conv1_b0_0"] == 3 * 3 * 4 * 16
+    assert 9_500 < encoder.effective_params(model) < 12_000  # "about 10k" (SPEC 4)
+
+
+def test_block_diagonal_kept_through_training(model):
+    import tf_keras
+
+    x = np.random.default_rng(0).random((8, 40, 40, 1)).astype(np.float32)
+    y = [np.zeros((8, 20)), np.zeros((8, 32)), np.zeros((8, 32))]
+    model.compile(tf_keras.optimizers.Adam(1e-2), loss="mse")
+    before = model.get_layer("conv1_b1_0").get_weights()[0].copy()
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    k = model.get_layer("conv1_b1_0").get_weights()[0]
+    assert not np.array_equal(k, before)  # it trained
+    for g in range(4):
+        for h in range(4):
+            block = k[:, :, 5 * g:5 * g + 5, 5 * h:5 * h + 5]
+            assert (np.count_nonzero(block) == 0) == (g != h)
+
+
+def test_quantized_flag(model):
+    from jetad.quant import encoder
+
+    assert encoder.is_quantized(model) == (model.name == "qencoder")
+
+
+def test_over_limit_names_layer():
+    from jetad.quant import encoder
+
+    cfg = encoder.EncoderConfig(groups=1)
+    with pytest.raises(JetadError, match="dconv_b1"):
+        encoder.build(cfg)
+    with pytest.raises(JetadError, match="divide"):
+        encoder.block_mask(6, 4, 4)
