@@ -19,9 +19,10 @@ def load_qmodel(path):
     from jetad.errors import DataError
     from jetad.quant import encoder
 
-    encoder.BlockDiagonal(1, 1, 1)  # registers the constraint class for deserialization
+    bd = type(encoder.BlockDiagonal(1, 1, 1))
     try:
-        return _load(str(path), compile=False)
+        return _load(str(path), compile=False,
+                     custom_objects={"BlockDiagonal": bd, "jetad>BlockDiagonal": bd})
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not a QKeras model ({exc})") from exc
 
