@@ -4,16 +4,21 @@ from jetad.params import validate
 
 configfile: "params.yaml"
 
+
+report: "workflow/report/workflow.rst"
+
 # Refuse a bad params.yaml before any job is scheduled, naming the key.
 validate(config, "params.yaml")
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
-        "data/split/train.h5",
-        "data/split/val.h5",
-        "data/split/test.h5",
+        "results/roc.pdf",
+        "results/metrics.json",
+        "results/provenance.html",

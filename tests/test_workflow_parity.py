@@ -27,6 +27,41 @@ def snakemake_jobs(workdir, env_path, target="all"):
     return jobs
 
 
+def snakemake_rule_params(workdir):
+    """rule -> the params.yaml sections it declares (through `sections(...)` in the rules)."""
+    import os
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        with SnakemakeApi(OutputSettings()) as api:
+            workflow = api.workflow(
+                snakefile=workdir / "Snakefile", workdir=workdir,
+                resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(),
+                storage_settings=StorageSettings())._workflow
+            return {r.name: frozenset(k for p in r.params for k in p) for r in workflow.rules
+                    if r.name != "all"}
+    finally:
+        os.chdir(cwd)
+
+
+def dvc_stage_params(workdir):
+    from dvc.repo import Repo
+
+    with Repo(str(workdir)) as repo:
+        return {s.name.split("@")[0]: frozenset(
+            k for d in s.deps if d.__class__.__name__ == "ParamsDependency" for k in d.params)
+            for s in repo.index.stages}
+
+
 def dvc_stages(workdir):
     from dvc.repo import Repo
 
@@ -55,3 +90,7 @@ def test_snakemake_and_dvc_have_the_same_stages(tmp_path, env_path, preset):
     dvc = dvc_stages(tmp_path)
     assert len(smk) >= 5
     assert sorted(smk, key=str) == sorted(dvc, key=str)
+    rule_params = snakemake_rule_params(tmp_path)
+    stage_params = dvc_stage_params(tmp_path)
+    # download is a Snakemake-only rule (DVC runs the generate source)
+    assert {k: v for k, v in rule_params.items() if k != "download"} == stage_params

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "qat": "jetad.stages.qat",
     "hls": "jetad.stages.hls",
     "resources": "jetad.stages.resources",
+    "provenance": "jetad.provenance",
 }
 
 
