@@ -1,0 +1,101 @@
+"""Failure cases: a killed job leaves no output that looks done, parallel jobs never share a
+file, a bad params.yaml stops Snakemake before any job, the same seed gives the same bytes."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from jetad.data.layout import read_jets
+from tests.conftest import copy_project
+
+JETAD = [sys.executable, "-m", "jetad.cli"]
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def params_file(tmp_path, root, **changes) -> Path:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for key, value in changes.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def test_killed_generation_leaves_nothing_and_reruns_to_the_same_bytes(tmp_path, root):
+    params = params_file(tmp_path, root)
+    out = tmp_path / "chunks" / "qcd_0.h5"
+    cmd = [*JETAD, "generate", "--params", str(params), "--process", "qcd", "--chunk", "0",
+           "--out", str(out)]
+    proc = subprocess.Popen([*cmd, "--n-jets", "5000"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(8)
+    assert proc.poll() is None, "generation finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    subprocess.run([*cmd, "--n-jets", "30"], check=True, capture_output=True)
+    first = md5(out)
+    subprocess.run([*cmd, "--n-jets", "30"], check=True, capture_output=True)
+    assert md5(out) == first
+    assert len(read_jets(out)) == 30
+
+
+def test_parallel_jobs_never_write_the_same_file(tmp_path, root):
+    params = params_file(tmp_path, root)
+    out = tmp_path / "same.h5"
+    procs = [subprocess.Popen([*JETAD, "generate", "--params", str(params), "--process",
+                               "top", "--chunk", str(chunk), "--out", str(out), "--n-jets", "15"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for chunk in (1, 2)]
+    for p in procs:
+        assert p.wait() == 0, p.stderr.read()
+    # both wrote through their own temporary file: the result is one whole chunk, not a mix
+    jets = read_jets(out)
+    assert len(jets) == 15
+    alone = tmp_path / "alone"
+    for chunk in (1, 2):
+        subprocess.run([*JETAD, "generate", "--params", str(params), "--process", "top",
+                        "--chunk", str(chunk), "--out", str(alone / f"{chunk}.h5"),
+                        "--n-jets", "15"], check=True, capture_output=True)
+    assert md5(out) in {md5(alone / "1.h5"), md5(alone / "2.h5")}
+    assert md5(alone / "1.h5") != md5(alone / "2.h5")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
+    copy_project(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["train"]["epochs_typo"] = 3
+    params["pixelize"]["npix"] = -4
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    run = subprocess.run(["snakemake", "--cores", "1", "data/split/train.h5"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "train: Additional properties are not allowed ('epochs_typo'" in run.stderr
+    assert "pixelize.npix: -4 is less than the minimum of 2" in run.stderr
+    assert not (tmp_path / "data" / "chunks").exists()
+
+
+def test_pixelize_twice_gives_the_same_bytes(tmp_path, root):
+    params = params_file(tmp_path, root)
+    chunk = tmp_path / "top.h5"
+    subprocess.run([*JETAD, "generate", "--params", str(params), "--process", "top", "--chunk",
+                    "3", "--out", str(chunk), "--n-jets", "20"], check=True, capture_output=True)
+    outs = []
+    for name, hashseed in (("a.h5", "1"), ("b.h5", "2")):
+        out = tmp_path / name
+        subprocess.run([*JETAD, "pixelize", "--params", str(params), "--in", str(chunk),
+                        "--out", str(out)], check=True, capture_output=True, env=dict(
+                            os.environ, PYTHONHASHSEED=hashseed))
+        outs.append(md5(out))
+    assert outs[0] == outs[1]
