@@ -1,7 +1,7 @@
 """Training and scoring throughput of the JointVAE on this machine (images/s).
 
-    .venv/bin/python bench/train.py                 # thesis width and the params.yaml width
-    .venv/bin/python bench/train.py --widths 1 0.5 0.25 --steps 6
+    .venv/bin/python bench/train.py                 # thesis model and the params.yaml model
+    .venv/bin/python bench/train.py --widths 1 0.5 0.25 --steps 6   # params groups, other widths
 
 Random images summing to 1 stand in for jets: the cost of a step does not depend on content.
 """
@@ -15,15 +15,19 @@ import numpy as np
 
 import jetad  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
+THESIS = {"width": 1.0, "encoder_down_groups": 4, "encoder_res_groups": 8, "decoder_groups": 8,
+          "encoder_filters": [32, 64, 128, 128], "decoder_filters": [32, 128, 128, 64],
+          "decoder_expand": 256, "latent_cont": 32, "latent_disc": 20}
 
-def measure(width: float, train_params: dict, batch: int, steps: int) -> tuple[float, float, dict]:
+
+def measure(overrides: dict, train_params: dict, batch: int, steps: int):
     import tensorflow as tf
     import tf_keras as keras
 
     from jetad.models.jointvae import JointVAE, JointVAEConfig
     from jetad.stages.train import make_steps
 
-    cfg = JointVAEConfig.from_params({**train_params, "width": width})
+    cfg = JointVAEConfig.from_params({**train_params, **overrides})
     model = JointVAE(cfg)
     opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-3)
     train_step, _ = make_steps(model, opt, float(train_params.get("beta", 3e3)))
@@ -46,7 +50,7 @@ def measure(width: float, train_params: dict, batch: int, steps: int) -> tuple[f
     for _ in range(steps):
         score(x)[0].numpy()
     score_rate = batch * steps / (time.perf_counter() - t0)
-    return train_rate, score_rate, model.param_counts()
+    return train_rate, score_rate, model.param_counts(), cfg
 
 
 def main() -> None:
@@ -63,12 +67,17 @@ def main() -> None:
     except Exception:  # no params.yaml here: thesis defaults
         tp = {"width": 1.0, "batch_size": 128}
     batch = args.batch_size or tp.get("batch_size", 128)
-    widths = args.widths or sorted({1.0, float(tp.get("width", 1.0))}, reverse=True)
+    if args.widths:
+        runs = [(f"width {w:g}", {"width": w}) for w in args.widths]
+    else:
+        runs = [("thesis", THESIS), ("params.yaml", {})]
     print(f"batch {batch}, {args.steps} timed steps")
-    for w in widths:
-        tr, sc, counts = measure(w, tp, batch, args.steps)
-        print(f"width {w:g}: encoder {counts['encoder']:,} + decoder {counts['decoder']:,} "
-              f"parameters; train {tr:.1f} images/s; score {sc:.1f} images/s")
+    for name, overrides in runs:
+        tr, sc, counts, cfg = measure(overrides, tp, batch, args.steps)
+        print(f"{name} (width {cfg.width:g}, groups {cfg.encoder_down_groups}/"
+              f"{cfg.encoder_res_groups}/{cfg.decoder_groups}): encoder {counts['encoder']:,} + "
+              f"decoder {counts['decoder']:,} parameters; train {tr:.1f} images/s; "
+              f"score {sc:.1f} images/s", flush=True)
 
 
 if __name__ == "__main__":
