@@ -77,6 +77,7 @@ def _hls4ml():
 
         instancenorm.register()
         _patch_leaky_relu()
+        _patch_cropping()
         _PATCHED = True
     return hls4ml
 
@@ -98,6 +99,42 @@ def _patch_leaky_relu() -> None:
             layer.attributes["activation"] = name
 
     bit_exact._produce_kif.register(ParametrizedActivation, produce)
+
+
+def _patch_cropping() -> None:
+    """Bit-exact rules for Cropping2D (hls4ml 1.3 has none): an exact data move, so the output
+    range is the input's, cropped, and the cropped-away inputs are requested by no one.
+    Used by the per-group form of grouped convs (`jetad.fpga.grouped`)."""
+    from hls4ml.model.layers import Cropping2D
+    from hls4ml.model.optimizer.passes import bit_exact
+
+    def window(layer):
+        a = layer.attributes
+        if a.get("data_format", "channels_last") != "channels_last":
+            raise JetadError(f"layer '{layer.name}': only channels_last cropping is supported")
+        return (slice(a["crop_top"], a["in_height"] - a["crop_bottom"]),
+                slice(a["crop_left"], a["in_width"] - a["crop_right"]))
+
+    def produce(layer):
+        k, i, f = bit_exact.get_input_kifs(layer)[0]
+        rows, cols = window(layer)
+        return k[rows, cols], i[rows, cols], f[rows, cols]
+
+    def request(layer):
+        k, i, f = bit_exact.requested_kif(layer)
+        shape = bit_exact.get_input_shapes(layer)[0]
+        rows, cols = window(layer)
+        # nothing downstream reads the cropped-away inputs: request no bits of them (hls4ml's
+        # "no request" is k = 0, i = f = -127, as in bit_exact.requested_kif)
+        out = []
+        for a, empty in ((k, 0), (i, -127), (f, -127)):
+            full = np.full(shape, empty, dtype=a.dtype)
+            full[rows, cols] = a
+            out.append(full)
+        return (tuple(out),)
+
+    bit_exact._produce_kif.register(Cropping2D, produce)
+    bit_exact._request_kif.register(Cropping2D, request)
 
 
 @dataclass

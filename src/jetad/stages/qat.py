@@ -2,8 +2,11 @@
 
 The decoder comes from the trained JointVAE (`jetad train`), is kept frozen unless
 `qat.train_decoder` is true, and is used only in training: the FPGA runs the encoder alone.
-Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with qkeras.utils.load_qmodel) and the
-float reduced encoder (`<out>/encoder_float.h5`) trained the same way, plus a metrics JSON.
+Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with `jetad.stages.hls.load_qmodel`)
+and the float reduced encoder (`<out>/encoder_float.h5`) trained the same way; then scores the
+test jets with KL (disc, cont, total) for both and the large JointVAE (its score file from
+`jetad score`: the same jets), and writes metrics JSON (losses + AUC + TPR@FPR10%), a markdown
+table, the ROC curves in one PDF, and the QTools energy table (CSV + markdown).
 """
 
 from __future__ import annotations
@@ -14,18 +17,24 @@ HELP = "quantization-aware training of the reduced encoder with the trained floa
 def add_arguments(parser) -> None:
     parser.add_argument("--train", required=True, help="QCD training images (jetad split)")
     parser.add_argument("--vae", required=True, help="trained JointVAE model directory (decoder)")
+    parser.add_argument("--test", required=True, help="test images (QCD and top)")
+    parser.add_argument("--scores", default=None,
+                        help="large JointVAE score file (jetad score) for the comparison")
     parser.add_argument("--out", required=True, help="output directory for the encoders")
-    parser.add_argument("--metrics", required=True, help="output JSON of the final losses")
+    parser.add_argument("--metrics", required=True, help="output JSON: losses, KL AUC, TPR")
+    parser.add_argument("--table", default=None, help="output markdown table of the metrics")
+    parser.add_argument("--roc", default=None, help="output PDF of the KL ROC curves")
+    parser.add_argument("--energy", default=None, help="output CSV of the QTools energy")
+    parser.add_argument("--energy-table", default=None, help="output markdown energy table")
 
 
 def run(args, params) -> None:
-    import json
     from pathlib import Path
 
     import numpy as np
 
     from jetad import log
-    from jetad.atomic import atomic_path, write_text
+    from jetad.atomic import atomic_path
     from jetad.models import jointvae
     from jetad.quant import encoder
     from jetad.stages.train import load_training_images, setup_tf, subsample
@@ -36,14 +45,16 @@ def run(args, params) -> None:
     import tf_keras as keras
 
     data = load_training_images(args.train)
+    logger.info("read %d QCD training images from %s", len(data.images), args.train)
     idx = subsample(len(data.images), qp.get("max_images"), params["seed"])
     x = np.asarray(data.images[idx], dtype=np.float32)
     vae = jointvae.load(args.vae)
     decoder = vae.decoder
     decoder.trainable = bool(qp.get("train_decoder", False))
-    cfg = encoder.EncoderConfig.from_params(qp)
+    cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1])})
     out = Path(args.out)
-    metrics = {}
+    losses: dict[str, dict] = {}
+    models = {}
     for kind in ("float", "quantized"):
         enc = encoder.build(cfg, quantized=kind == "quantized")
         opt = keras.optimizers.AdamW(qp["learning_rate"], weight_decay=1e-3)
@@ -74,9 +85,82 @@ def run(args, params) -> None:
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
             nb = max(1, -(-len(x) // qp["batch_size"]))
-            metrics[kind] = {k: v / nb for k, v in sums.items()}
-            logger.info("%s epoch %d: %s", kind, epoch + 1, metrics[kind])
+            losses[kind] = {k: v / nb for k, v in sums.items()}
+            logger.info("%s epoch %d/%d on %d images: loss %.4g", kind, epoch + 1, qp["epochs"],
+                        len(x), losses[kind]["loss"])
         name = "qencoder.h5" if kind == "quantized" else "encoder_float.h5"
         with atomic_path(out / name, suffix=".h5") as tmp:
             enc.save(str(tmp))
-    write_text(args.metrics, json.dumps(metrics, indent=2) + "\n")
+        logger.info("wrote the %s reduced encoder (%d effective parameters) to %s", kind,
+                    encoder.effective_params(enc), out / name)
+        models[kind] = enc
+    evaluate(args, params, vae, models, losses, cfg)
+
+
+def evaluate(args, params, vae, models: dict, losses: dict, cfg) -> None:
+    """KL figures of merit of the reduced encoders and the large model, tables, ROC, energy."""
+    import json
+
+    import numpy as np
+
+    from jetad import log
+    from jetad.analysis.plots import data_note
+    from jetad.atomic import write_text
+    from jetad.fpga.hls import keras_outputs
+    from jetad.quant import energy
+    from jetad.quant import report as rq
+    from jetad.stages.score import read_test
+
+    logger = log.get("jetad.qat")
+    test = read_test(args.test, cfg.npix)
+    label = test.label.astype(int)
+    xt = np.asarray(test.images, np.float32)[..., None]
+    logger.info("read %d test jets (%d top) from %s", len(label), int(label.sum()), args.test)
+    eps = vae.cfg.kl_eps
+    series = {}
+    if args.scores:
+        series["large JointVAE"] = rq.large_model_scores(args.scores, label)
+        logger.info("read the large model's KL scores from %s", args.scores)
+    series["float reduced"] = rq.kl_scores(keras_outputs(models["float"], xt), eps)
+    series["quantized (QKeras)"] = rq.kl_scores(keras_outputs(models["quantized"], xt), eps)
+    results = {name: rq.kl_metrics(label, s) for name, s in series.items()}
+    for name, per in results.items():
+        logger.info("%-20s KL total AUC %.4f, TPR@FPR10%% %.4f", name, per["kl_total"]["auc"],
+                    per["kl_total"]["tpr_at_fpr_10pct"])
+    cmp = energy.compare(models["float"], models["quantized"], cfg)
+    doc = {
+        "test": str(args.test), "n_test": int(len(label)), "large_model_scores": args.scores,
+        "kl": results, "losses": losses,
+        "effective_params": {k: encoder_params(m) for k, m in models.items()},
+        "energy_uj": {k: {"total": cmp[k]["total_uj"],
+                          "total_real_macs": cmp[k]["total_uj_real_macs"]}
+                      for k in ("float", "quantized")},
+        "energy_saving": cmp["saving"], "energy_saving_real_macs": cmp["saving_real_macs"],
+        "published": {"float reduced": {"kl_total_auc": 0.8464, "tpr_at_fpr_10pct": 0.6363},
+                      "quantized": {"kl_total_auc": 0.8117, "tpr_at_fpr_10pct": 0.6003},
+                      "energy_uj": {"float": 5.4957, "quantized": 3.3434}},
+    }
+    write_text(args.metrics, json.dumps(doc, indent=2) + "\n")
+    logger.info("wrote KL metrics of %d models to %s", len(results), args.metrics)
+    if args.table:
+        write_text(args.table, rq.metrics_markdown(
+            results, f"KL scores of the reduced encoders ({len(label)} test jets)"))
+        logger.info("wrote %s", args.table)
+    if args.roc:
+        curves = {f"{m}: {k}": s[k] for m, s in series.items() for k in rq.KL_NAMES}
+        rq.roc_pdf(label, curves, args.roc, data_note(params))
+        logger.info("wrote %d ROC curves to %s", len(curves), args.roc)
+    rows = rq.energy_rows(cmp)
+    if args.energy:
+        write_text(args.energy, rq.energy_csv(rows))
+        logger.info("wrote the energy of %d layers to %s", len(rows) - 1, args.energy)
+    if args.energy_table:
+        write_text(args.energy_table, rq.energy_markdown(rows, cmp))
+    logger.info("QTools energy: float %.4f uJ, quantized %.4f uJ (saving %.1f%%)",
+                cmp["float"]["total_uj"], cmp["quantized"]["total_uj"], 100 * cmp["saving"])
+
+
+def encoder_params(model) -> int:
+    from jetad.quant.encoder import effective_params
+
+    return int(effective_params(model))
