@@ -26,7 +26,7 @@ def env_path(monkeypatch):
 
 def copy_project(dest: Path) -> Path:
     """A scratch copy of the workflow files (not data, results or the venv)."""
-    for name in ("Snakefile", "dvc.yaml", "params.yaml"):
+    for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "workflow", dest / "workflow")
     return dest
