@@ -245,6 +245,38 @@ def compile_model(hls_model) -> Path:
     return Path(hls_model._top_function_lib._name)
 
 
+def write_project(hls_model, cflags: str | None = None) -> Path:
+    """Write the hls4ml project; with `cflags`, replace hls4ml's g++ flags ("-O3 -fPIC") in its
+    build_lib.sh. Returns the project directory."""
+    hls_model.write()
+    out = Path(hls_model.config.get_output_dir())
+    if cflags:
+        script = out / "build_lib.sh"
+        text = script.read_text()
+        new = re.sub(r'^CFLAGS="[^"]*"', f'CFLAGS="{cflags}"', text, count=1, flags=re.M)
+        if new == text and f'CFLAGS="{cflags}"' not in text:
+            raise JetadError(f"{script}: no CFLAGS line to set (hls4ml template changed?)")
+        script.write_text(new)
+    return out
+
+
+def build_library(hls_model) -> Path:
+    """Run the project's build_lib.sh (g++), without loading the library into this process (the
+    emulation workers load it); safe to call from several threads at once."""
+    import subprocess
+
+    out = Path(hls_model.config.get_output_dir())
+    name = hls_model.config.get_project_name()
+    stamp = hls_model.config.get_config_value("Stamp")
+    ret = subprocess.run(["bash", "build_lib.sh"], cwd=out, capture_output=True, text=True)
+    lib = out / "firmware" / f"{name}-{stamp}.so"
+    if ret.returncode != 0 or not lib.is_file():
+        errors = [line for line in ret.stdout.splitlines() + ret.stderr.splitlines()
+                  if "error" in line.lower()][:5]
+        raise JetadError(f"g++ compilation of {out} failed: {' | '.join(errors) or ret.returncode}")
+    return lib
+
+
 @dataclass
 class Compiled:
     """What a worker process needs to run a compiled project: no hls4ml object."""
