@@ -1,43 +1,184 @@
-"""`jetad resources`: per-layer resource table of the quantized encoder without Vivado: analytic
-DSP (Latency strategy), da4ml LUT when installed, Vivado HLS reports when given (read with
-hls4ml's parser), rho extrapolation from measured layers; percentages of the U250."""
+"""`jetad resources`: per-layer FPGA resources of the quantized encoder without Vivado.
+
+Every number in the CSV carries its source:
+- `analytic`: DSP (and multipliers) of hls4ml's Latency strategy from the quantized kernel
+  (`jetad.fpga.resources.analytic_dsp`);
+- `da4ml`: LUT of da4ml 0.6's distributed-arithmetic solution of the kernel (a multiplier-free
+  architecture, not hls4ml's; `resources.da4ml: true` and da4ml installed);
+- `vivado_hls`: read from hls4ml projects synthesized elsewhere (`--reports`, hls4ml's parser);
+- `rho_extrapolated`: rho(a, b) times a reference layer's numbers (SPEC 5), the reference named
+  in `reference` (a `--reports` project, or the thesis' Table 3.5 Vivado HLS 2020.1 row of
+  conv2_b1_1, whose numbers are listed as source `thesis_vivado_hls_2020.1`).
+Percentages are of the U250 totals (LUT 1,728,000; FF 3,456,000; DSP 12,288; BRAM 5,376).
+The markdown table follows thesis Table 3.5: conv2_b0_0, conv2_b1_1, dconv_b2, final block
+(conv_fin + the three dense heads).
+"""
 
 from __future__ import annotations
 
 HELP = "per-layer FPGA resource estimates (analytic, da4ml, Vivado reports, rho extrapolation)"
+
+# Thesis Table 3.5 (Vivado HLS 2020.1 estimates, SPEC 5); conv2_b0_0 was itself extrapolated.
+THESIS = {
+    "conv2_b0_0": {"DSP": 752, "LUT": 6_189_696, "FF": 229_536, "BRAM": 288},
+    "conv2_b1_1": {"DSP": 47, "LUT": 386_856, "FF": 14_346, "BRAM": 18},
+    "dconv_b2": {"DSP": 15, "LUT": 309_544, "FF": 9_352, "BRAM": 4},
+    "final block": {"DSP": 851, "LUT": 91_763, "FF": 28_074, "BRAM": 377},
+}
+THESIS_SOURCE = "thesis_vivado_hls_2020.1"
+THESIS_REFERENCE = "conv2_b1_1"
+TABLE_ROWS = ("conv2_b0_0", "conv2_b1_1", "dconv_b2", "final block")
+FINAL_BLOCK = ("conv_fin", "z_categorical", "z_mean", "z_var")
+COLUMNS = ("layer", "resource", "value", "pct_u250", "source", "reference", "rho", "note")
+KEYS = ("DSP", "LUT", "FF", "BRAM")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="QKeras encoder (jetad qat)")
     parser.add_argument("--reports", nargs="*", default=[],
                         help="hls4ml project dirs synthesized elsewhere (named after the layer)")
-    parser.add_argument("--out", required=True, help="output JSON table")
+    parser.add_argument("--out", required=True, help="output CSV, one number per row")
+    parser.add_argument("--table", default=None, help="output markdown table (thesis Table 3.5)")
+    parser.add_argument("--json", default=None, help="output JSON of the same rows")
+
+
+def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
+    """(h, w, d_in, d_out) of every conv, as in the rho formula."""
+    shapes = {}
+    for layer in model.layers:
+        if layer.__class__.__name__ in ("QConv2D", "Conv2D"):
+            h, w, d_in = (int(v) for v in layer.input_shape[1:])
+            shapes[layer.name] = (h, w, d_in, int(layer.filters))
+    return shapes
+
+
+def long_rows(model, params, reports) -> list[dict]:
+    from pathlib import Path
+
+    from jetad.fpga import report, resources, rho
+
+    rp = params["resources"]
+    rows: list[dict] = []
+
+    def add(layer, key, value, source, reference=None, r=None, note=""):
+        if value is None:
+            return
+        rows.append({"layer": layer, "resource": key, "value": float(value),
+                     "pct_u250": 100.0 * float(value) / resources.U250[key]
+                     if key in resources.U250 else None,
+                     "source": source, "reference": reference, "rho": r, "note": note})
+
+    for e in resources.estimate(model, params["hls"]["reuse_factor"], rp["frac_bits"],
+                                rp["dsp_min_bits"], rp["da4ml"]):
+        if e["source"] == "analytic":
+            add(e["layer"], "DSP", e["DSP"], "analytic",
+                note=f"{e['multipliers']} multipliers, {e['nonzero_weights']} nonzero weights, "
+                     f"reuse factor {e['reuse_factor']}; hls4ml Latency, one pixel at a time")
+        else:
+            add(e["layer"], "LUT", e["LUT"], "da4ml",
+                note="da4ml 0.6 CMVM cost of one kernel application (distributed arithmetic, "
+                     "no DSPs), not the hls4ml architecture")
+    shapes = conv_shapes(model)
+    stride = rp["rho_stride"]
+    measured = {Path(d).name: report.read(d) for d in reports}
+    if measured:
+        for r in rho.extrapolate(shapes, {k: v for k, v in measured.items() if k in shapes},
+                                 stride=stride):
+            for key in KEYS:
+                if r.get(key) is None:
+                    continue
+                if r["extrapolated"]:
+                    add(r["layer"], key, r[key], "rho_extrapolated",
+                        f"{r['reference']} (vivado_hls)", r["rho"])
+                else:
+                    add(r["layer"], key, r[key], "vivado_hls", note=measured[r["layer"]]["project"])
+    for layer, values in THESIS.items():
+        for key in KEYS:
+            add(layer, key, values[key], THESIS_SOURCE,
+                note="thesis Table 3.5" + (" (itself extrapolated)" if layer == "conv2_b0_0"
+                                           else ""))
+    ref = THESIS_REFERENCE
+    if ref in shapes:
+        for layer in ("conv2_b0_0", "dconv_b2"):
+            if layer not in shapes:
+                continue
+            r = rho.rho(shapes[layer], shapes[ref], stride)
+            for key in KEYS:
+                add(layer, key, r * THESIS[ref][key], "rho_extrapolated",
+                    f"{ref} ({THESIS_SOURCE})", r,
+                    note=f"rho({shapes[layer]}, {shapes[ref]}, stride {stride})")
+    return rows
+
+
+def table_markdown(rows: list[dict], shapes: dict) -> str:
+    """Thesis Table 3.5 layout: one line per (row layer, source), DSP / LUT / FF / BRAM with %."""
+    def cell(v, pct):
+        return "" if v is None else f"{v:,.0f} ({pct:.2f}%)"
+
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        layer = "final block" if r["layer"] in FINAL_BLOCK else r["layer"]
+        if layer not in TABLE_ROWS:
+            continue
+        key = (layer, r["source"], r["reference"] or "")
+        g = groups.setdefault(key, {})
+        g[r["resource"]] = g.get(r["resource"], 0.0) + r["value"]
+    from jetad.fpga.resources import U250
+
+    lines = ["# FPGA resources of the quantized encoder (cf. thesis Table 3.5), % of U250", "",
+             "| layer | (h, w, d_in, d_out) | source | reference | DSP | LUT | FF | BRAM |",
+             "|---|---|---|---|---|---|---|---|"]
+    for layer in TABLE_ROWS:
+        for (lay, source, ref), g in groups.items():
+            if lay != layer:
+                continue
+            vals = [cell(g.get(k), 100.0 * g[k] / U250[k] if k in g else 0) for k in KEYS]
+            lines.append(f"| {layer} | {shapes.get(layer, '')} | {source} | {ref} | "
+                         + " | ".join(vals) + " |")
+    lines += [
+        "",
+        "Sources: analytic = DSPs of hls4ml's Latency strategy from the quantized kernel; "
+        "da4ml = LUT of a distributed-arithmetic solution (another architecture); "
+        f"{THESIS_SOURCE} = the thesis' numbers; rho_extrapolated = rho x reference.",
+        "The thesis' conv2_b0_0 row is exactly 16x its conv2_b1_1 row, whereas rho "
+        "(SPEC 5 formula) gives 6.4 for the thesis shapes (20,20,16,10) vs (10,10,20,5); "
+        "the rho rows here use this model's shapes.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def run(args, params) -> None:
+    import csv
+    import io
     import json
-    from pathlib import Path
+    import math
 
+    from jetad import log
     from jetad.atomic import write_text
-    from jetad.fpga import report, resources, rho
+    from jetad.errors import JetadError
+    from jetad.fpga import hls, resources
     from jetad.stages.hls import load_qmodel
 
-    rp = params["resources"]
+    logger = log.get("jetad.resources")
     model = load_qmodel(args.model)
-    rows = resources.estimate(model, params["hls"]["reuse_factor"], rp["frac_bits"],
-                              rp["dsp_min_bits"], rp["da4ml"])
-    measured = {Path(d).name: report.read(d) for d in args.reports}
-    shapes = {}
-    for layer in model.layers:
-        if layer.__class__.__name__ == "QConv2D":
-            h, w, d_in = (int(v) for v in layer.input_shape[1:])
-            shapes[layer.name] = (h, w, d_in, int(layer.filters))
-    extra = []
-    if measured:
-        extra = rho.extrapolate(shapes, {k: v for k, v in measured.items() if k in shapes},
-                                stride=rp["rho_stride"])
-        for r in extra:
-            r["source"] = "vivado_hls" if not r["extrapolated"] else "rho_extrapolated"
-            r.update(resources.percentages(r))
-    write_text(args.out, json.dumps({"estimates": rows, "vivado": extra,
-                                     "da4ml_available": resources.da4ml_available()}, indent=2))
+    hls._check_quantized(model)
+    logger.info("loaded the QKeras encoder %s; da4ml %s", args.model,
+                "available" if resources.da4ml_available() else "not installed")
+    rows = long_rows(model, params, args.reports)
+    bad = [r for r in rows if not math.isfinite(r["value"])]
+    if bad:
+        raise JetadError(f"non-finite resource estimates: {bad[:3]}")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r[k] is None else r[k]) for k in COLUMNS})
+    write_text(args.out, buf.getvalue())
+    sources = sorted({r["source"] for r in rows})
+    logger.info("wrote %d resource numbers of %d layers (sources: %s) to %s", len(rows),
+                len({r["layer"] for r in rows}), ", ".join(sources), args.out)
+    if args.json:
+        write_text(args.json, json.dumps({"rows": rows, "u250": resources.U250}, indent=2) + "\n")
+    if args.table:
+        write_text(args.table, table_markdown(rows, conv_shapes(model)))
+        logger.info("wrote %s", args.table)
