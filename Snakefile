@@ -14,6 +14,7 @@ validate(config, "params.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/fpga.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -22,3 +23,5 @@ rule all:
         "results/roc.pdf",
         "results/metrics.json",
         "results/provenance.html",
+        "results/fpga/resources.csv",
+        "results/fpga/emulation.json",

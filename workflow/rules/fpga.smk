@@ -1,0 +1,64 @@
+# Stage 4: reduced quantized encoder (QAT), hls4ml emulation and FPGA resources (SPEC 4, 5).
+
+
+rule qat:
+    input:
+        train="data/split/train.h5",
+        test="data/split/test.h5",
+        vae="results/model/jointvae",
+        scores="results/scores.h5",
+    output:
+        model=directory("results/quantized/model"),
+        metrics="results/quantized/metrics.json",
+        table=report("results/quantized/metrics.md", caption="../report/quantized.rst", category="FPGA"),
+        roc=report("results/quantized/roc.pdf", caption="../report/quantized_roc.rst", category="FPGA"),
+        energy="results/quantized/energy.csv",
+        energy_table=report("results/quantized/energy.md", caption="../report/energy.rst", category="FPGA"),
+    log:
+        "logs/qat.log",
+    params:
+        sections("seed", "qat"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    shell:
+        "jetad qat --train {input.train} --vae {input.vae} --test {input.test} --scores {input.scores} --out {output.model} --metrics {output.metrics} --table {output.table} --roc {output.roc} --energy {output.energy} --energy-table {output.energy_table} --log {log}"
+
+
+rule hls:
+    input:
+        model="results/quantized/model",
+        test="data/split/test.h5",
+    output:
+        projects=directory("results/hls"),
+        report="results/fpga/emulation.json",
+        table=report("results/fpga/emulation.md", caption="../report/emulation.rst", category="FPGA"),
+    log:
+        "logs/hls.log",
+    params:
+        sections("seed", "train", "hls"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    shell:
+        "jetad hls --model {input.model}/qencoder.h5 --test {input.test} --out-dir {output.projects} --report {output.report} --table {output.table} --log {log}"
+
+
+rule resources:
+    input:
+        model="results/quantized/model",
+    output:
+        csv="results/fpga/resources.csv",
+        json="results/fpga/resources.json",
+        table=report("results/fpga/resources.md", caption="../report/resources.rst", category="FPGA"),
+    log:
+        "logs/resources.log",
+    params:
+        sections("hls", "resources"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table} --log {log}"
