@@ -32,7 +32,12 @@ def build(npix: int = 40, filters=(16, 32, 64), latent: int = 32) -> keras.Model
         x = keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
                                          kernel_initializer=init, name=f"up{i}")(x)
         x = keras.layers.LeakyReLU(0.25)(x)
-    x = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reco")(x)
+    x = keras.layers.Conv2D(1, 3, padding="same", name="reco_logits")(x)
+    # A softmax over pixels: jet images sum to 1, and unlike a per-pixel sigmoid it cannot
+    # settle on an all-zero output whose gradient vanishes (seen on real jets: the loss froze
+    # at sum x^2 after one epoch).
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Softmax(name="reco")(x)
     x = keras.layers.Reshape((npix, npix))(x)
     return keras.Model(x_in, x, name="conv_ae")
 

@@ -111,8 +111,6 @@ def run(args, params) -> None:
 
 
 def write_figures(model, test, rec, extra, folder: Path, params) -> None:
-    import tensorflow as tf
-
     from jetad.analysis import plots
 
     note = plots.data_note(params)
@@ -121,9 +119,9 @@ def write_figures(model, test, rec, extra, folder: Path, params) -> None:
         plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note)
     with atomic_path(folder / "examples.pdf", suffix=".pdf") as tmp:
         plots.example_reconstructions(test.images, rec, test.label, tmp, note)
-    # Interpolation between the mean latents of the two classes; the categorical part is the
-    # class-mean of softmax(logits / tau), i.e. the noise-free code the decoder sees.
-    cats = tf.nn.softmax(tf.one_hot(extra["category"], model.cfg.latent_disc) * 1e3).numpy()
+    # Interpolation between the mean latents of the two classes; the categorical part is each
+    # class's frequency of arg-max codes, a point on the simplex the decoder was trained on.
+    cats = np.eye(model.cfg.latent_disc, dtype=np.float32)[extra["category"]]
     ends = []
     for cls in (0, 1):
         sel = test.label == cls
