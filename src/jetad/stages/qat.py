@@ -51,7 +51,10 @@ def run(args, params) -> None:
     vae = jointvae.load(args.vae)
     decoder = vae.decoder
     decoder.trainable = bool(qp.get("train_decoder", False))
-    cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1])})
+    # the latent sizes are the trained decoder's, the image size the data's
+    cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1]),
+                                             "latent_cont": vae.cfg.latent_cont,
+                                             "latent_disc": vae.cfg.latent_disc})
     out = Path(args.out)
     losses: dict[str, dict] = {}
     models = {}

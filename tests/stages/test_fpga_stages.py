@@ -1,0 +1,149 @@
+"""qat -> hls -> resources on tiny real files: a tiny trained JointVAE and its score file, the
+reduced encoders after one QAT epoch, hls4ml projects of small parts (g++ compiles are slow:
+only a grouped conv layer, a block with an instance norm and the dense heads), and the
+resource table. Plus the errors a user meets with wrong inputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from jetad.data.images import write_images
+from tests.stages.test_train_score_evaluate import ROOT, TINY_TRAIN, fake_jets, jetad
+
+HLS_PARTS = ["conv1_b2_0", "heads"]
+
+
+@pytest.fixture(scope="module")
+def fpga_workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fpga")
+    write_images(d / "train.h5", fake_jets(64, 0, 1))
+    write_images(d / "val.h5", fake_jets(32, 0, 2))
+    write_images(d / "test.h5", fake_jets(40, 40, 3))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["train"] = {**TINY_TRAIN, "epochs": 1, "max_train_jets": 64}
+    params["score"]["batch_size"] = 64
+    params["qat"].update(epochs=1, max_images=64, batch_size=32)
+    params["hls"].update(parts=["layer"], only=HLS_PARTS, n_images=40, batch=20, processes=2)
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    jetad(d, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
+          "--metrics", "training_metrics.json")
+    jetad(d, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5")
+    return d
+
+
+@pytest.fixture(scope="module")
+def qat_done(fpga_workdir):
+    d = fpga_workdir
+    jetad(d, "qat", "--train", "train.h5", "--vae", "model", "--test", "test.h5",
+          "--scores", "scores.h5", "--out", "quantized", "--metrics", "q/metrics.json",
+          "--table", "q/metrics.md", "--roc", "q/roc.pdf", "--energy", "q/energy.csv",
+          "--energy-table", "q/energy.md")
+    return d
+
+
+@pytest.fixture(scope="module")
+def hls_done(qat_done):
+    d = qat_done
+    jetad(d, "hls", "--model", "quantized/qencoder.h5", "--test", "test.h5", "--out-dir", "hls",
+          "--report", "fpga/emulation.json", "--table", "fpga/emulation.md")
+    return d
+
+
+def test_qat_writes_models_metrics_and_energy(qat_done):
+    d = qat_done
+    from jetad.quant.encoder import is_quantized
+    from jetad.stages.hls import load_qmodel
+
+    assert is_quantized(load_qmodel(d / "quantized" / "qencoder.h5"))
+    assert not is_quantized(load_qmodel(d / "quantized" / "encoder_float.h5"))
+    m = json.loads((d / "q" / "metrics.json").read_text())
+    assert set(m["kl"]) == {"large JointVAE", "float reduced", "quantized (QKeras)"}
+    for per in m["kl"].values():
+        assert set(per) == {"kl_disc", "kl_cont", "kl_total"}
+        for r in per.values():
+            assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["tpr_at_fpr_10pct"] <= 1.0
+            assert r["n_signal"] == 40 and r["n_background"] == 40
+    assert all(math.isfinite(v) for v in m["losses"]["quantized"].values())
+    assert m["energy_uj"]["quantized"]["total"] < m["energy_uj"]["float"]["total"]
+    table = (d / "q" / "metrics.md").read_text()
+    assert "| quantized (QKeras) | KL total |" in table
+    assert (d / "q" / "roc.pdf").read_bytes()[:4] == b"%PDF"
+    rows = list(csv.DictReader((d / "q" / "energy.csv").open()))
+    assert rows[-1]["layer"] == "TOTAL"
+    conv = next(r for r in rows if r["layer"] == "conv1_b0_0")
+    # QTools counted the grouped conv as ungrouped: real MACs are a quarter of its count
+    assert int(conv["macs_qtools"]) == 4 * int(conv["macs"])
+    assert float(conv["quantized_energy_pj_real_macs"]) < float(conv["quantized_energy_pj"])
+
+
+def test_hls_emulates_parts_bit_exact_per_group(hls_done):
+    rep = json.loads((hls_done / "fpga" / "emulation.json").read_text())
+    parts = {r["part"]: r for r in rep["parts"]}
+    assert set(parts) == set(HLS_PARTS)
+    for r in parts.values():
+        assert r["n"] == 40 and r["per_group"] is True
+        assert (hls_done / r["project_dir"] / "build_lib.sh").is_file()
+        assert math.isfinite(r["images_per_s"])
+    # a grouped conv alone, emulated as one conv per group: bit-exact against the
+    # block-diagonal QKeras layer
+    assert parts["conv1_b2_0"]["max_abs_diff"] == 0.0
+    assert parts["heads"]["max_abs_diff"] == 0.0
+    assert "| layer | conv1_b2_0 | 40 | 0 |" in (hls_done / "fpga" / "emulation.md").read_text()
+
+
+def test_resources_sources_labelled(hls_done):
+    d = hls_done
+    jetad(d, "resources", "--model", "quantized/qencoder.h5", "--out", "fpga/resources.csv",
+          "--table", "fpga/resources.md", "--json", "fpga/resources.json")
+    rows = list(csv.DictReader((d / "fpga" / "resources.csv").open()))
+    sources = {r["source"] for r in rows}
+    assert {"analytic", "rho_extrapolated", "thesis_vivado_hls_2020.1"} <= sources
+    allowed = {"analytic", "da4ml", "vivado_hls", "rho_extrapolated", "thesis_vivado_hls_2020.1"}
+    assert sources <= allowed
+    for r in rows:
+        assert math.isfinite(float(r["value"])) and float(r["value"]) >= 0
+        if r["source"] == "rho_extrapolated":
+            assert r["reference"] and float(r["rho"]) > 0
+    dsp = {r["layer"]: float(r["value"]) for r in rows
+           if r["source"] == "analytic" and r["resource"] == "DSP"}
+    assert dsp["conv1_b0_0"] > 0 and "z_mean" in dsp
+    pct = next(r for r in rows if r["source"] == "thesis_vivado_hls_2020.1"
+               and r["layer"] == "conv2_b0_0" and r["resource"] == "LUT")
+    assert float(pct["pct_u250"]) == pytest.approx(358.2, abs=0.1)  # thesis Table 3.5
+    assert "final block" in (d / "fpga" / "resources.md").read_text()
+
+
+def test_hls_refuses_a_float_encoder(qat_done):
+    r = jetad(qat_done, "hls", "--model", "quantized/encoder_float.h5", "--test", "test.h5",
+              "--out-dir", "hls_bad", "--report", "bad.json", check=False)
+    assert r.returncode != 0
+    assert "not quantized" in r.stderr and "jetad qat" in r.stderr
+    assert not (qat_done / "bad.json").exists()
+
+
+def test_hls_and_resources_name_a_missing_model(qat_done):
+    for stage, extra in (("hls", ["--out-dir", "h", "--report", "r.json"]),
+                         ("resources", ["--out", "r.csv"])):
+        r = jetad(qat_done, stage, "--model", "nope.h5", *extra, check=False)
+        assert r.returncode != 0 and "nope.h5" in r.stderr
+
+
+def test_qat_refuses_scores_of_other_jets(fpga_workdir, tmp_path):
+    d = fpga_workdir
+    from jetad.analysis.scores import read_score_file, write_score_file
+
+    s = read_score_file(d / "scores.h5")
+    keep = np.arange(len(s["label"]) - 1)
+    write_score_file(tmp_path / "short.h5", {k: v[keep] for k, v in s["scores"].items()},
+                     s["label"][keep], s["jet_mass"][keep])
+    from jetad.errors import DataError
+    from jetad.quant.report import large_model_scores
+
+    with pytest.raises(DataError, match="short.h5: labels differ"):
+        large_model_scores(tmp_path / "short.h5", s["label"])
