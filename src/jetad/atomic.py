@@ -48,3 +48,14 @@ def file_md5(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def create_h5(path: str | os.PathLike):
+    """A new HDF5 file (h5py) with no time stamps on any object, the root group included,
+    so identical contents give identical bytes. Pair it with atomic_path."""
+    import h5py
+
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
+    return h5py.File(fid)

@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from jetad.atomic import atomic_path
+from jetad.atomic import atomic_path, create_h5
 from jetad.errors import DataError
 
 FIELDS = ("jet_pt", "jet_eta", "jet_mass", "n_constituents")
@@ -52,10 +52,7 @@ def write_images(path: str | os.PathLike, data: ImageSet) -> None:
     n = len(data)
     with atomic_path(path, suffix=".h5") as tmp:
         # no time stamps and fixed chunking: identical inputs give identical bytes
-        fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
-        fcpl.set_obj_track_times(False)  # the root group too carries no time stamp
-        fid = h5py.h5f.create(str(tmp).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
-        with h5py.File(fid) as f:
+        with create_h5(tmp) as f:
             chunk = (min(max(n, 1), 1024),) + data.images.shape[1:]
             f.create_dataset(
                 "images", data=data.images.astype(np.float32), chunks=chunk if n else None,

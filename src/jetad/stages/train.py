@@ -241,7 +241,8 @@ def run(args, params) -> None:
                 f"{va['loss']}); lower train.learning_rate or train.beta. The checkpoint in "
                 f"{ckdir} still holds epoch {epoch - 1}."
             )
-        row = {"epoch": epoch, "lr": state["lr"], "seconds": round(seconds, 2),
+        # no timings in the outputs: they would change the bytes of every rerun
+        row = {"epoch": epoch, "lr": state["lr"],
                **{f"train_{k}": v for k, v in tr.items()},
                **{f"val_{k}": v for k, v in va.items()}}
         state["history"].append(row)
@@ -266,13 +267,14 @@ def run(args, params) -> None:
         "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
         "stopped_early": state["stopped_early"], "n_train": len(itrain), "n_val": len(ival),
         "params_encoder": counts["encoder"], "params_decoder": counts["decoder"],
-        "width": cfg.width, "train_images_per_s": round(images_per_s, 2),
+        "width": cfg.width,
         "train": {k: best[f"train_{k}"] for k in METRICS},
         "val": {k: best[f"val_{k}"] for k in METRICS},
     }
     save(model, args.model, extra={"training": {k: summary[k] for k in
                                                 ("best_epoch", "epochs_run", "n_train")}})
-    logger.info("wrote model (best epoch %d) to %s", state["best_epoch"], args.model)
+    logger.info("wrote model (best epoch %d) to %s; %.1f training images/s", state["best_epoch"],
+                args.model, images_per_s)
     write_text(args.metrics, json.dumps(summary, indent=2) + "\n")
     history_path = args.history or str(Path(args.metrics).with_suffix(".csv"))
     write_text(history_path, history_csv(state["history"]))
