@@ -55,7 +55,11 @@ def test_presets_apply_and_validate(tmp_path, root):
     quick = apply("quick", path, root / "workflow" / "presets")
     assert quick["preset"] == "quick"
     assert load(path)["generate"]["jets_per_chunk"]["qcd"] < 1000
+    apply("thesis", path, root / "workflow" / "presets")
+    assert load(path)["train"]["width"] == 1.0
+    # every preset changes only keys that `default` sets back: the round trip is exact
     back = apply("default", path, root / "workflow" / "presets")
-    assert back["generate"] == load(root / "params.yaml")["generate"]
+    committed = load(root / "params.yaml")
+    assert back == dict(committed, preset="default")
     with pytest.raises(ConfigError, match="no such preset"):
         apply("nope", path, root / "workflow" / "presets")
