@@ -80,7 +80,7 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
             mode = "ab" if resumed else "wb"
             with open(part, mode) as f, tqdm(total=total, initial=offset, unit="B",
                                              unit_scale=True, desc=out.name,
-                                             disable=not progress) as bar:
+                                             disable=None if progress else True) as bar:
                 while True:
                     try:
                         block = response.read(BLOCK)

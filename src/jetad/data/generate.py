@@ -141,7 +141,8 @@ def generate_chunk(
     truth = np.zeros((n_jets, 4), dtype=np.float32)
     n_events = n_failed = n_accepted = n_truncated = 0
     start = time.perf_counter()
-    bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet", disable=not progress)
+    bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet",
+                disable=None if progress else True)  # None: only on a terminal
     while n_accepted < n_jets:
         if not pythia.next():
             n_failed += 1
