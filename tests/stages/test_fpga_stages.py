@@ -94,7 +94,9 @@ def test_hls_emulates_parts_bit_exact_per_group(hls_done):
     # block-diagonal QKeras layer
     assert parts["conv1_b2_0"]["max_abs_diff"] == 0.0
     assert parts["heads"]["max_abs_diff"] == 0.0
-    assert "| layer | conv1_b2_0 | 40 | 0 |" in (hls_done / "fpga" / "emulation.md").read_text()
+    assert parts["conv1_b2_0"]["fraction_equal"] == 1.0
+    table = (hls_done / "fpga" / "emulation.md").read_text()
+    assert "| layer | conv1_b2_0 | 40 | 0 | 100.00% |" in table
 
 
 def test_resources_sources_labelled(hls_done):

@@ -144,12 +144,15 @@ def run(args, params) -> None:
         ref = hls.keras_outputs(sub, feed)
         per_out = [float(np.max(np.abs(a - b))) if a.size else 0.0
                    for a, b in zip(got, ref, strict=True)]
+        equal = float(np.mean(np.concatenate([(a == b).ravel() for a, b in zip(got, ref,
+                                                                                strict=True)])))
         if not all(np.isfinite(g).all() for g in got):
             raise JetadError(f"{hm.config.get_output_dir()}: the emulation gave NaN or inf")
         rate = len(feed) / dt if dt > 0 else float("inf")
         row = {"mode": mode, "part": name, "project_dir": str(hm.config.get_output_dir()),
                "n": len(feed), "max_abs_diff": max(per_out), "max_abs_diff_per_output": per_out,
-               "bit_exact": max(per_out) == 0.0, "seconds_compile": round(secs, 1),
+               "bit_exact": max(per_out) == 0.0, "fraction_equal": round(equal, 6),
+               "seconds_compile": round(secs, 1),
                "seconds_emulate": round(dt, 2), "images_per_s": round(rate, 1),
                f"projected_s_{TARGET_IMAGES}": round(TARGET_IMAGES / rate, 1),
                "per_group": per_group}
@@ -186,11 +189,12 @@ def markdown(report: dict) -> str:
              f"{report['n_images']} images; settings: "
              + ", ".join(f"{k}={v}" for k, v in report["settings"].items()
                          if k != "norm_precision"), "",
-             "| mode | part | inputs | max abs diff vs QKeras | compile s | images/s | "
-             f"projected s for {TARGET_IMAGES} |", "|---|---|---|---|---|---|---|"]
+             "| mode | part | inputs | max abs diff vs QKeras | outputs equal | compile s | "
+             f"images/s | projected s for {TARGET_IMAGES} |", "|---|---|---|---|---|---|---|---|"]
     for r in report["parts"]:
         lines.append(f"| {r['mode']} | {r['part']} | {r['n']} | {r['max_abs_diff']:.3g} | "
-                     f"{r['seconds_compile']} | {r['images_per_s']} | "
+                     f"{100 * r['fraction_equal']:.2f}% | {r['seconds_compile']} | "
+                     f"{r['images_per_s']} | "
                      f"{r[f'projected_s_{TARGET_IMAGES}']} |")
     if "kl" in report:
         from jetad.quant.report import metrics_markdown
