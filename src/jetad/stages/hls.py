@@ -26,6 +26,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--table", default=None, help="output markdown table of the report")
 
 
+def quiet_qkeras() -> None:
+    """Drop QKeras' per-quantizer "keras dict ..." INFO lines (root logger) from jetad's logs."""
+    import logging
+
+    class _Quiet(logging.Filter):
+        def filter(self, record):
+            return record.msg != "keras dict %s"
+
+    for handler in logging.getLogger().handlers:
+        if not any(type(f).__name__ == "_Quiet" for f in handler.filters):
+            handler.addFilter(_Quiet())
+
+
 def load_qmodel(path, what: str = "QKeras encoder"):
     from pathlib import Path
 
@@ -36,6 +49,7 @@ def load_qmodel(path, what: str = "QKeras encoder"):
 
     if not Path(path).is_file():
         raise DataError(f"{path}: no such {what} file (run jetad qat)")
+    quiet_qkeras()
     bd = type(encoder.BlockDiagonal(1, 1, 1))
     try:
         return _load(str(path), compile=False,
