@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+
+from jetad.data.jets import input_files
+from jetad.data.layout import read_jets, write_jets
+from tests.data.test_layout import make_jets
+
+
+def test_own_file_is_split_by_class(tmp_path, root):
+    own = tmp_path / "mine.h5"
+    jets = make_jets(9, seed=2)  # labels alternate 0, 1, 0, ...
+    write_jets(own, jets)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"] = {"source": "file", "file": str(own)}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    qcd, top = tmp_path / "qcd.h5", tmp_path / "top.h5"
+    subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
+                    str(tmp_path / "params.yaml"), "--source", "file", "--in", str(own),
+                    "--qcd", str(qcd), "--top", str(top)], check=True, capture_output=True)
+    q, t = read_jets(qcd), read_jets(top)
+    assert len(q) == 5 and len(t) == 4
+    assert (q.label == 0).all() and (t.label == 1).all()
+    np.testing.assert_array_equal(t.p4, jets.p4[1::2])
+
+
+def test_sources_name_only_the_files_params_list(root):
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["generate"]["chunks"] = [3, 7]
+    assert input_files("generate", "data/chunks", params) == [
+        "data/chunks/qcd_3.h5", "data/chunks/qcd_7.h5", "data/chunks/top_3.h5",
+        "data/chunks/top_7.h5"]
+    params["download"]["files"] = ["val.h5", "test.h5"]
+    assert input_files("download", "d", params) == ["d/val.h5", "d/test.h5"]
+
+
+def test_a_file_without_tops_is_refused(tmp_path, root):
+    own = tmp_path / "qcd_only.h5"
+    jets = make_jets(4)
+    jets.label[:] = 0
+    write_jets(own, jets)
+    result = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--source", "file",
+                             "--params", str(root / "params.yaml"), "--in", str(own), "--qcd",
+                             str(tmp_path / "q.h5"), "--top", str(tmp_path / "t.h5")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no top jets in" in result.stderr and "qcd_only.h5" in result.stderr
