@@ -59,3 +59,15 @@ def create_h5(path: str | os.PathLike):
     fcpl.set_obj_track_times(False)
     fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
     return h5py.File(fid)
+
+
+def create_h5_group(parent, name: str):
+    """A group without time stamps (h5py's create_group always records them) that keeps its
+    members in creation order."""
+    import h5py
+
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    gcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl)
+    return parent[name]

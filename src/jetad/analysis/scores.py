@@ -87,10 +87,10 @@ def all_scores(x, x_rec, mean, logvar, logits, eps_kl: float = EPS) -> dict[str,
 def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
                      extra: dict[str, np.ndarray] | None = None, attrs: dict | None = None) -> None:
     """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays."""
-    from jetad.atomic import atomic_path, create_h5
+    from jetad.atomic import atomic_path, create_h5, create_h5_group
 
     with atomic_path(path, suffix=".h5") as tmp, create_h5(tmp) as f:
-        g = f.create_group("scores", track_order=True)
+        g = create_h5_group(f, "scores")
         for name, values in scores.items():
             g.create_dataset(name, data=np.asarray(values, np.float64), track_times=False)
         f.create_dataset("label", data=np.asarray(label, np.int8), track_times=False)
