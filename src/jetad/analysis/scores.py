@@ -103,20 +103,10 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
 
 def read_score_file(path) -> dict:
     """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}."""
-    from pathlib import Path
-
-    import h5py
-
+    from jetad.atomic import open_h5
     from jetad.errors import DataError
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such score file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with f:
+    with open_h5(path, "score file") as f:
         if "scores" not in f or "label" not in f:
             raise DataError(f"{path}: not a score file (needs /scores and /label)")
         out = {"scores": {k: f["scores"][k][...] for k in f["scores"]}}

@@ -11,10 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from jetad.atomic import atomic_path, create_h5
+from jetad.atomic import atomic_path, create_h5, open_h5
 from jetad.errors import DataError
 
 FIELDS = ("jet_pt", "jet_eta", "jet_mass", "n_constituents")
@@ -68,13 +67,7 @@ def write_images(path: str | os.PathLike, data: ImageSet) -> None:
 
 def read_images(path: str | os.PathLike, allow_empty: bool = False) -> ImageSet:
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with f:
+    with open_h5(path) as f:
         missing = [k for k in ("images", "label") + FIELDS if k not in f]
         if missing:
             raise DataError(f"{path}: not a jet-image file, missing datasets {missing}")
