@@ -81,12 +81,12 @@ def test_every_image_sums_to_one_and_kinematics_are_right(rng):
     eta = rng.normal(0.0, 0.15, (n, m)) + rng.uniform(-1.5, 1.5, (n, 1))
     phi = rng.normal(0.0, 0.15, (n, m)) + rng.uniform(-np.pi, np.pi, (n, 1))
     p4 = jets_from_ptetaphi(pt, eta, phi)
-    images = pixelize(p4, NPIX, DETA, DPHI, threads=2, block=128)
+    images = pixelize(p4, NPIX, DETA, DPHI, threads=2)
     assert images.shape == (n, NPIX, NPIX) and images.dtype == np.float32
     np.testing.assert_allclose(images.sum(axis=(1, 2)), 1.0, rtol=1e-5)
     assert (images >= 0).all()
-    # thread and block layout do not change the result
-    np.testing.assert_array_equal(images, pixelize(p4, NPIX, DETA, DPHI, threads=1, block=n))
+    # the number of threads does not change the bytes
+    np.testing.assert_array_equal(images, pixelize(p4, NPIX, DETA, DPHI, threads=1))
     jpt, jeta, jmass = jet_kinematics(p4)
     total = p4.astype(np.float64).sum(axis=1)
     np.testing.assert_allclose(jpt, np.hypot(total[:, 1], total[:, 2]), rtol=1e-5)
@@ -113,13 +113,44 @@ def rng():
     return np.random.default_rng(1)
 
 
-def test_fast_atan2_and_asinh_match_numpy():
-    from jetad.data.pixelize import _arcsinh, _arctan2
+def reference_image(p4, npix=NPIX, deta=DETA, dphi=DPHI):
+    """SPEC 1.3 written out for one jet, in plain float64 NumPy (slow, obvious)."""
+    c = p4[(p4[:, 0] > 0) & ((p4[:, 1] != 0) | (p4[:, 2] != 0))].astype(np.float64)
+    pt = np.hypot(c[:, 1], c[:, 2])
+    eta = np.arcsinh(c[:, 3] / pt)
+    phi = np.arctan2(c[:, 2], c[:, 1])
+    phi = np.mod(phi - phi[np.argmax(pt)] + np.pi, 2 * np.pi) - np.pi
+    eta = eta - np.average(eta, weights=pt)
+    phi = phi - np.average(phi, weights=pt)
+    cov = np.cov(np.stack([eta, phi]), aweights=pt, bias=True)
+    evals, evecs = np.linalg.eigh(cov)
+    major = evecs[:, np.argmax(evals)]
+    angle = np.pi / 2 - np.arctan2(major[1], major[0])
+    x = np.cos(angle) * eta - np.sin(angle) * phi
+    y = np.sin(angle) * eta + np.cos(angle) * phi
+    x = -x if np.sum(pt * np.sign(x)) > 0 else x
+    y = -y if np.sum(pt * np.sign(y)) > 0 else y
+    img, _, _ = np.histogram2d(y, x, bins=npix, weights=pt,
+                               range=[[-npix / 2 * dphi, npix / 2 * dphi],
+                                      [-npix / 2 * deta, npix / 2 * deta]])
+    return img / img.sum()
 
-    rng = np.random.default_rng(4)
-    y, x = rng.normal(size=(2, 200_000)).astype(np.float32) * rng.choice([1e-3, 1.0, 1e3], 200_000)
-    y[:4], x[:4] = [0.0, 1.0, -1.0, 0.0], [1.0, 0.0, 0.0, -1.0]
-    exact = np.arctan2(y.astype(np.float64), x.astype(np.float64))
-    assert np.abs(_arctan2(y, x) - exact).max() < 1e-6
-    v = np.linspace(-30, 30, 100_001, dtype=np.float32)
-    assert np.abs(_arcsinh(v) - np.arcsinh(v.astype(np.float64))).max() < 1e-6
+
+def test_images_match_a_plain_per_jet_reference(rng):
+    n, m = 300, 80
+    pt = rng.exponential(20.0, (n, m))
+    pt[np.arange(m) >= rng.integers(5, m, (n, 1))] = 0  # 5 to m constituents
+    eta = rng.normal(0.0, 0.12, (n, m)) + rng.uniform(-2.0, 2.0, (n, 1))
+    phi = rng.normal(0.0, 0.12, (n, m)) + rng.uniform(-np.pi, np.pi, (n, 1))
+    p4 = jets_from_ptetaphi(pt, eta, phi)
+    images = pixelize(p4, NPIX, DETA, DPHI)
+    reference = np.stack([reference_image(j) for j in p4])
+    # a constituent within rounding of a pixel edge may land on either side: allow a few jets
+    close = np.isclose(images, reference, atol=1e-5).all(axis=(1, 2))
+    assert close.mean() > 0.98, f"{(~close).sum()} of {n} jets differ from the reference"
+
+
+def test_errors_count_rows_from_the_offset():
+    p4 = jets_from_ptetaphi([[100.0], [50.0], [0.0]], [[0.0], [0.0], [0.0]], [[0.0], [0.0], [0.0]])
+    with pytest.raises(DataError, match=r"f.h5: jets with no constituent, rows 1002$"):
+        pixelize(p4, NPIX, DETA, DPHI, origin="f.h5", offset=1000)
