@@ -65,6 +65,9 @@ class EncoderConfig:
     integer: int = 6
     max_conv_weights: int = MAX_WEIGHTS
     epsilon: float = 1e-3
+    # QTools' arithmetic for plain Keras layers (the float encoder); fp16 reproduces thesis
+    # Tables 3.2 and 3.4 (jetad.quant.energy)
+    qtools_float: str = "fp16"
     layout: list = field(default_factory=lambda: [list(x) for x in LAYOUT])
 
     @classmethod

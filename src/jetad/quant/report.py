@@ -127,7 +127,10 @@ def energy_markdown(rows: list[dict], cmp: dict) -> str:
     lines = [
         "# QTools energy of the reduced encoder (45 nm, Horowitz; nJ per image)", "",
         "QTools counts a grouped conv as an ungrouped one (`MACs QTools`); the `real MACs` "
-        "columns scale its op energy to the MACs actually computed (SPEC 4).", "",
+        "columns scale its op energy to the MACs actually computed (SPEC 4). The float encoder's "
+        f"MACs are costed as {cmp.get('float_type', 'fp16')} (QTools' keras_quantizer and "
+        "keras_accumulator; fp16 reproduces thesis Tables 3.2 and 3.4); each layer counts what "
+        "QTools' include_energy rule counts.", "",
         "| layer | groups | MACs | MACs QTools | float | quantized | float (real MACs) | "
         "quantized (real MACs) |",
         "|---|---|---|---|---|---|---|---|",
