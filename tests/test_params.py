@@ -19,6 +19,15 @@ def test_committed_params_are_valid(root):
     assert load(root / "params.yaml")["data"]["source"] == "generate"
 
 
+def test_synthesis_switch_values_are_accepted(params):
+    for value in (True, False, "auto"):
+        p = copy.deepcopy(params)
+        p["resources"].update(synthesis=value, reports=["a/conv2_b1_1"], yosys=True,
+                              yosys_max_weights=50, logic_synthesis=True)
+        p["hls"]["backend"] = "Vitis"
+        assert validate(p)["resources"]["synthesis"] == value
+
+
 @pytest.mark.parametrize("mutate,key", [
     (lambda p: p["pixelize"].update(npix_typo=40), "pixelize: Additional properties"),
     (lambda p: p["pixelize"].update(npix="forty"), "pixelize.npix: 'forty' is not of type"),
@@ -26,6 +35,16 @@ def test_committed_params_are_valid(root):
     (lambda p: p.update(sede=1), "(top level): Additional properties"),
     (lambda p: p["data"].update(source="ftp"), "data.source: 'ftp' is not one of"),
     (lambda p: p["generate"].update(jet_pt_min=700.0), "jet_pt_min must be below jet_pt_max"),
+    (lambda p: p["resources"].update(synthesis="yes"),
+     "resources.synthesis: 'yes' is not one of [True, False, 'auto']"),
+    (lambda p: p["resources"].update(reports="copied/conv2_b1_1"),
+     "resources.reports: 'copied/conv2_b1_1' is not of type 'array'"),
+    (lambda p: p["resources"].update(reports=["a", "a"]), "resources.reports: ['a', 'a'] has"),
+    (lambda p: p["resources"].update(yosys="on"), "resources.yosys: 'on' is not of type"),
+    (lambda p: p["resources"].update(yosys_max_weights=0),
+     "resources.yosys_max_weights: 0 is less than the minimum of 1"),
+    (lambda p: p["resources"].update(logic_synthesis=1), "resources.logic_synthesis: 1 is not"),
+    (lambda p: p["hls"].update(backend="Quartus"), "hls.backend: 'Quartus' is not one of"),
 ])
 def test_bad_params_are_refused_naming_the_key(params, mutate, key):
     bad = copy.deepcopy(params)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "baseline": "jetad.stages.baseline",
     "qat": "jetad.stages.qat",
     "hls": "jetad.stages.hls",
+    "synth": "jetad.stages.synth",
     "resources": "jetad.stages.resources",
     "provenance": "jetad.provenance",
 }

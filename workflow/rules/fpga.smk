@@ -1,4 +1,5 @@
 # Stage 4: reduced quantized encoder (QAT), hls4ml emulation and FPGA resources (SPEC 4, 5).
+from jetad.fpga.synth import projects as synth_projects
 
 
 rule qat:
@@ -46,9 +47,38 @@ rule hls:
         "jetad hls --model {input.model}/qencoder.h5 --test {input.test} --out-dir {output.projects} --report {output.report} --table {output.table} --log {log}"
 
 
+# Layer projects that Vivado/Vitis HLS synthesizes, one job each ('<mode>/<part>'); empty when
+# resources.synthesis is off (or auto without the tool), and then the graph is dvc.yaml's.
+SYNTH_PROJECTS = synth_projects(config)
+
+
+if SYNTH_PROJECTS:
+
+    rule synth:
+        input:
+            projects="results/hls",
+        output:
+            project=directory("results/synth/{mode}/{part}"),
+        log:
+            "logs/synth/{mode}/{part}.log",
+        params:
+            logic_synthesis=config["resources"].get("logic_synthesis", False),
+        wildcard_constraints:
+            mode="layer|block",
+        threads: 1
+        # generous: Vivado HLS time and memory grow with the unrolled multipliers of a layer
+        resources:
+            mem_mb=16000,
+            runtime=720,
+        shell:
+            "jetad synth --project {input.projects}/{wildcards.mode}/{wildcards.part} --out {output.project} --log {log}"
+
+
 rule resources:
     input:
         model="results/quantized/model",
+        synthesized=expand("results/synth/{project}", project=SYNTH_PROJECTS),
+        copied_back=config["resources"].get("reports", []),
     output:
         csv="results/fpga/resources.csv",
         json="results/fpga/resources.json",
@@ -61,4 +91,8 @@ rule resources:
         mem_mb=4000,
         runtime=30,
     shell:
-        "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table} --log {log}"
+        (
+            "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table}"
+            + (" --reports {input.synthesized}" if SYNTH_PROJECTS else "")
+            + " --log {log}"
+        )

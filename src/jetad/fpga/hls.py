@@ -1,5 +1,6 @@
-"""Convert the quantized encoder with hls4ml 1.3 (Vivado backend), compile the C++ with g++ and
-emulate it: whole, per layer and per block (conv + norm + activation), one project each.
+"""Convert the quantized encoder with hls4ml 1.3 (Vivado backend, or Vitis with `hls.backend`),
+compile the C++ with g++ and emulate it: whole, per layer and per block (conv + norm +
+activation), one project each.
 
 Keras 2 vs 3: hls4ml picks its parser from `import keras`. Here `keras` is Keras 3 (installed as a
 TensorFlow dependency) while the models are tf_keras (Keras 2, needed by QKeras): hls4ml would
@@ -35,6 +36,7 @@ from jetad.errors import JetadError
 PART = "xcu250-figd2104-2L-e"
 CLOCK_NS = 5.0
 IO_TYPES = ("io_parallel", "io_stream")
+BACKENDS = ("Vivado", "Vitis")  # both HLS flows the instance-norm extension registers with
 STRATEGIES = ("Latency", "Resource")
 DEFAULT_NORM_PRECISION = {
     "result": "ap_fixed<24,8>",
@@ -139,6 +141,7 @@ def _patch_cropping() -> None:
 
 @dataclass
 class HLSSettings:
+    backend: str = "Vivado"
     io_type: str = "io_parallel"
     strategy: str = "Latency"
     reuse_factor: int = 1
@@ -149,6 +152,7 @@ class HLSSettings:
     @classmethod
     def from_params(cls, hls: dict) -> HLSSettings:
         s = cls(
+            backend=hls.get("backend", "Vivado"),
             io_type=hls.get("io_type", "io_parallel"),
             strategy=hls.get("strategy", "Latency"),
             reuse_factor=int(hls.get("reuse_factor", 1)),
@@ -160,6 +164,8 @@ class HLSSettings:
         return s
 
     def check(self) -> None:
+        if self.backend not in BACKENDS:
+            raise JetadError(f"hls.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.io_type not in IO_TYPES:
             raise JetadError(f"hls.io_type must be one of {IO_TYPES}, got {self.io_type!r}")
         if self.strategy not in STRATEGIES:
@@ -191,7 +197,8 @@ def _check_supported(model) -> None:
 
 def hls_config(model, settings: HLSSettings) -> dict:
     hls4ml = _hls4ml()
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name",
+                                               backend=settings.backend)
     cfg["Model"]["Strategy"] = settings.strategy
     cfg["Model"]["ReuseFactor"] = settings.reuse_factor
     for layer in model.layers:
@@ -222,7 +229,7 @@ def convert(model, output_dir, settings: HLSSettings | None = None, name: str | 
             hls_config=cfg,
             output_dir=str(output_dir),
             project_name=project_name(name or model.name),
-            backend="Vivado",
+            backend=settings.backend,
             part=settings.part,
             clock_period=settings.clock_period,
             io_type=settings.io_type,

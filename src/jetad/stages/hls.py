@@ -14,6 +14,7 @@ from __future__ import annotations
 HELP = "hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, per block)"
 
 TARGET_IMAGES = 50_000  # the thesis' C simulation: ~50,000 test images in 31 h 53 min
+RANDOM_IMAGES = 200  # without --test and hls.n_images null
 
 
 def add_arguments(parser) -> None:
@@ -59,14 +60,15 @@ def load_qmodel(path, what: str = "QKeras encoder"):
 
 
 def _images(args, params, model, n):
-    """(x (n, h, w, 1), labels or None): a seeded random subset of the test jets (both classes)."""
+    """(x (n, h, w, 1), labels or None): a seeded random subset of the test jets (both classes);
+    n None: every test jet."""
     import numpy as np
 
     from jetad.errors import DataError
 
     rng = np.random.default_rng(params["seed"])
     if not args.test:
-        x = rng.random((n, *model.input_shape[1:]), dtype=np.float32)
+        x = rng.random((n or RANDOM_IMAGES, *model.input_shape[1:]), dtype=np.float32)
         return x / x.sum(axis=(1, 2, 3), keepdims=True), None
     from jetad.data.images import read_images
 
@@ -75,7 +77,7 @@ def _images(args, params, model, n):
     if data.images.shape[1:] != shape:
         raise DataError(f"{args.test}: images have shape {data.images.shape[1:]}, the encoder "
                         f"{args.model} expects {shape}")
-    idx = np.sort(rng.permutation(len(data.images))[:n])
+    idx = np.sort(rng.permutation(len(data.images))[:n]) if n else np.arange(len(data.images))
     return np.asarray(data.images[idx], np.float32)[..., None], data.label[idx].astype(int)
 
 
@@ -99,7 +101,7 @@ def run(args, params) -> None:
     model = load_qmodel(args.model)
     hls._check_quantized(model)  # a float encoder given here: say so before any work
     logger.info("loaded the QKeras encoder %s (%d layers)", args.model, len(model.layers))
-    x, label = _images(args, params, model, int(hp["n_images"]))
+    x, label = _images(args, params, model, hp.get("n_images"))
     logger.info("emulating %d images%s", len(x),
                 f" from {args.test} ({int(label.sum())} top)" if label is not None else
                 " (random, no --test)")
@@ -117,8 +119,11 @@ def run(args, params) -> None:
         for name, sub in hls.split(model, mode).items():
             if only and name not in only:
                 continue
-            feed = hls.keras_outputs(_prefix(model, sub), x)[0]
-            parts.append((mode, name, sub, feed.reshape(len(x), *sub.input_shape[1:])))
+            # layers and blocks are checked against QKeras on the first part_images images
+            # only: the whole encoder already carries every test image through all of them
+            xs = x[: hp.get("part_images") or len(x)]
+            feed = hls.keras_outputs(_prefix(model, sub), xs)[0]
+            parts.append((mode, name, sub, feed.reshape(len(xs), *sub.input_shape[1:])))
     if only:
         unknown = only - {p[1] for p in parts}
         if unknown:

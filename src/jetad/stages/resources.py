@@ -5,7 +5,12 @@ Every number in the CSV carries its source:
   (`jetad.fpga.resources.analytic_dsp`);
 - `da4ml`: LUT of da4ml 0.6's distributed-arithmetic solution of the kernel (a multiplier-free
   architecture, not hls4ml's; `resources.da4ml: true` and da4ml installed);
-- `vivado_hls`: read from hls4ml projects synthesized elsewhere (`--reports`, hls4ml's parser);
+- `vivado_hls` (`vitis_hls`): read with hls4ml's parser from synthesized hls4ml projects: those
+  of `jetad synth` (`--reports`, given by Snakemake when `resources.synthesis` is on) and those
+  copied back from another machine (`resources.reports`, or `--reports`); `vivado_synth` the
+  same projects' Vivado logic synthesis, when run (`resources.logic_synthesis`);
+- `yosys`: LUT and FF of yosys synth_xilinx on da4ml's Verilog of the small kernels
+  (`resources.yosys`, `jetad.fpga.yosys`), the same architecture as `da4ml`;
 - `rho_extrapolated`: rho(a, b) times a reference layer's numbers (SPEC 5), the reference named
   in `reference` (a `--reports` project, or the thesis' Table 3.5 Vivado HLS 2020.1 row of
   conv2_b1_1, whose numbers are listed as source `thesis_vivado_hls_2020.1`).
@@ -28,7 +33,7 @@ THESIS = {
 THESIS_SOURCE = "thesis_vivado_hls_2020.1"
 THESIS_REFERENCE = "conv2_b1_1"
 TABLE_ROWS = ("conv2_b0_0", "conv2_b1_1", "dconv_b2", "final block")
-FINAL_BLOCK = ("conv_fin", "z_categorical", "z_mean", "z_var")
+FINAL_BLOCK = ("conv_fin", "z_categorical", "z_mean", "z_var", "heads")  # heads: the 3 dense
 COLUMNS = ("layer", "resource", "value", "pct_u250", "source", "reference", "rho", "note")
 KEYS = ("DSP", "LUT", "FF", "BRAM")
 
@@ -36,7 +41,8 @@ KEYS = ("DSP", "LUT", "FF", "BRAM")
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="QKeras encoder (jetad qat)")
     parser.add_argument("--reports", nargs="*", default=[],
-                        help="hls4ml project dirs synthesized elsewhere (named after the layer)")
+                        help="synthesized hls4ml project dirs, named after the layer (added to "
+                             "resources.reports)")
     parser.add_argument("--out", required=True, help="output CSV, one number per row")
     parser.add_argument("--table", default=None, help="output markdown table (thesis Table 3.5)")
     parser.add_argument("--json", default=None, help="output JSON of the same rows")
@@ -52,12 +58,28 @@ def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
     return shapes
 
 
-def long_rows(model, params, reports) -> list[dict]:
+def read_reports(dirs) -> dict[str, dict]:
+    """Part name (the folder's name) -> report row; two folders of one name are refused."""
     from pathlib import Path
 
-    from jetad.fpga import report, resources, rho
+    from jetad.errors import DataError
+    from jetad.fpga import report
+
+    named: dict[str, str] = {}
+    for d in dirs:
+        name = Path(d).name
+        if name in named:
+            raise DataError(f"two synthesized projects named {name}: {named[name]} and {d} "
+                            "(one report per layer)")
+        named[name] = str(d)
+    return {name: report.read(d) for name, d in named.items()}
+
+
+def long_rows(model, params, reports, logger=None) -> list[dict]:
+    from jetad.fpga import resources, rho
 
     rp = params["resources"]
+    reports = [*reports, *(rp.get("reports") or [])]
     rows: list[dict] = []
 
     def add(layer, key, value, source, reference=None, r=None, note=""):
@@ -76,22 +98,35 @@ def long_rows(model, params, reports) -> list[dict]:
                      f"reuse factor {e['reuse_factor']}; hls4ml Latency, one pixel at a time")
         else:
             add(e["layer"], "LUT", e["LUT"], "da4ml",
-                note="da4ml 0.6 CMVM cost of one kernel application (distributed arithmetic, "
-                     "no DSPs), not the hls4ml architecture")
+                note="da4ml 0.6 CMVM cost (adder_size=1: LUTs) of one kernel application "
+                     "(distributed arithmetic, no DSPs), not the hls4ml architecture")
+    if rp.get("yosys"):
+        from jetad.fpga import hls, yosys
+
+        made_by = f"{yosys.version()} synth_xilinx -family xcup of da4ml's pipelined Verilog"
+        for y in yosys.estimate(model, rp.get("yosys_max_weights", 200),
+                                processes=params["hls"].get("processes")
+                                or hls.default_processes(), logger=logger):
+            note = (f"{made_by}, one kernel application; da4ml cost {y['da4ml_cost']:.0f}, "
+                    f"{y['nonzero_weights']} nonzero weights")
+            add(y["layer"], "LUT", y["LUT"], "yosys", note=note)
+            add(y["layer"], "FF", y["FF"], "yosys", note=note)
     shapes = conv_shapes(model)
     stride = rp["rho_stride"]
-    measured = {Path(d).name: report.read(d) for d in reports}
-    if measured:
-        for r in rho.extrapolate(shapes, {k: v for k, v in measured.items() if k in shapes},
-                                 stride=stride):
-            for key in KEYS:
-                if r.get(key) is None:
-                    continue
-                if r["extrapolated"]:
-                    add(r["layer"], key, r[key], "rho_extrapolated",
-                        f"{r['reference']} (vivado_hls)", r["rho"])
-                else:
-                    add(r["layer"], key, r[key], "vivado_hls", note=measured[r["layer"]]["project"])
+    measured = read_reports(reports)
+    convs = {k: v for k, v in measured.items() if k in shapes}
+    for r in rho.extrapolate(shapes, convs, stride=stride) if convs else []:
+        for key in KEYS:
+            if r.get(key) is None or not r["extrapolated"]:
+                continue
+            ref = measured[r["reference"]]
+            add(r["layer"], key, r[key], "rho_extrapolated", f"{r['reference']} ({ref['source']})",
+                r["rho"])
+    for name, m in measured.items():  # convs and the dense heads alike
+        for key in KEYS:
+            add(name, key, m.get(key), m["source"], note=m["project"])
+        for key, value in m.get("vivado_synth", {}).items():
+            add(name, key, value, "vivado_synth", note=f"{m['project']}/vivado_synth.rpt")
     for layer, values in THESIS.items():
         for key in KEYS:
             add(layer, key, values[key], THESIS_SOURCE,
@@ -139,7 +174,10 @@ def table_markdown(rows: list[dict], shapes: dict) -> str:
         "",
         "Sources: analytic = DSPs of hls4ml's Latency strategy from the quantized kernel; "
         "da4ml = LUT of a distributed-arithmetic solution (another architecture); "
-        f"{THESIS_SOURCE} = the thesis' numbers; rho_extrapolated = rho x reference.",
+        "yosys = LUT/FF of that solution's Verilog after yosys synth_xilinx; "
+        "vivado_hls/vitis_hls = HLS reports of synthesized projects, vivado_synth = their "
+        f"Vivado logic synthesis; {THESIS_SOURCE} = the thesis' numbers; "
+        "rho_extrapolated = rho x reference.",
         "The thesis' conv2_b0_0 row is exactly 16x its conv2_b1_1 row, whereas rho "
         "(SPEC 5 formula) gives 6.4 for the thesis shapes (20,20,16,10) vs (10,10,20,5); "
         "the rho rows here use this model's shapes.",
@@ -164,7 +202,7 @@ def run(args, params) -> None:
     hls._check_quantized(model)
     logger.info("loaded the QKeras encoder %s; da4ml %s", args.model,
                 "available" if resources.da4ml_available() else "not installed")
-    rows = long_rows(model, params, args.reports)
+    rows = long_rows(model, params, args.reports, logger)
     bad = [r for r in rows if not math.isfinite(r["value"])]
     if bad:
         raise JetadError(f"non-finite resource estimates: {bad[:3]}")
