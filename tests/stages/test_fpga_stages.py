@@ -95,6 +95,7 @@ def test_hls_emulates_parts_bit_exact_per_group(hls_done):
     assert parts["conv1_b2_0"]["max_abs_diff"] == 0.0
     assert parts["heads"]["max_abs_diff"] == 0.0
     assert parts["conv1_b2_0"]["fraction_equal"] == 1.0
+    assert parts["conv1_b2_0"]["extension_layers"] == []
     table = (hls_done / "fpga" / "emulation.md").read_text()
     assert "| layer | conv1_b2_0 | 40 | 0 | 100.00% |" in table
 
