@@ -46,6 +46,7 @@ def add_arguments(parser) -> None:
 
 
 _KERNEL = None
+_ATAN2 = None  # the kernel's atan2, for its test
 
 
 def _kernel():
@@ -56,13 +57,34 @@ def _kernel():
         return _KERNEL
     import numba
 
+    @numba.njit(inline="always")
+    def fast_atan2(y, x):
+        """atan2 from a degree-9 odd polynomial (Cephes' single-precision atan coefficients)
+        after reducing to |t| <= tan(pi/8): accurate to ~1e-7 rad (tested), far below the
+        0.035 rad pixel, and ~1.2x faster overall than libm's atan2f here."""
+        ax, ay = abs(x), abs(y)
+        big = max(ax, ay)
+        a = min(ax, ay) / big if big > 0 else 0.0
+        off = 0.0
+        if a > 0.41421356:
+            a = (a - 1) / (a + 1)
+            off = math.pi / 4
+        z = a * a
+        r = ((((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
+              - 3.33329491539e-1) * z * a + a + off)
+        if ay > ax:
+            r = math.pi / 2 - r
+        if x < 0:
+            r = math.pi - r
+        return math.copysign(r, y)
+
     @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
     def images_kernel(p4, npix, deta, dphi, images, status):
         n, m = p4.shape[0], p4.shape[1]
         half = npix / 2.0
         nblocks = (n + BLOCK - 1) // BLOCK
-        # asinh and atan2 in float32 (the inputs' precision; ~1e-7 rad, far below a 0.03 pixel)
-        # take a third less time than in float64; sums and moments stay float64
+        # asinh in float32 (the inputs' precision) and a polynomial atan2 take a third less
+        # time than libm's float64 functions; sums and moments stay float64
         for b in numba.prange(nblocks):
             # per-block scratch: pT, eta, phi of one jet's real constituents
             pt = np.empty(m)
@@ -92,7 +114,7 @@ def _kernel():
                 for q in range(k):
                     j = int(phi[q])
                     px, py = p4[i, j, 1], p4[i, j, 2]
-                    phi[q] = math.atan2(np.float32(py * lx - px * ly), np.float32(px * lx + py * ly))
+                    phi[q] = fast_atan2(py * lx - px * ly, px * lx + py * ly)
                     sw += pt[q]
                     swe += pt[q] * eta[q]
                     swp += pt[q] * phi[q]
@@ -142,6 +164,8 @@ def _kernel():
                 status[i] = OK
 
     _KERNEL = images_kernel
+    global _ATAN2
+    _ATAN2 = fast_atan2
     return _KERNEL
 
 
