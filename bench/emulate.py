@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--out-dir", default=None)
     ap.add_argument("--target", type=int, default=50_000)
     ap.add_argument("--per-group", action="store_true", help="one conv per group (jetad hls)")
-    ap.add_argument("--cflags", default=None, help='g++ flags, e.g. "-O1 -fPIC"')
+    ap.add_argument("--cflags", default=None, help='compiler flags, e.g. "-O1 -fPIC"')
+    ap.add_argument("--cxx", default=None, help="compiler (default g++; e.g. clang++)")
     args = ap.parse_args()
 
     from jetad.fpga import grouped, hls
@@ -46,7 +47,7 @@ def main() -> None:
     t0 = time.time()
     export = grouped.per_group(model) if args.per_group else model
     hls_model = hls.convert(export, out_dir, settings, "qencoder")
-    hls.write_project(hls_model, args.cflags)
+    hls.write_project(hls_model, args.cflags, args.cxx)
     lib = hls.build_library(hls_model)
     t1 = time.time()
     comp = hls.Compiled.of(hls_model, lib)
@@ -56,7 +57,7 @@ def main() -> None:
     rate = args.n / (t2 - t1)
     print(json.dumps({
         "io_type": args.io_type, "strategy": args.strategy, "processes": args.processes,
-        "per_group": args.per_group, "cflags": args.cflags or "-O3 -fPIC (hls4ml)",
+        "per_group": args.per_group, "cflags": args.cflags or "-O3 -fPIC (hls4ml)", "cxx": args.cxx or "g++",
         "n": args.n, "compile_s": round(t1 - t0, 1), "emulate_s": round(t2 - t1, 2),
         "images_per_s": round(rate, 2), f"projected_s_{args.target}": round(args.target / rate, 1),
         "max_abs_diff_vs_qkeras": diff, "project": out_dir,

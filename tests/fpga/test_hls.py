@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 
@@ -26,6 +28,28 @@ def test_parallel_emulation_matches_serial(compiled_small):
     a = hls.emulate(comp, x, processes=2, batch=10)
     b = hls.emulate(comp, x, processes=1, batch=40)
     assert np.array_equal(a[0], b[0])
+
+
+@pytest.mark.skipif(shutil.which("clang++") is None, reason="clang++ not installed (apt install clang)")
+def test_clang_build_gives_the_same_outputs(tmp_path, compiled_small):
+    from jetad.fpga import hls
+
+    model, comp_gcc, _ = compiled_small[("io_parallel", "Latency")]
+    hm = hls.convert(model, tmp_path / "clang", hls.HLSSettings(), "small_clang")
+    hls.write_project(hm, "-O2 -fPIC", "clang++")
+    script = (tmp_path / "clang" / "build_lib.sh").read_text()
+    assert "CC=clang++" in script and 'CFLAGS="-O2 -fPIC"' in script
+    comp = hls.Compiled.of(hm, hls.build_library(hm))
+    x = images(64, seed=5)
+    assert np.array_equal(hls.emulate(comp, x)[0], hls.emulate(comp_gcc, x)[0])
+
+
+def test_missing_compiler_named(tmp_path):
+    from jetad.fpga import hls
+
+    hm = hls.convert(small_qmodel(), tmp_path / "nocc", hls.HLSSettings(), "small_nocc")
+    with pytest.raises(JetadError, match="hls.cxx: compiler 'no-such-c\\+\\+' is not on PATH"):
+        hls.write_project(hm, None, "no-such-c++")
 
 
 def test_block_diagonal_conv_converts_with_zero_blocks(compiled_small):

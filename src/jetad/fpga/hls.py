@@ -252,18 +252,30 @@ def compile_model(hls_model) -> Path:
     return Path(hls_model._top_function_lib._name)
 
 
-def write_project(hls_model, cflags: str | None = None) -> Path:
-    """Write the hls4ml project; with `cflags`, replace hls4ml's g++ flags ("-O3 -fPIC") in its
-    build_lib.sh. Returns the project directory."""
+def write_project(hls_model, cflags: str | None = None, cxx: str | None = None) -> Path:
+    """Write the hls4ml project; with `cflags`, replace hls4ml's flags ("-O3 -fPIC") in its
+    build_lib.sh, with `cxx` its compiler (g++). Returns the project directory.
+
+    Measured on the conv1_b0_0 block (200 images, one core): g++ -O1 10.7 ms/image and 164 s to
+    compile, g++ -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms and 50 s, with
+    identical outputs (the arithmetic is integer: ap_fixed)."""
+    import shutil
+
     hls_model.write()
     out = Path(hls_model.config.get_output_dir())
-    if cflags:
-        script = out / "build_lib.sh"
-        text = script.read_text()
-        new = re.sub(r'^CFLAGS="[^"]*"', f'CFLAGS="{cflags}"', text, count=1, flags=re.M)
-        if new == text and f'CFLAGS="{cflags}"' not in text:
-            raise JetadError(f"{script}: no CFLAGS line to set (hls4ml template changed?)")
-        script.write_text(new)
+    script = out / "build_lib.sh"
+    text = script.read_text()
+    for key, value in (("CFLAGS", cflags), ("CC", cxx)):
+        if not value:
+            continue
+        if key == "CC" and shutil.which(value) is None:
+            raise JetadError(f"hls.cxx: compiler {value!r} is not on PATH")
+        quoted = f'"{value}"' if key == "CFLAGS" else value
+        new = re.sub(rf'^{key}=.*$', f"{key}={quoted}", text, count=1, flags=re.M)
+        if not re.search(rf'^{key}=', text, flags=re.M):
+            raise JetadError(f"{script}: no {key} line to set (hls4ml template changed?)")
+        text = new
+    script.write_text(text)
     return out
 
 

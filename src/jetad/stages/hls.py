@@ -138,7 +138,7 @@ def run(args, params) -> None:
         export = grouped.per_group(sub) if per_group else sub
         pdir = out / mode / name
         hm = hls.convert(export, pdir, settings, name)
-        hls.write_project(hm, hp.get("cflags"))
+        hls.write_project(hm, hp.get("cflags"), hp.get("cxx"))
         projects.append(hm)
     t1 = time.time()
     logger.info("wrote %d projects under %s in %.0f s; compiling with %d parallel g++",
@@ -187,7 +187,7 @@ def run(args, params) -> None:
 
     report = {"model": str(args.model), "test": args.test, "n_images": len(x),
               "settings": {**settings.__dict__, "per_group": per_group,
-                           "cflags": hp.get("cflags")},
+                           "cflags": hp.get("cflags"), "cxx": hp.get("cxx") or "g++"},
               "parts": rows, "max_abs_diff": max((r["max_abs_diff"] for r in rows), default=None)}
     if whole is not None and label is not None:
         from jetad.models.jointvae import JointVAEConfig
