@@ -256,9 +256,11 @@ def write_project(hls_model, cflags: str | None = None, cxx: str | None = None) 
     """Write the hls4ml project; with `cflags`, replace hls4ml's flags ("-O3 -fPIC") in its
     build_lib.sh, with `cxx` its compiler (g++). Returns the project directory.
 
-    Measured on the conv1_b0_0 block (200 images, one core): g++ -O1 10.7 ms/image and 164 s to
-    compile, g++ -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms and 50 s, with
-    identical outputs (the arithmetic is integer: ap_fixed)."""
+    Outputs do not depend on the compiler (the arithmetic is integer: ap_fixed). Measured here:
+    the conv1_b0_0 block (200 images, one core): g++ -O1 10.7 ms/image and 164 s to compile,
+    g++ -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms and 50 s; but the whole
+    per-group encoder (bench/emulate.py, 400 images, 2 processes): g++ -O1 64.7 images/s and
+    309 s, clang++ -O3 -march=native 52.3 images/s and 246 s. Hence g++ stays the default."""
     import shutil
 
     hls_model.write()
