@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import tensorflow as tf
 import tf_keras as keras
 
+from jetad.atomic import atomic_dir
 from jetad.errors import DataError
 from jetad.models import losses
 
@@ -254,25 +252,6 @@ class JointVAE:
         }
 
 
-def _write_dir_atomically(path: Path, fill) -> None:
-    """Write a model directory under a temporary name, then swap it in, so a killed run never
-    leaves a half-written model where Snakemake or DVC would take it as done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        fill(tmp)
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, old / "x")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
 def save_model(path, architecture: str, config: dict, models: dict[str, keras.Model],
                extra: dict | None = None) -> None:
     """A model directory: config.json (architecture + sizes) and one weights file per part."""
@@ -285,7 +264,9 @@ def save_model(path, architecture: str, config: dict, models: dict[str, keras.Mo
         for name, m in models.items():
             m.save_weights(str(tmp / f"{name}.weights.h5"))
 
-    _write_dir_atomically(path, fill)
+    # a killed run never leaves a half-written model where Snakemake or DVC would take it as done
+    with atomic_dir(path) as tmp:
+        fill(tmp)
 
 
 def read_model_meta(path, architecture: str) -> dict:
