@@ -241,42 +241,47 @@ def convert(model, output_dir, settings: HLSSettings | None = None, name: str | 
         raise JetadError(f"hls4ml could not convert model '{model.name}': {exc}") from exc
 
 
-def compile_model(hls_model) -> Path:
-    """Write and compile the project with g++; returns the shared library."""
-    try:
-        hls_model.compile()
-    except Exception as exc:
-        raise JetadError(
-            f"g++ compilation of {hls_model.config.get_output_dir()} failed: {exc}"
-        ) from exc
-    return Path(hls_model._top_function_lib._name)
+def compile_model(hls_model, cflags: str | None = None, cxx: str | None = None,
+                  csim: str = "integer") -> Path:
+    """Write and compile the project (write_project + build_library); returns the library."""
+    write_project(hls_model, cflags, cxx, csim)
+    return build_library(hls_model)
 
 
-def write_project(hls_model, cflags: str | None = None, cxx: str | None = None) -> Path:
-    """Write the hls4ml project; with `cflags`, replace hls4ml's flags ("-O3 -fPIC") in its
-    build_lib.sh, with `cxx` its compiler (g++). Returns the project directory.
+def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
+                  csim: str = "integer") -> Path:
+    """Write the hls4ml project, with jetad's integer C-simulation kernels (`csim`, see
+    jetad.fpga.csim; "ap_fixed" builds hls4ml's loops as written). `cflags` replaces hls4ml's
+    flags ("-O3 -fPIC") in its build_lib.sh, `cxx` its compiler (g++). Returns the directory.
 
-    Outputs do not depend on the compiler (the arithmetic is integer: ap_fixed). Measured here:
-    the conv1_b0_0 block (200 images, one core): g++ -O1 10.7 ms/image and 164 s to compile,
-    g++ -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms and 50 s; but the whole
-    per-group encoder (bench/emulate.py, 400 images, 2 processes): g++ -O1 64.7 images/s and
-    309 s, clang++ -O3 -march=native 52.3 images/s and 246 s. Hence g++ stays the default."""
+    Outputs do not depend on the compiler (the arithmetic is integer). Measured with hls4ml's
+    ap_fixed loops (before the integer kernels): conv1_b0_0 block, 200 images, one core: g++ -O1
+    10.7 ms/image and 164 s to compile, -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms
+    and 50 s; the whole per-group encoder: g++ -O1 64.7 images/s (2 processes), clang++ 52.3."""
     import shutil
 
+    from jetad.fpga import csim as csim_kernels
+
+    extra = csim_kernels.mode_flags(csim)
     hls_model.write()
     out = Path(hls_model.config.get_output_dir())
+    csim_kernels.patch_project(out)
     script = out / "build_lib.sh"
     text = script.read_text()
-    for key, value in (("CFLAGS", cflags), ("CC", cxx)):
+    current = re.search(r'^CFLAGS="?([^"\n]*)"?\s*$', text, flags=re.M)
+    if current is None:
+        raise JetadError(f"{script}: no CFLAGS line to set (hls4ml template changed?)")
+    flags = (cflags or current.group(1)) + extra
+    for key, value in (("CFLAGS", flags), ("CC", cxx)):
         if not value:
             continue
         if key == "CC" and shutil.which(value) is None:
             raise JetadError(f"hls.cxx: compiler {value!r} is not on PATH")
         quoted = f'"{value}"' if key == "CFLAGS" else value
-        new = re.sub(rf'^{key}=.*$', f"{key}={quoted}", text, count=1, flags=re.M)
         if not re.search(rf'^{key}=', text, flags=re.M):
             raise JetadError(f"{script}: no {key} line to set (hls4ml template changed?)")
-        text = new
+        text = re.sub(rf'^{key}=.*$', lambda _m, k=key, q=quoted: f"{k}={q}", text, count=1,
+                      flags=re.M)
     script.write_text(text)
     return out
 
@@ -419,39 +424,6 @@ def split(model, mode: str) -> dict[str, object]:
         x = flat(x)
         parts["heads"] = tf_keras.Model(inp, [model.get_layer(h)(x) for h in heads], name="heads")
     return parts
-
-
-@dataclass
-class PartResult:
-    name: str
-    project_dir: str
-    lib: str
-    n: int
-    max_abs_diff: float
-    seconds_compile: float
-    seconds_emulate: float
-
-    def row(self) -> dict:
-        return dict(self.__dict__)
-
-
-def build_and_check(model, output_dir, x, settings: HLSSettings | None = None,
-                    name: str | None = None, processes: int = 1, batch: int = 1000) -> PartResult:
-    """Convert, compile, emulate `x` and compare with the QKeras model."""
-    import time
-
-    name = project_name(name or model.name)
-    t0 = time.time()
-    hls_model = convert(model, output_dir, settings, name)
-    lib = compile_model(hls_model)
-    t1 = time.time()
-    comp = Compiled.of(hls_model, lib)
-    got = emulate(comp, x, processes=processes, batch=batch)
-    t2 = time.time()
-    diff = max_abs_diff(got, keras_outputs(model, x, batch))
-    LOG.info("%s: max |hls - qkeras| = %g on %d images (compile %.0f s, emulate %.1f s)",
-             name, diff, len(x), t1 - t0, t2 - t1)
-    return PartResult(name, str(output_dir), str(lib), len(x), diff, t1 - t0, t2 - t1)
 
 
 def default_processes() -> int:

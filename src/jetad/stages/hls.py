@@ -6,7 +6,9 @@ whole encoder's emulated outputs also give the KL scores, whose AUC and TPR@FPR1
 next to QKeras' on the same jets. With `hls.per_group` (default) grouped convs reach hls4ml as
 one conv per group (`jetad.fpga.grouped`): same fixed-point result, no multiplications by the
 zero blocks. Compiles of several parts run in parallel (`hls.processes`), g++ flags from
-`hls.cflags` (hls4ml's own are "-O3 -fPIC").
+`hls.cflags` (hls4ml's own are "-O3 -fPIC"). The C simulation runs jetad's integer kernels for
+the conv and instance-norm loops (`hls.csim: integer`, the same bits as hls4ml's ap_fixed C++,
+which `hls.csim: ap_fixed` runs instead; see jetad.fpga.csim).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.errors import JetadError
-    from jetad.fpga import grouped, hls
+    from jetad.fpga import csim, grouped, hls
     from jetad.quant import report as rq
 
     logger = log.get("jetad.hls")
@@ -108,6 +110,7 @@ def run(args, params) -> None:
     out = Path(args.out_dir)
     procs = hp.get("processes") or hls.default_processes()
     only = set(hp.get("only") or [])
+    csim_mode = csim.check_mode(hp.get("csim", "integer"))
     per_group = bool(hp.get("per_group", True))
 
     # 1. the parts: (mode, name, QKeras model, its input)
@@ -138,7 +141,7 @@ def run(args, params) -> None:
         export = grouped.per_group(sub) if per_group else sub
         pdir = out / mode / name
         hm = hls.convert(export, pdir, settings, name)
-        hls.write_project(hm, hp.get("cflags"), hp.get("cxx"))
+        hls.write_project(hm, hp.get("cflags"), hp.get("cxx"), csim_mode)
         projects.append(hm)
     t1 = time.time()
     logger.info("wrote %d projects under %s in %.0f s; compiling with %d parallel g++",
@@ -187,7 +190,8 @@ def run(args, params) -> None:
 
     report = {"model": str(args.model), "test": args.test, "n_images": len(x),
               "settings": {**settings.__dict__, "per_group": per_group,
-                           "cflags": hp.get("cflags"), "cxx": hp.get("cxx") or "g++"},
+                           "cflags": hp.get("cflags"), "cxx": hp.get("cxx") or "g++",
+                           "csim": csim_mode},
               "parts": rows, "max_abs_diff": max((r["max_abs_diff"] for r in rows), default=None)}
     if whole is not None and label is not None:
         from jetad.models.jointvae import JointVAEConfig
