@@ -1,3 +1,4 @@
+import re
 import shutil
 
 import numpy as np
@@ -130,3 +131,57 @@ def test_split_layer_and_block():
     assert layers["conv1_b1_0"].predict(x, verbose=0).shape == (2, 10, 10, 20)
     with pytest.raises(JetadError):
         hls.split(m, "pixel")
+
+
+def _shared_model(seed):
+    import tf_keras
+
+    inp = tf_keras.Input((6,), name="x")
+    h = tf_keras.layers.Dense(4, name="h")(inp)
+    c = tf_keras.constraints.MaxNorm(30.0)  # one object in two layers: Keras names it by id()
+    model = tf_keras.Model(inp, [tf_keras.layers.Dense(2, name="a", kernel_constraint=c)(h),
+                                 tf_keras.layers.Dense(3, name="b", kernel_constraint=c)(h)],
+                           name="shared")
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def test_keras_archive_rewritten_without_dates_and_ids(tmp_path):
+    import zipfile
+
+    import tf_keras
+
+    from jetad.fpga.hls import _normalize_keras_archive
+
+    paths = [tmp_path / "a.keras", tmp_path / "b.keras"]
+    for p in paths:  # two instances of the same model: other id()s
+        _shared_model(5).save(p)
+    raw = [zipfile.ZipFile(p).read("config.json") for p in paths]
+    assert raw[0] != raw[1]  # what Keras writes differs between identical models
+    for p in paths:
+        _normalize_keras_archive(p)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert b"1980" not in zipfile.ZipFile(paths[0]).read("metadata.json")
+    x = np.random.default_rng(1).normal(size=(5, 6)).astype(np.float32)
+    want = _shared_model(5).predict(x, verbose=0)
+    got = tf_keras.models.load_model(paths[0]).predict(x, verbose=0)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+
+
+def test_library_stamp_follows_the_project(tmp_path):
+    from jetad.fpga import hls
+
+    model = small_qmodel(name="stamped")
+    stamps = []
+    for sub, cflags in (("a", "-O1 -fPIC"), ("b", "-O1 -fPIC"), ("c", "-O2 -fPIC")):
+        hm = hls.convert(model, tmp_path / sub, hls.HLSSettings(), "stamped")
+        out = hls.write_project(hm, cflags)
+        stamp = hm.config.get_config_value("Stamp")
+        assert f"LIB_STAMP={stamp}" in (out / "build_lib.sh").read_text()
+        yml = (out / "hls4ml_config.yml").read_text()
+        assert re.search(r"^Stamp: (\S+)$", yml, flags=re.M).group(1) == stamp
+        stamps.append(stamp)
+    # same sources and flags: same library name in another folder; other flags: a new name
+    assert stamps[0] == stamps[1] != stamps[2]

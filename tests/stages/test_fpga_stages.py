@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -89,7 +90,8 @@ def test_hls_emulates_parts_bit_exact_per_group(hls_done):
     for r in parts.values():
         assert r["n"] == 40 and r["per_group"] is True
         assert (hls_done / r["project_dir"] / "build_lib.sh").is_file()
-        assert math.isfinite(r["images_per_s"])
+        # the emulation library (it embeds the project's absolute path) is not left behind
+        assert not list((hls_done / r["project_dir"]).rglob("*.so"))
     # a grouped conv alone, emulated as one conv per group: bit-exact against the
     # block-diagonal QKeras layer
     assert parts["conv1_b2_0"]["max_abs_diff"] == 0.0
@@ -150,3 +152,30 @@ def test_qat_refuses_scores_of_other_jets(fpga_workdir, tmp_path):
 
     with pytest.raises(DataError, match="short.h5: labels differ"):
         large_model_scores(tmp_path / "short.h5", s["label"])
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_qat_and_hls_reruns_give_the_same_bytes(hls_done):
+    d = hls_done
+    jetad(d, "qat", "--train", "train.h5", "--vae", "model", "--test", "test.h5",
+          "--scores", "scores.h5", "--out", "quantized_again", "--metrics", "q2/metrics.json")
+    first, again = _tree(d / "quantized"), _tree(d / "quantized_again")
+    assert sorted(first) == sorted(again) == ["encoder_float.h5", "qencoder.h5"]
+    assert [k for k in first if first[k] != again[k]] == []
+    m1, m2 = (json.loads((d / f).read_text()) for f in ("q/metrics.json", "q2/metrics.json"))
+    assert m1["kl"] == m2["kl"] and m1["energy_uj"] == m2["energy_uj"]
+
+    # the projects hold their own path: rerun hls in place
+    before, report = _tree(d / "hls"), (d / "fpga" / "emulation.json").read_bytes()
+    assert any(k.endswith("keras_model.keras") for k in before)
+    shutil.rmtree(d / "hls")
+    jetad(d, "hls", "--model", "quantized/qencoder.h5", "--test", "test.h5", "--out-dir", "hls",
+          "--report", "fpga/emulation.json", "--table", "fpga/emulation.md")
+    after = _tree(d / "hls")
+    assert sorted(after) == sorted(before)
+    assert [k for k in before if before[k] != after[k]] == []
+    assert (d / "fpga" / "emulation.json").read_bytes() == report

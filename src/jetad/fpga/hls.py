@@ -283,7 +283,78 @@ def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
         text = re.sub(rf'^{key}=.*$', lambda _m, k=key, q=quoted: f"{k}={q}", text, count=1,
                       flags=re.M)
     script.write_text(text)
+    _normalize_keras_archive(out / "keras_model.keras")
+    _content_stamp(hls_model, out)
     return out
+
+
+# what hls4ml writes that is not compiled into the emulation library
+_NOT_HASHED = {"hls4ml_config.yml", "keras_model.keras"}
+
+
+def _content_stamp(hls_model, out: Path) -> None:
+    """Replace hls4ml's random library stamp (uuid4: every run wrote different bytes) by a hash
+    of the sources and the build script. The same project keeps its library name; a changed
+    one gets a new name, so a process never reuses an older library loaded under that path."""
+    import hashlib
+
+    old = str(hls_model.config.get_config_value("Stamp"))
+    h = hashlib.sha256()
+    for f in sorted(p for p in out.rglob("*") if p.is_file()):
+        if f.name in _NOT_HASHED or f.suffix in (".so", ".o"):
+            continue
+        h.update(str(f.relative_to(out)).encode() + b"\0")
+        h.update(f.read_bytes().replace(old.encode(), b""))
+    # a leading letter: YAML would read a stamp such as "12345678" or "1e234567" as a number
+    new = "j" + h.hexdigest()[:7]
+    for name in ("build_lib.sh", "hls4ml_config.yml"):
+        f = out / name
+        text = f.read_text()
+        if old not in text:
+            raise JetadError(f"{f}: hls4ml's stamp {old} not found (hls4ml template changed?)")
+        f.write_text(text.replace(old, new))
+    hls_model.config.config["Stamp"] = new
+
+
+def _renumber_shared(node, ids: dict):
+    """Keras names objects shared between layers by their Python id() (a memory address):
+    number them in order of appearance instead."""
+    if isinstance(node, dict):
+        return {k: (ids.setdefault(v, len(ids) + 1) if k == "shared_object_id"
+                    else _renumber_shared(v, ids)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renumber_shared(v, ids) for v in node]
+    return node
+
+
+def _normalize_keras_archive(path: Path) -> None:
+    """hls4ml saves the part's Keras model into the project; Keras stamps the archive with the
+    save time (metadata.json and the zip entries) and shared objects with their id(). Rewrite it
+    with SOURCE_DATE_EPOCH's date and shared objects numbered 1, 2, ..."""
+    import json
+    import time
+    import zipfile
+
+    from jetad.atomic import atomic_path
+
+    if not path.is_file():
+        return
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    # zip dates start in 1980
+    date_time = time.gmtime(max(epoch, 315532800))[:6]
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with atomic_path(path, suffix=".keras") as tmp, zipfile.ZipFile(tmp, "w") as z:
+        for info, data in members:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = time.strftime("%Y-%m-%d@%H:%M:%S", time.gmtime(epoch))
+                data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared(json.loads(data), {})).encode()
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+            z.writestr(entry, data)
 
 
 def build_library(hls_model) -> Path:

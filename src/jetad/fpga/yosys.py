@@ -112,12 +112,12 @@ def estimate(model, max_weights: int, bits: int = 16, integer: int = 6, processe
         with tempfile.TemporaryDirectory(prefix=f"jetad-yosys-{name}-") as tmp:
             top, cost = write_verilog(k, name, tmp, bits, integer)
             got = synthesize(tmp, top, label=f"layer {name}")
+        # no time in the row: the resource table must be the same bytes on every rerun
         row = {"layer": name, "LUT": got["LUT"], "FF": got["FF"], "da4ml_cost": cost,
-               "nonzero_weights": nonzero, "seconds": round(time.time() - start, 1),
-               "source": "yosys"}
+               "nonzero_weights": nonzero, "source": "yosys"}
         if logger:
             logger.info("yosys: %s: %d LUT, %d FF (da4ml cost %.0f) in %.0f s", name,
-                        row["LUT"], row["FF"], cost, row["seconds"])
+                        row["LUT"], row["FF"], cost, time.time() - start)
         return row
 
     with ThreadPoolExecutor(max_workers=max(1, processes)) as pool:

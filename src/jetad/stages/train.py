@@ -73,6 +73,10 @@ def setup_tf(seed: int):
     keras.utils.set_random_seed(seed)
     # Deterministic kernels cost little on CPU and make reruns bit-comparable.
     tf.config.experimental.enable_op_determinism()
+    try:  # see jetad/__init__: concurrent graph ops changed the last bits of some gradients
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already running, with TF_NUM_INTEROP_THREADS=1 from jetad/__init__
     return tf
 
 
