@@ -185,3 +185,27 @@ def test_library_stamp_follows_the_project(tmp_path):
         stamps.append(stamp)
     # same sources and flags: same library name in another folder; other flags: a new name
     assert stamps[0] == stamps[1] != stamps[2]
+
+
+@pytest.mark.parametrize("random_stamp", ["12345678", "00000010", "4f3a9c2e"])
+def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypatch, random_stamp):
+    """hls4ml quotes a uuid4 stamp that YAML reads as a number ('12345678': about 2% of them);
+    the written project must not show which stamp hls4ml drew (CI failed on this once).
+    hls4ml's draw is fixed here by choosing what uuid4 returns (its stamp is the last 8 hex
+    digits)."""
+    import shutil
+    import uuid
+
+    from jetad.fpga import hls
+
+    model = small_qmodel(name="stamped")
+    trees = []
+    for stamp in ("a1b2c3d4", random_stamp):
+        shutil.rmtree(tmp_path / "p", ignore_errors=True)
+        monkeypatch.setattr(uuid, "uuid4", lambda s=stamp: uuid.UUID(int=int(s, 16)))
+        hm = hls.convert(model, tmp_path / "p", hls.HLSSettings(), "stamped")
+        out = hls.write_project(hm, "-O1 -fPIC")
+        trees.append({str(f.relative_to(out)): f.read_bytes()
+                      for f in sorted(out.rglob("*")) if f.is_file()})
+    assert sorted(trees[0]) == sorted(trees[1])
+    assert [k for k in trees[0] if trees[0][k] != trees[1][k]] == []

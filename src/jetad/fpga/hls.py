@@ -295,24 +295,37 @@ _NOT_HASHED = {"hls4ml_config.yml", "keras_model.keras"}
 def _content_stamp(hls_model, out: Path) -> None:
     """Replace hls4ml's random library stamp (uuid4: every run wrote different bytes) by a hash
     of the sources and the build script. The same project keeps its library name; a changed
-    one gets a new name, so a process never reuses an older library loaded under that path."""
+    one gets a new name, so a process never reuses an older library loaded under that path.
+
+    The old stamp is removed from build_lib.sh only (the one hashed file that holds it): removing
+    it from every file would also cut any equal digit run out of a weights file. The YAML line is
+    rewritten whole, not by substring: hls4ml quotes a stamp that YAML would read as a number
+    ('12345678', about 2% of uuid4 stamps), so a substring replace left `Stamp: 'j...'` in some
+    runs and `Stamp: j...` in others (the rerun test failed on that, seemingly under load)."""
     import hashlib
 
     old = str(hls_model.config.get_config_value("Stamp"))
+    script = out / "build_lib.sh"
     h = hashlib.sha256()
     for f in sorted(p for p in out.rglob("*") if p.is_file()):
         if f.name in _NOT_HASHED or f.suffix in (".so", ".o"):
             continue
+        data = f.read_bytes()
+        if f == script:
+            data = data.replace(old.encode(), b"")
         h.update(str(f.relative_to(out)).encode() + b"\0")
-        h.update(f.read_bytes().replace(old.encode(), b""))
-    # a leading letter: YAML would read a stamp such as "12345678" or "1e234567" as a number
+        h.update(data)
+    # a leading letter: YAML would read a stamp such as "12345678" as a number
     new = "j" + h.hexdigest()[:7]
-    for name in ("build_lib.sh", "hls4ml_config.yml"):
-        f = out / name
-        text = f.read_text()
-        if old not in text:
-            raise JetadError(f"{f}: hls4ml's stamp {old} not found (hls4ml template changed?)")
-        f.write_text(text.replace(old, new))
+    text = script.read_text()
+    if old not in text:
+        raise JetadError(f"{script}: hls4ml's stamp {old} not found (hls4ml template changed?)")
+    script.write_text(text.replace(old, new))
+    yml = out / "hls4ml_config.yml"
+    text, n = re.subn(r"^Stamp: .*$", f"Stamp: {new}", yml.read_text(), flags=re.M)
+    if n != 1:
+        raise JetadError(f"{yml}: expected one 'Stamp:' line, found {n} (hls4ml writer changed?)")
+    yml.write_text(text)
     hls_model.config.config["Stamp"] = new
 
 
