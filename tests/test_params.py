@@ -45,6 +45,11 @@ def test_synthesis_switch_values_are_accepted(params):
      "resources.yosys_max_weights: 0 is less than the minimum of 1"),
     (lambda p: p["resources"].update(logic_synthesis=1), "resources.logic_synthesis: 1 is not"),
     (lambda p: p["hls"].update(backend="Quartus"), "hls.backend: 'Quartus' is not one of"),
+    (lambda p: p["train"].update(objective="dupont"), "train.objective: 'dupont' is not one of"),
+    (lambda p: p["train"].update(objective="capacity", latent_disc=20,
+                                 capacity={"gamma": 30, "cont_max": 5, "disc_max": 3.1,
+                                           "epochs": 6}),
+     "train.capacity.disc_max must be at most log(latent_disc) = 2.996"),
 ])
 def test_bad_params_are_refused_naming_the_key(params, mutate, key):
     bad = copy.deepcopy(params)

@@ -59,6 +59,19 @@ def _check_relations(params: dict[str, Any], origin: str) -> None:
     gen = params.get("generate", {})
     if gen.get("jet_pt_min", 0) >= gen.get("jet_pt_max", float("inf")):
         raise ConfigError(f"{origin} is invalid:\n  generate.jet_pt_min must be below jet_pt_max")
+    train = params.get("train", {})
+    if train.get("objective") == "capacity":
+        import math
+
+        cap = train.get("capacity")
+        if not cap:
+            raise ConfigError(f"{origin} is invalid:\n  train.capacity must be set when "
+                              "train.objective is 'capacity'")
+        k = train.get("latent_disc", 2)
+        if cap["disc_max"] > math.log(k) + 1e-9:
+            raise ConfigError(f"{origin} is invalid:\n  train.capacity.disc_max must be at most "
+                              f"log(latent_disc) = {math.log(k):.4g} nats (a categorical of {k} "
+                              "classes carries no more)")
     data = params.get("data", {})
     if data.get("source") == "file" and not data.get("file"):
         raise ConfigError(f"{origin} is invalid:\n  data.file must be set when data.source is 'file'")

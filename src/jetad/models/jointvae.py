@@ -238,13 +238,17 @@ class JointVAE:
         rec = self.decoder(tf.concat([z, c], axis=-1), training=training)[..., 0]
         return rec, logits, mean, logvar
 
-    def loss_terms(self, x, rec, logits, mean, logvar, beta):
-        """Batch means of every logged quantity; `loss` is what the optimizer minimises."""
+    def loss_terms(self, x, rec, logits, mean, logvar, objective, progress=1.0):
+        """Batch means of every logged quantity; `loss` is what the optimizer minimises.
+        `objective`: a `losses.Objective`, or a number for the thesis' fixed beta; `progress`:
+        the fraction of the capacity ramp done (the capacity objective only)."""
+        if not isinstance(objective, losses.Objective):
+            objective = losses.Objective(kind="beta", beta=float(objective))
         bce = tf.reduce_mean(losses.bce_sum(x, rec))
         klc = tf.reduce_mean(losses.kl_cont(mean, logvar))
         kld = tf.reduce_mean(losses.kl_disc(logits, self.cfg.kl_eps))
         return {
-            "loss": bce + beta * klc + beta * kld,
+            "loss": bce + objective.kl_penalty(klc, kld, progress),
             "bce": bce, "kl_cont": klc, "kl_disc": kld,
             "mse": tf.reduce_mean(losses.mse_sum(x, rec)),
             "psnr": tf.reduce_mean(losses.psnr(x, rec)),

@@ -7,6 +7,7 @@ batch and applies beta, so the same terms serve as training loss, logged metrics
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import tensorflow as tf
 
@@ -60,3 +61,42 @@ def ssim(x, x_rec, max_val: float = 1.0):
     if x.shape.rank == 3:
         x, x_rec = x[..., None], x_rec[..., None]
     return tf.image.ssim(x, x_rec, max_val=max_val)
+
+
+def capacity(progress, c_max: float):
+    """Dupont's capacity C(t): raised linearly from 0 to c_max as training progress goes from 0
+    to 1, then held (progress is the fraction of the ramp done, a float or a scalar tensor)."""
+    return c_max * tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How the KL terms enter the loss, per batch of mean KLs (SPEC §2).
+
+    `beta` (the thesis): beta (KL_cont + KL_disc), beta fixed. `capacity` (Dupont 2018, the model's
+    origin): gamma |KL_cont - C_cont(t)| + gamma |KL_disc - C_disc(t)|, the capacities raised
+    linearly from 0 to `cont_max` / `disc_max` nats over the ramp, so the latent is made to carry
+    a chosen amount of information instead of being pushed to zero (collapse at beta = 3000)."""
+
+    kind: str = "beta"
+    beta: float = 1.0
+    gamma: float = 0.0
+    cont_max: float = 0.0
+    disc_max: float = 0.0
+    ramp_epochs: int = 1
+
+    @classmethod
+    def from_params(cls, train: dict) -> Objective:
+        if train.get("objective", "beta") == "beta":
+            return cls(kind="beta", beta=float(train["beta"]))
+        c = train["capacity"]
+        return cls(kind="capacity", beta=float(train["beta"]), gamma=float(c["gamma"]),
+                   cont_max=float(c["cont_max"]), disc_max=float(c["disc_max"]),
+                   ramp_epochs=int(c["epochs"]))
+
+    def kl_penalty(self, klc, kld, progress=1.0):
+        """The KL part of the loss from the batch means of KL_cont and KL_disc."""
+        if self.kind == "beta":
+            return self.beta * (klc + kld)
+        return self.gamma * (tf.abs(klc - capacity(progress, self.cont_max))
+                             + tf.abs(kld - capacity(progress, self.disc_max)))

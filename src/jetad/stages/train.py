@@ -140,27 +140,30 @@ class Checkpointer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def make_steps(model, optimizer, beta: float):
-    """Compiled train/eval steps; the seed argument makes the latent noise reproducible."""
+def make_steps(model, optimizer, objective):
+    """Compiled train/eval steps; the seed argument makes the latent noise reproducible, the
+    progress argument (fraction of the capacity ramp done) moves the capacity objective's
+    targets without retracing."""
     import tensorflow as tf
 
     npix = model.cfg.npix
-    spec = (tf.TensorSpec((None, npix, npix), tf.float32), tf.TensorSpec((2,), tf.int32))
+    spec = (tf.TensorSpec((None, npix, npix), tf.float32), tf.TensorSpec((2,), tf.int32),
+            tf.TensorSpec((), tf.float32))
 
     @tf.function(input_signature=spec)
-    def train_step(x, seed):
+    def train_step(x, seed, progress):
         with tf.GradientTape() as tape:
             rec, logits, mean, logvar = model.forward(x, training=True, sample=True, seed=seed)
-            terms = model.loss_terms(x, rec, logits, mean, logvar, beta)
+            terms = model.loss_terms(x, rec, logits, mean, logvar, objective, progress)
         variables = model.trainable_variables
         grads = tape.gradient(terms["loss"], variables)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         return terms
 
     @tf.function(input_signature=spec)
-    def eval_step(x, seed):
+    def eval_step(x, seed, progress):
         rec, logits, mean, logvar = model.forward(x, training=False, sample=True, seed=seed)
-        return model.loss_terms(x, rec, logits, mean, logvar, beta)
+        return model.loss_terms(x, rec, logits, mean, logvar, objective, progress)
 
     return train_step, eval_step
 
@@ -174,11 +177,15 @@ def batches(tf, images, batch_size: int, seed: int | None):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def run_epoch(tf, step, images, batch_size, seed, epoch, shuffle) -> dict[str, float]:
+def run_epoch(tf, step, images, batch_size, seed, epoch, shuffle,
+              progress=lambda i: 1.0) -> dict[str, float]:
+    """One pass; `progress(i)` gives the capacity ramp's progress at batch i (a function of the
+    epoch and batch only, so a resumed run sees the same targets)."""
     sums = dict.fromkeys(METRICS, 0.0)
     count = 0
     for i, x in enumerate(batches(tf, images, batch_size, seed + epoch if shuffle else None)):
-        terms = step(x, tf.constant([seed % (2**31 - 1), epoch * 1_000_003 + i], tf.int32))
+        terms = step(x, tf.constant([seed % (2**31 - 1), epoch * 1_000_003 + i], tf.int32),
+                     tf.constant(progress(i), tf.float32))
         nb = int(x.shape[0])
         for k in METRICS:
             sums[k] += float(terms[k]) * nb
@@ -192,6 +199,7 @@ def run(args, params) -> None:
     import tf_keras as keras
 
     from jetad.analysis import plots
+    from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig, save
 
     train = load_training_images(args.train)
@@ -230,15 +238,26 @@ def run(args, params) -> None:
     if state["epoch"]:
         logger.info("resuming from %s after epoch %d", ckdir, state["epoch"])
     optimizer.learning_rate.assign(state["lr"])
-    train_step, eval_step = make_steps(model, optimizer, float(tp["beta"]))
+    objective = losses.Objective.from_params(tp)
+    train_step, eval_step = make_steps(model, optimizer, objective)
     bs = int(tp["batch_size"])
+    per_epoch = -(-len(itrain) // bs)
+    ramp = objective.ramp_epochs * per_epoch
+    if objective.kind == "capacity":
+        logger.info("capacity objective: gamma %g, C_cont 0 -> %g nats, C_disc 0 -> %g nats over "
+                    "%d epochs", objective.gamma, objective.cont_max, objective.disc_max,
+                    objective.ramp_epochs)
 
     while state["epoch"] < tp["epochs"] and not state["stopped_early"]:
         epoch = state["epoch"] + 1
         t0 = time.perf_counter()
-        tr = run_epoch(tf, train_step, x_train, bs, seed, epoch, shuffle=True)
+        done = (epoch - 1) * per_epoch
+        tr = run_epoch(tf, train_step, x_train, bs, seed, epoch, shuffle=True,
+                       progress=lambda i, d=done: (d + i) / ramp)
         seconds = time.perf_counter() - t0
-        va = run_epoch(tf, eval_step, x_val, bs, seed, 0, shuffle=False)
+        # validated against the targets reached at the end of this epoch
+        va = run_epoch(tf, eval_step, x_val, bs, seed, 0, shuffle=False,
+                       progress=lambda _i, e=epoch: e * per_epoch / ramp)
         if not all(math.isfinite(v) for v in (*tr.values(), *va.values())):
             raise JetadError(
                 f"training diverged in epoch {epoch} (train loss {tr['loss']}, val loss "
