@@ -1,0 +1,50 @@
+"""Bootstrap intervals: the weighted ROC reproduces sklearn with unit weights, the replicas are
+seeded, and the interval behaves like a statistical error (holds the estimate, shrinks with n)."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from jetad.analysis import bootstrap, metrics
+
+
+def _sample(n, seed, shift=1.0):
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.zeros(n), np.ones(n)].astype(int)
+    scores = np.r_[rng.normal(0, 1, n), rng.normal(shift, 1, n)]
+    return labels, np.round(scores, 1)  # rounded: many ties, as in discrete scores
+
+
+def test_unit_weights_reproduce_sklearn_with_ties():
+    labels, scores = _sample(500, 1)
+    got = bootstrap.weighted_auc(labels, scores, np.ones(len(labels)))[0]
+    assert got == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    # integer weights equal repeating the jets
+    w = np.random.default_rng(2).integers(0, 3, len(labels))
+    rep = np.repeat(np.arange(len(labels)), w)
+    assert bootstrap.weighted_auc(labels, scores, w)[0] == pytest.approx(
+        roc_auc_score(labels[rep], scores[rep]), abs=1e-12)
+
+
+def test_replicas_are_stratified_and_seeded():
+    labels, _ = _sample(300, 3)
+    a, b, c = (bootstrap.replicas(labels, 50, s) for s in (5, 5, 6))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert (a[:, labels == 1].sum(axis=1) == 300).all()
+    assert (a[:, labels == 0].sum(axis=1) == 300).all()
+
+
+def test_interval_holds_the_estimate_and_shrinks_with_more_jets():
+    small, large = _sample(400, 4), _sample(6400, 4)
+    i_small = bootstrap.intervals(*small, seed=9)
+    i_large = bootstrap.intervals(*large, seed=9)
+    assert i_small == bootstrap.intervals(*small, seed=9)
+    for (labels, scores), iv in ((small, i_small), (large, i_large)):
+        lo, hi = iv["auc"]
+        assert lo < metrics.auc(labels, scores) < hi
+        summ = metrics.summary(labels, scores)["rejection_at_eff_s_0p3"]
+        r_lo, r_hi = iv["rejection_at_eff_s_0p3"]
+        assert r_lo < summ < r_hi
+    width = lambda iv: iv["auc"][1] - iv["auc"][0]  # noqa: E731
+    # 16x the jets: about a quarter of the width
+    assert 0.15 < width(i_large) / width(i_small) < 0.4
