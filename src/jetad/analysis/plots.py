@@ -14,11 +14,18 @@ CLASS_COLORS = ("tab:blue", "tab:red")
 
 
 def _plt():
+    """pyplot on the Agg backend with mplhep's ROOT style (the look physicists read first);
+    fonts come from mplhep_data, so figures do not depend on the machine's fonts."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import mplhep
 
+    plt.style.use(mplhep.style.ROOT)
+    # the style is sized for one 10x10 inch panel; these figures hold several smaller ones
+    plt.rcParams.update({"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12,
+                         "legend.fontsize": 9, "xtick.labelsize": 10, "ytick.labelsize": 10})
     return plt
 
 
@@ -34,7 +41,7 @@ def data_note(params: dict | None) -> str:
 
 def _note(fig, note: str | None) -> None:
     if note:
-        fig.text(0.99, 0.005, note, ha="right", va="bottom", fontsize=7, color="0.35")
+        fig.text(0.99, 0.005, note, ha="right", va="bottom", fontsize=9, color="0.35")
 
 
 def training_curves(history: list[dict], path) -> None:
@@ -205,10 +212,11 @@ def latent_pca(z_mean: np.ndarray, label: np.ndarray, category: np.ndarray, path
     pca = PCA(n_components=2, random_state=seed)
     xy = pca.fit_transform(z_mean[idx])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5))
-    for cls in (0, 1):
+    # QCD last and translucent: drawn first, the tops covered it and the plot showed one class
+    for cls in (1, 0):
         sel = label[idx] == cls
-        a1.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.4, color=CLASS_COLORS[cls],
-                   label=CLASS_NAMES[cls])
+        a1.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.25 if cls == 0 else 0.4,
+                   color=CLASS_COLORS[cls], label=CLASS_NAMES[cls], rasterized=True)
     a1.legend(markerscale=4)
     a1.set_title("latent means, by class")
     sc = a2.scatter(xy[:, 0], xy[:, 1], s=3, alpha=0.5, c=category[idx], cmap="tab20",
