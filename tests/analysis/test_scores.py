@@ -62,10 +62,11 @@ def test_bce_is_finite_for_saturated_reconstruction():
     assert np.isfinite(sc.bce(x, r)).all()
 
 
-def test_pixel_diff():
-    r = np.full((2, 4, 4), 1.0 / 16)
+def test_pixel_diff_is_signed():
+    r = np.full((3, 4, 4), 1.0 / 16)
     r[1] *= 2
-    assert np.allclose(sc.pixel_diff(r), [0.0, 1.0])
+    r[2] *= 0.25
+    assert np.allclose(sc.pixel_diff(r), [0.0, -1.0, 0.75])
 
 
 def test_kl_cont_zero_at_prior_and_hand_value():
