@@ -135,6 +135,7 @@ class Batch:
     py: np.ndarray
     pz: np.ndarray
     e: np.ndarray
+    pthat: np.ndarray  # (n_events,) of the hard process
 
     @classmethod
     def from_awkward(cls, events) -> Batch:
@@ -153,6 +154,7 @@ class Batch:
             d1=col(rec.content("daughter1")), d2=col(rec.content("daughter2")),
             px=col(mom.content("px")), py=col(mom.content("py")),
             pz=col(mom.content("pz")), e=col(mom.content("e")),
+            pthat=np.sqrt(np.asarray(events.layout.content("info").content("pT2Hat").data)),
         )
 
     @property
@@ -336,6 +338,7 @@ def generate_chunk(
     p4 = np.zeros((n_jets, MAX_CONSTITUENTS, 4), dtype=np.float32)
     truth = np.zeros((n_jets, 4), dtype=np.float32)
     n_events = n_accepted = n_truncated = n_requested = 0
+    pthat_jets, pthat_events = [], []
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet",
                 disable=None if progress else True)  # None: only on a terminal
@@ -358,13 +361,15 @@ def generate_chunk(
             constituents = constituents[np.repeat(ok, counts)]
             accepted, counts, matched = accepted[ok], counts[ok], matched[ok]
         take = min(len(accepted), n_jets - n_accepted)
-        if take < len(accepted):
+        used = batch.n_events
+        if n_accepted + take == n_jets:
             # the chunk is full: the events after the last jet taken do not count
-            n_events += int(accepted[take - 1]) + 1
+            used = int(accepted[take - 1]) + 1
             constituents = constituents[: counts[:take].sum()]
             counts = counts[:take]
-        else:
-            n_events += batch.n_events
+        n_events += used
+        pthat_events.append(batch.pthat[:used])
+        pthat_jets.append(batch.pthat[accepted[:take]])
         rows = slice(n_accepted, n_accepted + take)
         n_truncated += _fill_constituents(batch, constituents, counts, p4[rows])
         if process in RESONANCE:
@@ -384,6 +389,9 @@ def generate_chunk(
         "seconds": seconds,
         "jets_per_second": n_jets / seconds,
         "truncated_jets": int(n_truncated),
+        # the hard process's pT of each jet's event and of every event used (pTHat window study)
+        "pthat_jets": np.concatenate(pthat_jets),
+        "pthat_events": np.concatenate(pthat_events),
     }
     return jets, stats
 
