@@ -91,12 +91,16 @@ def window(args, gen: dict) -> None:
               f"({stats0['events']} events); pTHat of the jets' events: 99%% below "
               f"{np.quantile(jets_pt, 0.99):.0f}, 99.9%% below {np.quantile(jets_pt, 0.999):.0f}, "
               f"max {jets_pt.max():.0f} GeV".replace("%%", "%"))
-        for top in args.candidates:
-            if top <= lo:
-                continue
-            lost = np.mean(jets_pt > top)
-            gain = (1 - lost) / np.mean(events_pt <= top)
-            print(f"  pTHat < {top:5.0f}: jets lost {100 * lost:5.2f}%, acceptance gain x{gain:.2f}")
+        print("  jets lost / acceptance gain for a window [low, high] (rows: low, columns: high)")
+        highs = [h for h in args.candidates if h > lo]
+        print("  " + " " * 6 + "".join(f"{h:>14.0f}" for h in highs))
+        for low in [lo + d for d in args.raise_min]:
+            cells = []
+            for high in highs:
+                inside = (events_pt >= low) & (events_pt <= high)
+                lost = np.mean((jets_pt < low) | (jets_pt > high))
+                cells.append(f"{100 * lost:6.2f}% x{(1 - lost) / np.mean(inside):.2f}")
+            print(f"  {low:6.0f}" + "".join(f"{c:>14}" for c in cells))
         windows = ([hi] if hi is not None else []) if args.pthat_max is None else args.pthat_max
         f0 = features(base)
         for top in windows:
@@ -122,8 +126,10 @@ def main() -> None:
     parser.add_argument("--pthat-max", type=float, nargs="+", default=None,
                         help="with --window: windows to generate (default: params.yaml's)")
     parser.add_argument("--candidates", type=float, nargs="+",
-                        default=[600, 650, 700, 750, 800, 900, 1000, 1200],
+                        default=[650, 700, 750, 800, 900, 1e9],
                         help="with --window: upper pTHat values to price from the jets' pTHat")
+    parser.add_argument("--raise-min", type=float, nargs="+", default=[0, 10, 20, 30, 50],
+                        help="with --window: raises of the lower pTHat edge to price")
     args = parser.parse_args()
     gen = params_mod.load(args.params)["generate"]
     if args.window:
