@@ -218,23 +218,20 @@ def _leading_jets(batch: Batch, cuts: Cuts, jetdef):
     return events, p4, constituents, counts
 
 
-def _bottom_copy(batch: Batch, base: int, i: int) -> int:
-    """Pythia's iBotCopyId: follow the particle down its copies of the same id."""
+def _copy_chain(batch: Batch, base: int, i: int) -> list[int]:
+    """The particle and its copies of the same id down to the last one (Pythia's iBotCopyId)."""
     pid = batch.pid[base + i]
+    chain = [i]
     while True:
-        d1, d2 = int(batch.d1[base + i]), int(batch.d2[base + i])
-        if d1 <= 0:
-            return i
-        if d2 == d1 or d2 == 0:
-            candidates = [d1]
-        elif d2 > d1:
-            candidates = range(d1, d2 + 1)
-        else:
-            candidates = [d1, d2]
-        same = [d for d in candidates if batch.pid[base + d] == pid]
+        same = [d for d in _daughters(batch, base, i) if batch.pid[base + d] == pid]
         if len(same) != 1:
-            return i
+            return chain
         i = same[0]
+        chain.append(i)
+
+
+def _bottom_copy(batch: Batch, base: int, i: int) -> int:
+    return _copy_chain(batch, base, i)[-1]
 
 
 def _daughters(batch: Batch, base: int, i: int) -> list[int]:
@@ -255,9 +252,13 @@ def resonance_decays(batch: Batch, event: int, resonance: int):
     """
     base, stop = int(batch.offsets[event]), int(batch.offsets[event + 1])
     local = np.flatnonzero(np.abs(batch.pid[base:stop]) == resonance)
-    found, seen = [], set()
+    found, seen, walked = [], set(), set()
     for i in local.tolist():
-        last = _bottom_copy(batch, base, i)
+        if i in walked:  # a later copy of a resonance already followed to its end
+            continue
+        chain = _copy_chain(batch, base, i)
+        walked.update(chain)
+        last = chain[-1]
         if last in seen:
             continue
         seen.add(last)
