@@ -40,7 +40,7 @@ def require_file(path: str | os.PathLike, kind: str = "file") -> Path:
     """The path of an existing, non-empty regular file."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such {kind}")
+        raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected {_article(kind)} {kind}")
     if not path.is_file():

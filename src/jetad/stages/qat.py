@@ -122,6 +122,7 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) ->
     from jetad.fpga.hls import keras_outputs
     from jetad.quant import energy
     from jetad.quant import report as rq
+
     logger = log.get("jetad.qat")
     label = test.label.astype(int)
     xt = np.asarray(test.images, np.float32)[..., None]
