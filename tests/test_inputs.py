@@ -44,8 +44,11 @@ COMMON = {
     "truncated HDF5": "truncated or damaged HDF5 file",
     "text file named .h5": "not an HDF5 file",
 }
+# the layout is intact, the compressed data is not: found only when the rows are read
+CORRUPT = "damaged HDF5 file, reading failed (filter returned failure during read"
 JET_CASES = {
     **COMMON,
+    "corrupt data chunk": CORRUPT,
     "wrong key": "no key 'table' (found jets)",
     "pandas fixed format": "pandas 'fixed' format",
     "table with no rows": "no jets (the table has no rows)",
@@ -58,6 +61,7 @@ JET_CASES = {
 }
 IMAGE_CASES = {
     **COMMON,
+    "corrupt data chunk": CORRUPT,
     "wrong key": "not a jet-image file, missing datasets ['images']",
     "pandas fixed format": "a jet file in the top-tagging layout (pandas), not a jet-image file",
     "table with no rows": "holds no jets",
@@ -116,6 +120,17 @@ def _common(bad: Path, kind: str, good: Path) -> dict[str, Path]:
     return paths
 
 
+def _corrupt(good: Path, path: Path, dataset: str) -> Path:
+    """A copy of `good` with garbage inside the first compressed chunk of `dataset`."""
+    shutil.copy(good, path)
+    with h5py.File(path, "r") as f:
+        offset = f[dataset].id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as f:
+        f.seek(offset + 16)
+        f.write(b"\xff" * 64)
+    return path
+
+
 def _pandas(path: Path, frame: pd.DataFrame, key: str = KEY, fmt: str = "table") -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns about many columns in a table
@@ -128,6 +143,7 @@ def jet_files(d: Path) -> dict[str, Path]:
     good = d / "good" / "jets.h5"
     write_jets(good, make_jets(6))
     paths = _common(bad, "jets", good)
+    paths["corrupt data chunk"] = _corrupt(good, bad / "jets_corrupt.h5", f"{KEY}/table")
     frame = to_frame(make_jets(6))
     paths["wrong key"] = _pandas(bad / "jets_key.h5", frame, key="jets")
     paths["pandas fixed format"] = _pandas(bad / "jets_fixed.h5", frame, fmt="fixed")
@@ -166,6 +182,8 @@ def image_files(d: Path) -> dict[str, Path]:
     bad = d / "bad"
     good = fake_jets(8, 0, 7)
     paths = _common(bad, "images", d / "good" / "train.h5")
+    paths["corrupt data chunk"] = _corrupt(d / "good" / "train.h5", bad / "images_corrupt.h5",
+                                           "images")
     paths["wrong key"] = _raw_images(bad / "images_key.h5", good, rename={"images": "imgs"})
     paths["pandas fixed format"] = d / "bad" / "jets_fixed.h5"
     write_images(bad / "images_norows.h5", fake_jets(0, 0, 7))

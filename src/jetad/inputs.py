@@ -30,8 +30,13 @@ CHECKPOINT_STEMS = ("epoch-", "best-")
 
 def _reason(exc: BaseException) -> str:
     """The useful part of an HDF5 library message, on one line: h5py says
-    'Unable to synchronously open file (truncated file: eof = ...)'; keep the parenthesis."""
+    'Unable to synchronously open file (truncated file: eof = ...)', keep the parenthesis;
+    PyTables gives HDF5's whole back trace, keep its innermost error and its own summary."""
     text = " ".join(str(exc).split())
+    trace, end, tail = text.partition("End of HDF5 error back trace")
+    if end:
+        frames = re.findall(r'line \d+, in \w+ (.*?)(?= File "|$)', trace.strip())
+        return "; ".join(p for p in (frames[-1] if frames else "", tail.strip()) if p)
     inner = re.search(r"\(([^()]*)\)\s*$", text)
     return inner.group(1) if inner else text or type(exc).__name__
 
