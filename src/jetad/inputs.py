@@ -105,9 +105,11 @@ def read_model_meta(path: str | os.PathLike, architecture: str) -> dict:
     meta = _model_meta(path)
     if meta is None:
         raise DataError(f"{path}: not a jetad model directory (no config.json)")
-    if meta.get("architecture") != architecture:
+    if "architecture" not in meta:
+        raise DataError(f"{path}/config.json: names no architecture, expected '{architecture}'")
+    if meta["architecture"] != architecture:
         raise DataError(
-            f"{path}: holds a '{meta.get('architecture')}' model, expected '{architecture}'"
+            f"{path}: holds a '{meta['architecture']}' model, expected '{architecture}'"
         )
     parts = meta.get("parts")
     if not isinstance(parts, list) or not isinstance(meta.get("config"), dict):
