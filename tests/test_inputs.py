@@ -473,8 +473,7 @@ def _check_nothing_written(d: Path, before: dict, after: dict, out: Path) -> Non
     assert not changed, f"changed outside the output folders: {changed}"
 
 
-@pytest.mark.parametrize("door,case", CASES, ids=[f"{d.split()[0]}{d.split()[-1]}-{c}"
-                                                  for d, c in CASES])
+@pytest.mark.parametrize("door,case", CASES, ids=[_slug(d, c) for d, c in CASES])
 def test_bad_input_is_refused_in_one_line(runs, door, case):
     d, before, after, done = runs
     proc, named, out = done[door, case]
