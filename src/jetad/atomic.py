@@ -101,17 +101,3 @@ def create_h5_group(parent, name: str):
     h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl)
     return parent[name]
 
-
-def open_h5(path: str | os.PathLike, kind: str = "file"):
-    """Open an HDF5 file for reading, or raise a DataError naming it and what is wrong."""
-    import h5py
-
-    from jetad.errors import DataError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such {kind}")
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file ({exc})") from exc

@@ -105,13 +105,20 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
 
 
 def read_score_file(path) -> dict:
-    """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}."""
-    from jetad.atomic import open_h5
-    from jetad.errors import DataError
+    """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}, checked: every
+    score and the jet mass one finite value per jet, labels 0 (QCD) or 1 (top)."""
+    import h5py
 
-    with open_h5(path, "score file") as f:
-        if "scores" not in f or "label" not in f:
-            raise DataError(f"{path}: not a score file (needs /scores and /label)")
+    from jetad.errors import DataError
+    from jetad.inputs import open_h5, reading
+
+    with open_h5(path, "score file") as f, reading(path):
+        missing = [k for k in ("scores", "label", "jet_mass") if k not in f]
+        if missing:
+            raise DataError(f"{path}: not a score file (missing {', '.join(missing)};"
+                            f" found {', '.join(sorted(f)[:10]) or 'nothing'})")
+        if not isinstance(f["scores"], h5py.Group) or not len(f["scores"]):
+            raise DataError(f"{path}: not a score file (/scores holds no scores)")
         out = {"scores": {k: f["scores"][k][...] for k in f["scores"]}}
         for k in f:
             if k != "scores":
@@ -120,7 +127,14 @@ def read_score_file(path) -> dict:
     n = len(out["label"])
     if n == 0:
         raise DataError(f"{path}: holds no jets")
-    for k, v in out["scores"].items():
-        if len(v) != n:
-            raise DataError(f"{path}: score {k} has {len(v)} values for {n} jets")
+    for k, v in {**out["scores"], "jet_mass": out["jet_mass"]}.items():
+        if v.shape != (n,):
+            raise DataError(f"{path}: {k} has shape {v.shape}, expected ({n},) for {n} jets")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if len(bad):
+            raise DataError(f"{path}: NaN or inf in {k}, rows {', '.join(map(str, bad[:10]))}")
+    bad = np.flatnonzero(~np.isin(out["label"], (0, 1)))
+    if len(bad):
+        raise DataError(f"{path}: label must be 0 (QCD) or 1 (top), not in rows "
+                        f"{', '.join(map(str, bad[:10]))}")
     return out

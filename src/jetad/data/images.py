@@ -11,10 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
 
-from jetad.atomic import atomic_path, create_h5, open_h5
+from jetad.atomic import atomic_path, create_h5
 from jetad.errors import DataError
+from jetad.inputs import open_h5, reading
 
 FIELDS = ("jet_pt", "jet_eta", "jet_mass", "n_constituents")
 
@@ -65,21 +67,48 @@ def write_images(path: str | os.PathLike, data: ImageSet) -> None:
                 f.attrs[key] = value
 
 
-def read_images(path: str | os.PathLike, allow_empty: bool = False) -> ImageSet:
+def read_images(path: str | os.PathLike, allow_empty: bool = False,
+                npix: int | None = None, expected_by: str = "") -> ImageSet:
+    """Read and check an image file: datasets present and of one length, square images (of
+    `npix` pixels when given; `expected_by` names who needs that size), finite, non-negative,
+    not all zero, labels 0 or 1. Every problem is a DataError naming the file."""
     path = Path(path)
-    with open_h5(path) as f:
-        missing = [k for k in ("images", "label") + FIELDS if k not in f]
+    with open_h5(path, "jet-image file") as f, reading(path):
+        if "table" in f and "pandas_type" in f["table"].attrs:
+            raise DataError(f"{path}: a jet file in the top-tagging layout (pandas), not a "
+                            "jet-image file; make images with jetad pixelize")
+        missing = [k for k in ("images", "label") + FIELDS
+                   if not isinstance(f.get(k), h5py.Dataset)]
         if missing:
-            raise DataError(f"{path}: not a jet-image file, missing datasets {missing}")
+            raise DataError(f"{path}: not a jet-image file, missing datasets {missing}"
+                            f" (found {sorted(f)})")
+        shape = f["images"].shape
+        if len(shape) != 3 or shape[1] != shape[2]:
+            raise DataError(f"{path}: images have shape {shape}, expected (N, npix, npix)")
+        if npix is not None and shape[1:] != (npix, npix):
+            raise DataError(f"{path}: images have shape {shape[1:]}, {expected_by or 'expected'}"
+                            f" ({npix}, {npix})")
+        lengths = {k: f[k].shape[0] if f[k].ndim else None for k in ("images", "label") + FIELDS}
+        if len(set(lengths.values())) != 1:
+            raise DataError(f"{path}: datasets differ in length {lengths}")
         images = f["images"][...]
         data = ImageSet(
             images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs)
         )
-    if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise DataError(f"{path}: images have shape {images.shape}, expected (N, npix, npix)")
     if len(data) == 0 and not allow_empty:
         raise DataError(f"{path}: holds no jets")
-    if not np.isfinite(images).all():
-        bad = np.flatnonzero(~np.isfinite(images).all(axis=(1, 2)))
-        raise DataError(f"{path}: NaN or inf in images, rows {bad[:10].tolist()}")
+    # per-image min and max: no temporary the size of the images (NaN propagates into both)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))
+    low, high = flat.min(axis=1, initial=np.inf), flat.max(axis=1, initial=-np.inf)
+    checks = (
+        (~(np.isfinite(low) & np.isfinite(high)), "NaN or inf in images"),
+        (low < 0, "negative pixel values in images"),
+        (high <= 0, "images with no energy (all pixels zero)"),
+        (~np.isin(data.label, (0, 1)), "label must be 0 (QCD) or 1 (top), not in"),
+    )
+    for bad, what in checks:
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            more = f" (and {len(rows) - 10} more)" if len(rows) > 10 else ""
+            raise DataError(f"{path}: {what} rows {', '.join(map(str, rows[:10]))}{more}")
     return data

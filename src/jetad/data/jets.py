@@ -38,16 +38,18 @@ def run(args, params) -> None:
     from jetad.data.layout import Jets, read_jets, write_jets
 
     args.inputs = input_files(args.source, args.input, params)
-    parts = []
-    for path in args.inputs:
-        jets = read_jets(path)
-        LOG.info("read %s: %d jets (%d QCD, %d top), md5 %s", path, len(jets),
-                 int((jets.label == 0).sum()), int((jets.label == 1).sum()), file_md5(path))
-        parts.append(jets)
+    # every file is read and checked before anything is logged or written
+    parts = [read_jets(path) for path in args.inputs]
     jets = Jets.concatenate(parts)
-    for name, label, out in (("QCD", 0, args.qcd), ("top", 1, args.top)):
-        subset = jets.take(jets.label == label)
-        if len(subset) == 0:
-            raise DataError(f"no {name} jets in {', '.join(args.inputs)}")
+    subsets = {}
+    for name, label in (("QCD", 0), ("top", 1)):
+        subsets[name] = jets.take(jets.label == label)
+        if len(subsets[name]) == 0:
+            raise DataError(f"{', '.join(args.inputs)}: no {name} jets in "
+                            f"{'these files' if len(args.inputs) > 1 else 'the file'}")
+    for path, part in zip(args.inputs, parts, strict=True):
+        LOG.info("read %s: %d jets (%d QCD, %d top), md5 %s", path, len(part),
+                 int((part.label == 0).sum()), int((part.label == 1).sum()), file_md5(path))
+    for (name, subset), out in zip(subsets.items(), (args.qcd, args.top), strict=True):
         write_jets(out, subset)
         LOG.info("wrote %s: %d %s jets, md5 %s", out, len(subset), name, file_md5(out))

@@ -2,6 +2,8 @@
 
 Writing goes through pandas so files are the same "table" format as the Zenodo record;
 reading uses pandas too but is validated column by column before anything is trusted.
+pandas is imported where it is used: every `jetad` command imports this module, and pandas
+would double the start-up time of those that never read a jet file.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from jetad.atomic import atomic_path
 from jetad.errors import DataError
+from jetad.inputs import open_h5, reading
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_CONSTITUENTS = 200
 KEY = "table"
@@ -55,57 +61,90 @@ class Jets:
         return Jets(self.p4[index], self.truth[index], self.ttv[index], self.label[index])
 
 
-def _rows(idx: np.ndarray, limit: int = 10) -> str:
-    shown = ", ".join(str(int(i)) for i in idx[:limit])
+def _rows(idx: np.ndarray, limit: int = 10, offset: int = 0) -> str:
+    shown = ", ".join(str(int(i) + offset) for i in idx[:limit])
     more = f" (and {len(idx) - limit} more)" if len(idx) > limit else ""
     return f"rows {shown}{more}"
 
 
-def validate_arrays(jets: Jets, origin: str) -> None:
-    """Refuse NaN/inf, negative energies and jets with no constituent, naming file and rows."""
+def validate_arrays(jets: Jets, origin: str, offset: int = 0) -> None:
+    """Refuse NaN/inf, negative energies and jets with no constituent, naming file and rows
+    (counted from `offset`, the first row's number in the file)."""
     p4 = jets.p4
     finite = np.isfinite(p4).all(axis=(1, 2)) & np.isfinite(jets.truth).all(axis=1)
     if not finite.all():
-        raise DataError(f"{origin}: NaN or inf in {_rows(np.flatnonzero(~finite))}")
+        raise DataError(f"{origin}: NaN or inf in {_rows(np.flatnonzero(~finite), offset=offset)}")
     negative = (p4[:, :, 0] < 0).any(axis=1)
     if negative.any():
-        raise DataError(f"{origin}: negative constituent energy in {_rows(np.flatnonzero(negative))}")
+        raise DataError(f"{origin}: negative constituent energy in "
+                        f"{_rows(np.flatnonzero(negative), offset=offset)}")
     empty = ~(p4[:, :, 0] > 0).any(axis=1)
     if empty.any():
-        raise DataError(f"{origin}: jet with no constituent in {_rows(np.flatnonzero(empty))}")
+        raise DataError(f"{origin}: jet with no constituent in "
+                        f"{_rows(np.flatnonzero(empty), offset=offset)}")
     bad_label = ~np.isin(jets.label, (0, 1))
     if bad_label.any():
-        raise DataError(
-            f"{origin}: is_signal_new must be 0 or 1, not in {_rows(np.flatnonzero(bad_label))}"
-        )
+        raise DataError(f"{origin}: is_signal_new must be 0 or 1, not in "
+                        f"{_rows(np.flatnonzero(bad_label), offset=offset)}")
+
+
+def _check_columns(path: Path, cols: list) -> None:
+    if cols == COLUMNS:
+        return
+    if len(cols) != len(COLUMNS):
+        raise DataError(f"{path}: {len(cols)} columns, expected {len(COLUMNS)}")
+    first = next(i for i, (a, b) in enumerate(zip(cols, COLUMNS, strict=True)) if a != b)
+    raise DataError(
+        f"{path}: column {first} is '{cols[first]}', expected '{COLUMNS[first]}'"
+        " (published order E_i, PX_i, PY_i, PZ_i, ..., truth, ttv, is_signal_new)"
+    )
+
+
+def count_jets(path: str | os.PathLike) -> int:
+    """Check that `path` is a file in the top-tagging layout without reading its rows: an HDF5
+    file whose key `table` is a pandas table (format="table") with the 806 columns in the
+    published order, holding at least one jet. Return the number of jets."""
+    import h5py
+
+    path = Path(path)
+    with open_h5(path, "jet file (top-tagging layout)") as f, reading(path):
+        if KEY not in f:
+            raise DataError(
+                f"{path}: no key '{KEY}' (found {', '.join(sorted(f)[:10]) or 'nothing'});"
+                " expected the top-tagging layout"
+            )
+        group = f[KEY]
+        kind = group.attrs.get("pandas_type") if isinstance(group, h5py.Group) else None
+        if kind == b"frame":
+            raise DataError(f"{path}: pandas 'fixed' format; the top-tagging layout is "
+                            f"format='table' (rewrite with to_hdf(..., key='{KEY}', "
+                            "format='table'))")
+        if kind != b"frame_table" or not isinstance(group.get("table"), h5py.Dataset):
+            raise DataError(f"{path}: '{KEY}' is not a pandas table (format='table');"
+                            " expected the top-tagging layout")
+        nrows = group["table"].shape[0]
+    import pandas as pd
+
+    with reading(path), pd.HDFStore(path, mode="r") as store:
+        axes = store.get_storer(KEY).non_index_axes
+    _check_columns(path, list(axes[0][1]) if axes else [])
+    if nrows == 0:
+        raise DataError(f"{path}: no jets (the table has no rows)")
+    return nrows
 
 
 def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> Jets:
     """Read and validate a file in the top-tagging layout (optionally a row range)."""
+    import pandas as pd
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with pd.HDFStore(path, mode="r") as store:
-            if f"/{KEY}" not in store.keys():
-                raise DataError(
-                    f"{path}: no key '{KEY}' (found {', '.join(store.keys()) or 'nothing'});"
-                    " expected the top-tagging layout"
-                )
-            frame = store.select(KEY, start=start, stop=stop)
-    except DataError:
-        raise
-    except Exception as exc:  # pragma: no cover - message depends on the HDF5 error
-        raise DataError(f"{path}: not a readable pandas HDF5 file ({exc})") from exc
-    cols = list(frame.columns)
-    if cols != COLUMNS:
-        if len(cols) != len(COLUMNS):
-            raise DataError(f"{path}: {len(cols)} columns, expected {len(COLUMNS)}")
-        first = next(i for i, (a, b) in enumerate(zip(cols, COLUMNS, strict=True)) if a != b)
-        raise DataError(
-            f"{path}: column {first} is '{cols[first]}', expected '{COLUMNS[first]}'"
-            " (published order E_i, PX_i, PY_i, PZ_i, ..., truth, ttv, is_signal_new)"
-        )
+    count_jets(path)
+    with reading(path), pd.HDFStore(path, mode="r") as store:
+        frame = store.select(KEY, start=start, stop=stop)
+    _check_columns(path, list(frame.columns))
+    text = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+    if text:
+        raise DataError(f"{path}: non-numeric columns {text[:5]}")
     n_const = len(CONSTITUENT_COLUMNS)
     values = frame.to_numpy(dtype=np.float64, copy=False)
     jets = Jets(
@@ -115,17 +154,14 @@ def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) 
         label=values[:, n_const + 5].astype(np.int8),
     )
     if len(jets) == 0:
-        raise DataError(f"{path}: no jets")
-    validate_arrays(jets, str(path))
+        raise DataError(f"{path}: no jets in rows {start} to {stop}")
+    validate_arrays(jets, str(path), offset=start)
     return jets
 
 
-def count_jets(path: str | os.PathLike) -> int:
-    with pd.HDFStore(path, mode="r") as store:
-        return store.get_storer(KEY).nrows
-
-
 def to_frame(jets: Jets) -> pd.DataFrame:
+    import pandas as pd
+
     n = len(jets)
     block0 = np.concatenate(
         [jets.p4.reshape(n, -1).astype(np.float32), jets.truth.astype(np.float32)], axis=1
@@ -138,6 +174,8 @@ def to_frame(jets: Jets) -> pd.DataFrame:
 
 def write_jets(path: str | os.PathLike, jets: Jets) -> None:
     """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints)."""
+    import pandas as pd
+
     validate_arrays(jets, str(path))
     frame = to_frame(jets)
     with atomic_path(path, suffix=".h5") as tmp:

@@ -216,9 +216,10 @@ def run(args, params) -> None:
 
     cfg = params["pixelize"]
     batch = cfg.get("batch", 20000)
+    # every input's layout is checked before the first image is made
+    totals = [(path, count_jets(path)) for path in args.inputs]
     parts = []
-    for path in args.inputs:
-        total = count_jets(path)
+    for path, total in totals:
         for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                           disable=None):
             jets = read_jets(path, start, min(start + batch, total))
@@ -227,6 +228,8 @@ def run(args, params) -> None:
             pt, eta, mass = jet_kinematics(jets.p4)
             parts.append(ImageSet(images, jets.label, pt, eta, mass,
                                   jets.n_constituents().astype(np.int16)))
+    # logged once every file has passed, so that a bad file's error stays the only line
+    for path, total in totals:
         LOG.info("read %s: %d jets, md5 %s", path, total, file_md5(path))
     data = ImageSet.concatenate(parts)
     data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"],

@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
 
 
 def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
-                  seed: int) -> dict[str, np.ndarray]:
+                  seed: int, origin: str = "input") -> dict[str, np.ndarray]:
     """Sorted row indices of each part; the permutation depends only on the seed and counts."""
     qcd = np.flatnonzero(label == 0)
     top = np.flatnonzero(label == 1)
@@ -34,8 +34,9 @@ def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
              "test": np.sort(np.concatenate([test_qcd, top]))}
     for name, idx in parts.items():
         if len(idx) == 0:
-            raise DataError(f"split leaves the {name} part empty ({len(qcd)} QCD, {len(top)} top"
-                            f" jets, test_fraction {test_fraction}, val_fraction {val_fraction})")
+            raise DataError(f"{origin}: split leaves the {name} part empty ({len(qcd)} QCD,"
+                            f" {len(top)} top jets, test_fraction {test_fraction},"
+                            f" val_fraction {val_fraction})")
     return parts
 
 
@@ -45,7 +46,8 @@ def run(args, params) -> None:
 
     data = read_images(args.input)
     cfg = params["split"]
-    parts = split_indices(data.label, cfg["test_fraction"], cfg["val_fraction"], params["seed"])
+    parts = split_indices(data.label, cfg["test_fraction"], cfg["val_fraction"], params["seed"],
+                          origin=str(args.input))
     for name, idx in parts.items():
         out = getattr(args, name)
         subset = data.take(idx)

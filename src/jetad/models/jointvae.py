@@ -30,6 +30,7 @@ import tf_keras as keras
 
 from jetad.atomic import atomic_dir
 from jetad.errors import DataError
+from jetad.inputs import read_model_meta
 from jetad.models import losses
 
 ARCHITECTURE = "jointvae"
@@ -271,22 +272,6 @@ def save_model(path, architecture: str, config: dict, models: dict[str, keras.Mo
     # a killed run never leaves a half-written model where Snakemake or DVC would take it as done
     with atomic_dir(path) as tmp:
         fill(tmp)
-
-
-def read_model_meta(path, architecture: str) -> dict:
-    path = Path(path)
-    meta_file = path / "config.json"
-    if not meta_file.is_file():
-        raise DataError(f"{path}: not a jetad model directory (no config.json)")
-    try:
-        meta = json.loads(meta_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{meta_file}: not valid JSON ({exc})") from exc
-    if meta.get("architecture") != architecture:
-        raise DataError(
-            f"{path}: holds a '{meta.get('architecture')}' model, expected '{architecture}'"
-        )
-    return meta
 
 
 def load_weights(path, models: dict[str, keras.Model]) -> None:

@@ -19,20 +19,23 @@ def add_arguments(parser) -> None:
 
 
 def run(args, params) -> None:
-    import tf_keras as keras
-
     from jetad.analysis import scores as sc
-    from jetad.models import baseline_ae
-    from jetad.models.jointvae import save_model
     from jetad.stages.score import read_test
     from jetad.stages.train import load_training_images, setup_tf, subsample
 
     bp, seed = params["baseline"], int(params["seed"])
-    setup_tf(seed)
+    # inputs first: TensorFlow prints on stderr when imported
     train = load_training_images(args.train)
     npix = train.images.shape[1]
-    val = load_training_images(args.val, npix, "validation")
-    test = read_test(args.test, npix)
+    have = f"the training images {args.train} have"
+    val = load_training_images(args.val, npix, "validation", have)
+    test = read_test(args.test, npix, have)
+    setup_tf(seed)
+    import tf_keras as keras
+
+    from jetad.models import baseline_ae
+    from jetad.models.jointvae import save_model
+
     itrain = subsample(len(train), bp.get("max_train_jets"), seed)
     ival = subsample(len(val), bp.get("max_val_jets"), seed + 1)
     logger.info("read %d/%d/%d train/val/test jets; training on %d", len(train), len(val),

@@ -44,20 +44,26 @@ def run(args, params) -> None:
     from jetad.analysis.scores import LABELS, read_score_file
 
     ep = params.get("evaluate") or {}
+    # both files are read and checked before anything is logged or written
     vae = read_score_file(args.scores)
     label = vae["label"].astype(int)
-    logger.info("read %d jets (%d top) with %d scores from %s", len(label), int(label.sum()),
+    n_top = int(label.sum())
+    if n_top == 0 or n_top == len(label):
+        raise DataError(f"{args.scores}: needs both QCD and top jets to evaluate, has "
+                        f"{len(label) - n_top} QCD and {n_top} top")
+    base = read_score_file(args.baseline_scores) if args.baseline_scores else None
+    if base is not None and (len(base["label"]) != len(label)
+                             or not np.array_equal(base["label"], vae["label"])):
+        raise DataError(
+            f"{args.baseline_scores}: labels differ from {args.scores} "
+            f"({len(base['label'])} vs {len(label)} jets); score the same test file"
+        )
+    logger.info("read %d jets (%d top) with %d scores from %s", len(label), n_top,
                 len(vae["scores"]), args.scores)
     # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
     series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
     series["baseline/jet_mass"] = vae["jet_mass"].astype(np.float64)
-    if args.baseline_scores:
-        base = read_score_file(args.baseline_scores)
-        if len(base["label"]) != len(label) or not np.array_equal(base["label"], vae["label"]):
-            raise DataError(
-                f"{args.baseline_scores}: labels differ from {args.scores} "
-                f"({len(base['label'])} vs {len(label)} jets); score the same test file"
-            )
+    if base is not None:
         for k, v in base["scores"].items():
             series[f"baseline/conv_ae_{k}"] = v
         logger.info("read baseline scores %s from %s", sorted(base["scores"]),

@@ -61,24 +61,15 @@ def load_qmodel(path, what: str = "QKeras encoder"):
         raise DataError(f"{path}: not a QKeras model ({exc})") from exc
 
 
-def _images(args, params, model, n):
-    """(x (n, h, w, 1), labels or None): a seeded random subset of the test jets (both classes);
-    n None: every test jet."""
+def _images(args, params, input_shape, n, data=None):
+    """(x (n, h, w, 1), labels or None): a seeded random subset of the test jets `data` (both
+    classes; n None: every test jet), or random images without them."""
     import numpy as np
 
-    from jetad.errors import DataError
-
     rng = np.random.default_rng(params["seed"])
-    if not args.test:
-        x = rng.random((n or RANDOM_IMAGES, *model.input_shape[1:]), dtype=np.float32)
+    if data is None:
+        x = rng.random((n or RANDOM_IMAGES, *input_shape), dtype=np.float32)
         return x / x.sum(axis=(1, 2, 3), keepdims=True), None
-    from jetad.data.images import read_images
-
-    data = read_images(args.test)
-    shape = tuple(int(d) for d in model.input_shape[1:3])
-    if data.images.shape[1:] != shape:
-        raise DataError(f"{args.test}: images have shape {data.images.shape[1:]}, the encoder "
-                        f"{args.model} expects {shape}")
     idx = np.sort(rng.permutation(len(data.images))[:n]) if n else np.arange(len(data.images))
     return np.asarray(data.images[idx], np.float32)[..., None], data.label[idx].astype(int)
 
@@ -95,15 +86,25 @@ def run(args, params) -> None:
     from jetad.atomic import write_text
     from jetad.errors import JetadError
     from jetad.fpga import csim, grouped, hls
+    from jetad.inputs import check_quantized_encoder
     from jetad.quant import report as rq
 
     logger = log.get("jetad.hls")
     hp = params["hls"]
     settings = hls.HLSSettings.from_params(hp)
+    # the encoder file (a float one included) and the test images are checked before
+    # TensorFlow is imported: a bad input gives one line and no work
+    input_shape = check_quantized_encoder(args.model)
+    data = None
+    if args.test:
+        from jetad.data.images import read_images
+
+        data = read_images(args.test, npix=input_shape[0],
+                           expected_by=f"the encoder {args.model} expects")
     model = load_qmodel(args.model)
-    hls._check_quantized(model)  # a float encoder given here: say so before any work
+    hls._check_quantized(model)
     logger.info("loaded the QKeras encoder %s (%d layers)", args.model, len(model.layers))
-    x, label = _images(args, params, model, hp.get("n_images"))
+    x, label = _images(args, params, model.input_shape[1:], hp.get("n_images"), data)
     logger.info("emulating %d images%s", len(x),
                 f" from {args.test} ({int(label.sum())} top)" if label is not None else
                 " (random, no --test)")

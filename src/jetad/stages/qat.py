@@ -35,16 +35,26 @@ def run(args, params) -> None:
 
     from jetad import log
     from jetad.atomic import atomic_path
-    from jetad.models import jointvae
-    from jetad.quant import encoder
+    from jetad.inputs import read_model_meta
+    from jetad.quant import report as rq
+    from jetad.stages.score import read_test
     from jetad.stages.train import load_training_images, setup_tf, subsample
 
     logger = log.get("jetad.qat")
     qp = params["qat"]
+    # every input is checked before TensorFlow is imported and before training: a bad test or
+    # score file must not surface only after both encoders were trained and written
+    data = load_training_images(args.train)
+    npix = int(data.images.shape[1])
+    read_model_meta(args.vae, "jointvae")
+    test = read_test(args.test, npix, f"the training images {args.train} have")
+    large = rq.large_model_scores(args.scores, test.label) if args.scores else None
     tf = setup_tf(params["seed"])
     import tf_keras as keras
 
-    data = load_training_images(args.train)
+    from jetad.models import jointvae
+    from jetad.quant import encoder
+
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
     idx = subsample(len(data.images), qp.get("max_images"), params["seed"])
     x = np.asarray(data.images[idx], dtype=np.float32)
@@ -97,10 +107,10 @@ def run(args, params) -> None:
         logger.info("wrote the %s reduced encoder (%d effective parameters) to %s", kind,
                     encoder.effective_params(enc), out / name)
         models[kind] = enc
-    evaluate(args, params, vae, models, losses, cfg)
+    evaluate(args, params, vae, models, losses, cfg, test, large)
 
 
-def evaluate(args, params, vae, models: dict, losses: dict, cfg) -> None:
+def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) -> None:
     """KL figures of merit of the reduced encoders and the large model, tables, ROC, energy."""
     import json
 
@@ -112,17 +122,15 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg) -> None:
     from jetad.fpga.hls import keras_outputs
     from jetad.quant import energy
     from jetad.quant import report as rq
-    from jetad.stages.score import read_test
 
     logger = log.get("jetad.qat")
-    test = read_test(args.test, cfg.npix)
     label = test.label.astype(int)
     xt = np.asarray(test.images, np.float32)[..., None]
     logger.info("read %d test jets (%d top) from %s", len(label), int(label.sum()), args.test)
     eps = vae.cfg.kl_eps
     series = {}
-    if args.scores:
-        series["large JointVAE"] = rq.large_model_scores(args.scores, label)
+    if large is not None:
+        series["large JointVAE"] = large
         logger.info("read the large model's KL scores from %s", args.scores)
     series["float reduced"] = rq.kl_scores(keras_outputs(models["float"], xt), eps)
     series["quantized (QKeras)"] = rq.kl_scores(keras_outputs(models["quantized"], xt), eps)

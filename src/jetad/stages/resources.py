@@ -195,9 +195,11 @@ def run(args, params) -> None:
     from jetad.atomic import write_text
     from jetad.errors import JetadError
     from jetad.fpga import hls, resources
+    from jetad.inputs import check_quantized_encoder
     from jetad.stages.hls import load_qmodel
 
     logger = log.get("jetad.resources")
+    check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line
     model = load_qmodel(args.model)
     hls._check_quantized(model)
     logger.info("loaded the QKeras encoder %s; da4ml %s", args.model,

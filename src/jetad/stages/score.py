@@ -15,7 +15,6 @@ import numpy as np
 
 from jetad import log
 from jetad.atomic import atomic_path
-from jetad.errors import DataError
 
 HELP = "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass"
 
@@ -30,15 +29,11 @@ def add_arguments(parser) -> None:
                         help="directory for reconstruction, interpolation and weight figures")
 
 
-def read_test(path, npix: int):
+def read_test(path, npix: int, expected_by: str = "the model expects"):
     from jetad.data.images import read_images
 
-    data = read_images(path)  # refuses an empty file
-    if data.images.shape[1:] != (npix, npix):
-        raise DataError(
-            f"{path}: images have shape {data.images.shape[1:]}, the model expects ({npix}, {npix})"
-        )
-    return data
+    # refuses an empty file
+    return read_images(path, npix=npix, expected_by=expected_by)
 
 
 def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:
@@ -71,16 +66,20 @@ def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed:
 
 
 def run(args, params) -> None:
-    from jetad.analysis import scores as sc
-    from jetad.models.jointvae import load
+    from jetad.inputs import read_model_meta
     from jetad.stages.train import setup_tf
 
     sp = params["score"]
     seed = int(params["seed"])
+    # both inputs are checked before TensorFlow is imported (it prints on stderr)
+    meta = read_model_meta(args.model, "jointvae")
+    test = read_test(args.test, int(meta["config"].get("npix", 40)), f"the model {args.model} expects")
     setup_tf(seed)
+    from jetad.analysis import scores as sc
+    from jetad.models.jointvae import load
+
     model = load(args.model)
     logger.info("loaded JointVAE from %s (%s)", args.model, model.param_counts())
-    test = read_test(args.test, model.cfg.npix)
     n_top = int((test.label == 1).sum())
     logger.info("read %d test jets from %s (%d QCD, %d top)", len(test), args.test,
                 len(test) - n_top, n_top)

@@ -45,15 +45,12 @@ def add_arguments(parser) -> None:
                         help="per-epoch checkpoints (default: <model>.ckpt)")
 
 
-def load_training_images(path, npix: int | None = None, what: str = "training"):
+def load_training_images(path, npix: int | None = None, what: str = "training",
+                         expected_by: str = ""):
     """Read a QCD-only image file; refuse tops (a test file passed by mistake) and bad shapes."""
     from jetad.data.images import read_images
 
-    data = read_images(path)
-    if npix is not None and data.images.shape[1:] != (npix, npix):
-        raise DataError(
-            f"{path}: images have shape {data.images.shape[1:]}, expected ({npix}, {npix})"
-        )
+    data = read_images(path, npix=npix, expected_by=expected_by)
     n_top = int((data.label == 1).sum())
     if n_top:
         raise DataError(f"{path}: {n_top} top jets in the {what} set; training uses QCD only")
@@ -113,7 +110,16 @@ class Checkpointer:
         if state.get("key") != self.key:
             logger.info("%s: from other inputs or parameters, starting afresh", self.dir)
             return None
-        self.ckpt.read(str(self.dir / state["checkpoint"])).assert_existing_objects_matched()
+        import tensorflow as tf
+
+        where = self.dir / state["checkpoint"]
+        try:
+            self.ckpt.read(str(where)).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as exc:
+            # a checkpoint written by other code (another architecture) or damaged on disk
+            reason = " ".join(str(exc).split())[:300]
+            raise DataError(f"{where}: does not fit this model or is damaged ({reason}); "
+                            f"delete {self.dir} to start afresh") from exc
         return state
 
     def restore_best(self, state: dict) -> None:
@@ -194,7 +200,17 @@ def run_epoch(tf, step, images, batch_size, seed, epoch, shuffle,
 
 
 def run(args, params) -> None:
+    from jetad.inputs import check_checkpoint_dir
+
     tp, seed = params["train"], int(params["seed"])
+    # the inputs are checked before TensorFlow is imported (it prints on stderr) and before
+    # anything is logged: a bad input gives one line
+    train = load_training_images(args.train)
+    npix = train.images.shape[1]
+    val = load_training_images(args.val, npix, "validation",
+                               f"the training images {args.train} have")
+    ckdir = Path(args.checkpoint_dir or f"{args.model}.ckpt")
+    check_checkpoint_dir(ckdir)
     tf = setup_tf(seed)
     import tf_keras as keras
 
@@ -202,9 +218,6 @@ def run(args, params) -> None:
     from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig, save
 
-    train = load_training_images(args.train)
-    npix = train.images.shape[1]
-    val = load_training_images(args.val, npix, "validation")
     itrain = subsample(len(train), tp.get("max_train_jets"), seed)
     ival = subsample(len(val), tp.get("max_val_jets"), seed + 1)
     x_train = tf.constant(train.images[itrain], tf.float32)
@@ -222,7 +235,6 @@ def run(args, params) -> None:
     )
     optimizer.build(model.trainable_variables)
     epoch_var = tf.Variable(0, dtype=tf.int64)
-    ckdir = Path(args.checkpoint_dir or f"{args.model}.ckpt")
     key = fingerprint(args.train, args.val, tp, seed)
     ck = Checkpointer(
         ckdir, key,
