@@ -24,7 +24,7 @@ def tiny_model(slope: float = 0.25):
     from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
     rng = np.random.default_rng(7)
-    inp = tf_keras.Input((5, 5, 2))
+    inp = tf_keras.Input((4, 4, 2))
     x = QActivation(quantized_bits(8, 3, alpha=1), name="input_quant")(inp)
     x = QConv2D(4, 3, strides=2, padding="same", name="conv",
                 kernel_quantizer=quantized_bits(6, 1, alpha=1),
@@ -50,7 +50,7 @@ def tiny_model(slope: float = 0.25):
 
 
 def inputs(n=400, seed=3):
-    return np.random.default_rng(seed).uniform(-9, 9, (n, 5, 5, 2)).astype(np.float32)
+    return np.random.default_rng(seed).uniform(-9, 9, (n, 4, 4, 2)).astype(np.float32)
 
 
 def qkeras_outputs(model, x):
@@ -97,7 +97,7 @@ def test_verilator_equals_qkeras_bit_for_bit(tmp_path):
 
     model = tiny_model()
     design = rtl.build(model, tmp_path / "tiny")
-    assert design.n_inputs == 50 and design.n_outputs == 5
+    assert design.n_inputs == 32 and design.n_outputs == 5
     assert design.latency_cycles >= 1 and design.latency_ns == 5.0 * design.latency_cycles
     design.compile()
     x = inputs()

@@ -292,7 +292,7 @@ class Design:
         top = f"{self.name}_wrapper"
         ret = subprocess.run(
             ["verilator", "--cc", "-j", str(jobs), "-build", f"{top}.v", "--prefix", f"V{top}",
-             "-Wall", "-CFLAGS", "-std=c++17 -fPIC -O1", "-I../src", "-I../src/static"],
+             "-Wall", "-CFLAGS", "-std=c++17 -fPIC -O0", "-I../src", "-I../src/static"],
             cwd=sim, capture_output=True, text=True)
         archive = sim / "obj_dir" / f"V{top}__ALL.a"
         if ret.returncode != 0 or not archive.is_file():
