@@ -80,9 +80,9 @@ def test_round_half_even_matches_qkeras_on_ties():
 
 def test_untraceable_layer_named():
     import tf_keras
+    from qkeras import QActivation, quantized_bits
 
     from jetad.fpga import rtl
-    from qkeras import QActivation, quantized_bits
 
     inp = tf_keras.Input((4, 4, 1))
     x = QActivation(quantized_bits(8, 3, alpha=1), name="input_quant")(inp)
