@@ -215,6 +215,9 @@ def run(args, params) -> None:
     bad = [r for r in rows if not math.isfinite(r["value"])]
     if bad:
         raise JetadError(f"non-finite resource estimates: {bad[:3]}")
+    # computed before anything is written: a failure leaves no partial set of outputs
+    design_rows = (design_figures(args, params, model)
+                   if args.design or args.design_json or args.design_table else None)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -229,12 +232,21 @@ def run(args, params) -> None:
     if args.table:
         write_text(args.table, table_markdown(rows, conv_shapes(model)))
         logger.info("wrote %s", args.table)
-    if args.design or args.design_json or args.design_table:
-        write_design(args, params, model, logger)
+    if design_rows is not None:
+        write_design(args, *design_rows, logger)
 
 
-def write_design(args, params, model, logger) -> None:
-    """Whole-design rows (jetad.fpga.design) of the configuration in params' `hls` section."""
+def design_figures(args, params, model) -> tuple[list[dict], list[dict]]:
+    """Whole-design rows (jetad.fpga.design) of the configuration in params' `hls` section,
+    and the analytic model's per-layer rows."""
+    from jetad.fpga import design
+
+    rp = params["resources"]
+    reports = read_reports([*args.reports, *(rp.get("reports") or [])])
+    return design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
+
+
+def write_design(args, rows, layers, logger) -> None:
     import json
 
     import pandas as pd
@@ -242,9 +254,6 @@ def write_design(args, params, model, logger) -> None:
     from jetad.atomic import write_text
     from jetad.fpga import design
 
-    rp = params["resources"]
-    reports = read_reports([*args.reports, *(rp.get("reports") or [])])
-    rows, layers = design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
     if args.design:
         df = pd.DataFrame(rows, columns=list(design.COLUMNS))
         write_text(args.design, df.to_csv(index=False, lineterminator="\n"))
