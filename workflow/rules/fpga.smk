@@ -83,6 +83,9 @@ rule resources:
         csv="results/fpga/resources.csv",
         json="results/fpga/resources.json",
         table=report("results/fpga/resources.md", caption="../report/resources.rst", category="FPGA"),
+        design="results/fpga/design.csv",
+        design_json="results/fpga/design.json",
+        design_table=report("results/fpga/design.md", caption="../report/design.rst", category="FPGA"),
     log:
         "logs/resources.log",
     params:
@@ -93,6 +96,7 @@ rule resources:
     shell:
         (
             "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table}"
+            " --design {output.design} --design-json {output.design_json} --design-table {output.design_table}"
             + (" --reports {input.synthesized}" if SYNTH_PROJECTS else "")
             + " --log {log}"
         )

@@ -11,6 +11,9 @@ Every number in the CSV carries its source:
   same projects' Vivado logic synthesis, when run (`resources.logic_synthesis`);
 - `yosys`: LUT and FF of yosys synth_xilinx on da4ml's Verilog of the small kernels
   (`resources.yosys`, `jetad.fpga.yosys`), the same architecture as `da4ml`;
+- whole-design figures (`--design`, `--design-json`, `--design-table`): totals, latency and
+  initiation interval per source (`jetad.fpga.design`: reports, the analytic hls4ml model of
+  `jetad.fpga.latency`, da4ml);
 - `rho_extrapolated`: rho(a, b) times a reference layer's numbers (SPEC 5), the reference named
   in `reference` (a `--reports` project, or the thesis' Table 3.5 Vivado HLS 2020.1 row of
   conv2_b1_1, whose numbers are listed as source `thesis_vivado_hls_2020.1`).
@@ -46,6 +49,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, help="output CSV, one number per row")
     parser.add_argument("--table", default=None, help="output markdown table (thesis Table 3.5)")
     parser.add_argument("--json", default=None, help="output JSON of the same rows")
+    parser.add_argument("--design", default=None,
+                        help="output CSV of whole-design figures (resources, latency, interval), "
+                             "one row per configuration x source (jetad.fpga.design)")
+    parser.add_argument("--design-json", default=None,
+                        help="output JSON of the design rows and the analytic per-layer rows")
+    parser.add_argument("--design-table", default=None, help="output markdown design table")
 
 
 def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
@@ -208,6 +217,9 @@ def run(args, params) -> None:
     bad = [r for r in rows if not math.isfinite(r["value"])]
     if bad:
         raise JetadError(f"non-finite resource estimates: {bad[:3]}")
+    # computed before anything is written: a failure leaves no partial set of outputs
+    design_rows = (design_figures(args, params, model)
+                   if args.design or args.design_json or args.design_table else None)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -222,3 +234,37 @@ def run(args, params) -> None:
     if args.table:
         write_text(args.table, table_markdown(rows, conv_shapes(model)))
         logger.info("wrote %s", args.table)
+    if design_rows is not None:
+        write_design(args, *design_rows, logger)
+
+
+def design_figures(args, params, model) -> tuple[list[dict], list[dict]]:
+    """Whole-design rows (jetad.fpga.design) of the configuration in params' `hls` section,
+    and the analytic model's per-layer rows."""
+    from jetad.fpga import design
+
+    rp = params["resources"]
+    reports = read_reports([*args.reports, *(rp.get("reports") or [])])
+    return design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
+
+
+def write_design(args, rows, layers, logger) -> None:
+    import json
+
+    import pandas as pd
+
+    from jetad.atomic import write_text
+    from jetad.fpga import design
+
+    if args.design:
+        df = pd.DataFrame(rows, columns=list(design.COLUMNS))
+        write_text(args.design, df.to_csv(index=False, lineterminator="\n"))
+    if args.design_json:
+        write_text(args.design_json, json.dumps({"design": rows, "analytic_layers": layers,
+                                                 "u250": design.U250}, indent=2) + "\n")
+    if args.design_table:
+        write_text(args.design_table, design.markdown(rows))
+    for r in rows:
+        logger.info("design %s %s (%s): DSP %s, LUT %s, FF %s, BRAM %s, latency %s cycles, "
+                    "interval %s cycles", r["config"], r["source"], r["scope"], r["DSP"],
+                    r["LUT"], r["FF"], r["BRAM"], r["latency_cycles"], r["interval_cycles"])
