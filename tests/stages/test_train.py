@@ -30,3 +30,11 @@ def test_capacity_objective_fills_the_latent_where_beta_3000_collapses_it(tmp_pa
     assert 0.2 < cap["val"]["kl_disc"] < 1.0
     assert beta["val"]["kl_cont"] < cap["val"]["kl_cont"] / 4
     assert beta["val"]["kl_disc"] < cap["val"]["kl_disc"] / 4
+    # the collapse measures of training_metrics.json see the same
+    for m in (cap, beta):
+        assert m["collapse"]["latent_dims"] == TINY_TRAIN["latent_cont"]
+        assert len(m["collapse"]["kl_per_dim"]) == TINY_TRAIN["latent_cont"]
+        assert m["collapse"]["spread_ratio"] > 0.0  # finite, not NaN
+    # (3 tiny epochs do not finish the collapse: beta's 8 dimensions still hold ~0.05 nats each)
+    assert cap["collapse"]["active_dims"] >= beta["collapse"]["active_dims"]
+    assert sum(cap["collapse"]["kl_per_dim"]) > 4 * sum(beta["collapse"]["kl_per_dim"])

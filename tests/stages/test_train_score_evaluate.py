@@ -142,6 +142,8 @@ def test_score_and_evaluate(trained):
     for r in m.values():
         assert 0.0 <= r["auc"] <= 1.0
         assert r["n_signal"] == 60 and r["n_background"] == 60
+        lo, hi = r["auc_68"]
+        assert lo <= r["auc"] <= hi and hi - lo < 0.2
     # The fake tops are heavier by construction: the mass baseline must see it.
     assert m["baseline/jet_mass"]["auc"] > 0.95
     assert (d / "roc.pdf").stat().st_size > 1000

@@ -199,6 +199,25 @@ def run_epoch(tf, step, images, batch_size, seed, epoch, shuffle,
     return {k: v / count for k, v in sums.items()}
 
 
+def collapse_on(model, images, batch_size: int) -> dict:
+    """Active latent dimensions and reconstruction spread ratio (jetad.analysis.collapse) of
+    the trained model on `images`, from the latent means (no sampling)."""
+    from jetad.analysis import collapse
+
+    recs, means, logvars = [], [], []
+    for i in range(0, int(images.shape[0]), batch_size):
+        rec, _logits, mean, logvar = model.forward(images[i:i + batch_size], training=False,
+                                                   sample=False)
+        recs.append(rec.numpy())
+        means.append(mean.numpy())
+        logvars.append(logvar.numpy())
+    x = images.numpy()
+    mean, logvar = np.concatenate(means), np.concatenate(logvars)
+    out = collapse.summary(x, np.concatenate(recs).reshape(x.shape), mean, logvar)
+    out["active_kl"] = collapse.ACTIVE_KL
+    return out
+
+
 def run(args, params) -> None:
     from jetad.inputs import check_checkpoint_dir
 
@@ -305,7 +324,12 @@ def run(args, params) -> None:
         "width": cfg.width,
         "train": {k: best[f"train_{k}"] for k in METRICS},
         "val": {k: best[f"val_{k}"] for k in METRICS},
+        "collapse": collapse_on(model, x_val, bs),
     }
+    logger.info("collapse measures on the validation jets: %d of %d latent dimensions active "
+                "(mean KL > %g nats), reconstruction spread ratio %.3f",
+                summary["collapse"]["active_dims"], summary["collapse"]["latent_dims"],
+                summary["collapse"]["active_kl"], summary["collapse"]["spread_ratio"])
     save(model, args.model, extra={"training": {k: summary[k] for k in
                                                 ("best_epoch", "epochs_run", "n_train")}})
     logger.info("wrote model (best epoch %d) to %s; %.1f training images/s", state["best_epoch"],
