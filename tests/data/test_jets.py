@@ -16,10 +16,11 @@ def test_own_file_is_split_by_class(tmp_path, root):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["data"] = {"source": "file", "file": str(own)}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    qcd, top = tmp_path / "qcd.h5", tmp_path / "top.h5"
+    qcd, top = tmp_path / "jets" / "qcd.h5", tmp_path / "jets" / "top.h5"
     subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
                     str(tmp_path / "params.yaml"), "--source", "file", "--in", str(own),
-                    "--qcd", str(qcd), "--top", str(top)], check=True, capture_output=True)
+                    "--out-dir", str(tmp_path / "jets")], check=True, capture_output=True)
+    assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["qcd.h5", "top.h5"]
     q, t = read_jets(qcd), read_jets(top)
     assert len(q) == 5 and len(t) == 4
     assert (q.label == 0).all() and (t.label == 1).all()
@@ -42,8 +43,9 @@ def test_a_file_without_tops_is_refused(tmp_path, root):
     jets.label[:] = 0
     write_jets(own, jets)
     result = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--source", "file",
-                             "--params", str(root / "params.yaml"), "--in", str(own), "--qcd",
-                             str(tmp_path / "q.h5"), "--top", str(tmp_path / "t.h5")],
+                             "--params", str(root / "params.yaml"), "--in", str(own),
+                             "--out-dir", str(tmp_path / "out")],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "no top jets in" in result.stderr and "qcd_only.h5" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,4 +1,5 @@
 # Helpers shared by the rules.
+from jetad.data.jets import processes as jet_processes
 
 
 def sections(*names):
@@ -11,13 +12,17 @@ def jets_source_input(wildcards):
     if source == "generate":
         return expand(
             "data/chunks/{process}_{chunk}.h5",
-            process=["qcd", "top"],
+            process=JET_PROCESSES,
             chunk=config["generate"]["chunks"],
         )
     if source == "download":
         return expand("data/download/{name}", name=config["download"]["files"])
     return [config["data"]["file"]]
 
+
+# the processes of data/jets/<process>.h5: qcd and generate.signals, or qcd and top
+JET_PROCESSES = jet_processes(config["data"]["source"], config)
+JET_FILES = expand("data/jets/{process}.h5", process=JET_PROCESSES)
 
 JETS_IN = {"generate": "data/chunks", "download": "data/download"}.get(
     config["data"]["source"], config["data"]["file"]

@@ -9,7 +9,7 @@ rule generate:
     params:
         sections("seed", "generate"),
     wildcard_constraints:
-        process="qcd|top",
+        process="qcd|top|w|z",
         chunk=r"\d+",
     threads: 1
     resources:
@@ -37,8 +37,7 @@ rule jets:
     input:
         jets_source_input,
     output:
-        qcd="data/jets/qcd.h5",
-        top="data/jets/top.h5",
+        JET_FILES,
     log:
         "logs/jets.log",
     params:
@@ -48,13 +47,12 @@ rule jets:
         runtime=60,
     shell:
         "jetad jets --source " + config["data"]["source"] + " --in " + JETS_IN
-        + " --qcd {output.qcd} --top {output.top} --log {log}"
+        + " --out-dir data/jets --log {log}"
 
 
 rule pixelize:
     input:
-        qcd="data/jets/qcd.h5",
-        top="data/jets/top.h5",
+        JET_FILES,
     output:
         "data/images/images.h5",
     log:
@@ -66,7 +64,7 @@ rule pixelize:
         mem_mb=8000,
         runtime=60,
     shell:
-        "jetad pixelize --in {input.qcd} {input.top} --out {output} --threads {threads} --log {log}"
+        "jetad pixelize --in {input} --out {output} --threads {threads} --log {log}"
 
 
 rule split:

@@ -3,8 +3,7 @@
 
 rule provenance:
     input:
-        qcd="data/jets/qcd.h5",
-        top="data/jets/top.h5",
+        jets=JET_FILES,
     output:
         json="results/provenance.json",
         html=report(
@@ -20,4 +19,4 @@ rule provenance:
         mem_mb=1000,
         runtime=10,
     shell:
-        "jetad provenance --in {input.qcd} {input.top} --json {output.json} --html {output.html} --log {log}"
+        "jetad provenance --in {input.jets} --json {output.json} --html {output.html} --log {log}"

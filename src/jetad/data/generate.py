@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetad import log
-from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
+from jetad.data.layout import MAX_CONSTITUENTS, PROCESSES, Jets, write_jets
 from jetad.errors import ConfigError
 
 HELP = "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet"
 # The order fixes the chunk seeds: append, never reorder.
-PROCESSES = ("qcd", "top", "w", "z")
 SIGNALS = PROCESSES[1:]
 LOG = log.get("jetad.generate")
 NEUTRINOS = (12, 14, 16)

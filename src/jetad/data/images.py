@@ -1,8 +1,11 @@
 """Jet-image files: HDF5 (h5py), chunked and compressed, one row per jet.
 
-Datasets: `images` (N, npix, npix) float32 summing to 1 per jet; `label` (N,) int8 (1 = top);
+Datasets: `images` (N, npix, npix) float32 summing to 1 per jet; `label` (N,) int8 (1 = an
+anomaly: any process but the background); `process` (N,) int8, the index of the jet's process in
+the file's attribute `processes` (comma-separated, jetad.data.layout.PROCESSES: qcd, top, w, z);
 `jet_pt`, `jet_eta`, `jet_mass` (N,) float32; `n_constituents` (N,) int16. Attributes record
 the pixel sizes and the source file(s). Writing is atomic; reading checks shape and content.
+A file without `process` (written before it existed) reads with process = label (QCD 0, top 1).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import h5py
 import numpy as np
 
 from jetad.atomic import atomic_path, create_h5
+from jetad.data.layout import PROCESSES
 from jetad.errors import DataError
 from jetad.inputs import open_h5, reading
 
@@ -30,6 +34,12 @@ class ImageSet:
     jet_mass: np.ndarray
     n_constituents: np.ndarray
     attrs: dict = field(default_factory=dict)
+    # index into PROCESSES; None: QCD for label 0, top for label 1 (the published meaning)
+    process: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.process is None:
+            self.process = np.asarray(self.label, dtype=np.int8).copy()
 
     def __len__(self) -> int:
         return len(self.label)
@@ -38,6 +48,7 @@ class ImageSet:
         return ImageSet(
             self.images[index], self.label[index], self.jet_pt[index], self.jet_eta[index],
             self.jet_mass[index], self.n_constituents[index], dict(self.attrs),
+            self.process[index],
         )
 
     @staticmethod
@@ -46,7 +57,12 @@ class ImageSet:
             *(np.concatenate([getattr(p, name) for p in parts])
               for name in ("images", "label") + FIELDS),
             attrs=dict(parts[0].attrs),
+            process=np.concatenate([p.process for p in parts]),
         )
+
+    def process_names(self) -> np.ndarray:
+        """The process name of every jet."""
+        return np.asarray(PROCESSES)[self.process]
 
 
 def write_images(path: str | os.PathLike, data: ImageSet) -> None:
@@ -61,10 +77,12 @@ def write_images(path: str | os.PathLike, data: ImageSet) -> None:
                 shuffle=bool(n), track_times=False,
             )
             f.create_dataset("label", data=data.label.astype(np.int8), track_times=False)
+            f.create_dataset("process", data=data.process.astype(np.int8), track_times=False)
             for name, dtype in zip(FIELDS, (np.float32,) * 3 + (np.int16,), strict=True):
                 f.create_dataset(name, data=getattr(data, name).astype(dtype), track_times=False)
             for key, value in data.attrs.items():
                 f.attrs[key] = value
+            f.attrs["processes"] = ",".join(PROCESSES)
 
 
 def read_images(path: str | os.PathLike, allow_empty: bool = False,
@@ -91,9 +109,21 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
         lengths = {k: f[k].shape[0] if f[k].ndim else None for k in ("images", "label") + FIELDS}
         if len(set(lengths.values())) != 1:
             raise DataError(f"{path}: datasets differ in length {lengths}")
+        process = None
+        if "process" in f:
+            names = f.attrs.get("processes", "")
+            names = names.decode() if isinstance(names, bytes) else str(names)
+            if tuple(names.split(",")) != PROCESSES:
+                raise DataError(f"{path}: attribute 'processes' is '{names}', expected "
+                                f"'{','.join(PROCESSES)}' (the index of the process field)")
+            if f["process"].shape != f["label"].shape:
+                raise DataError(f"{path}: process has shape {f['process'].shape}, label "
+                                f"{f['label'].shape}")
+            process = f["process"][...]
         images = f["images"][...]
         data = ImageSet(
-            images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs)
+            images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs),
+            process=process,
         )
     if len(data) == 0 and not allow_empty:
         raise DataError(f"{path}: holds no jets")
@@ -105,6 +135,8 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
         (low < 0, "negative pixel values in images"),
         (high <= 0, "images with no energy (all pixels zero)"),
         (~np.isin(data.label, (0, 1)), "label must be 0 (QCD) or 1 (top), not in"),
+        (~np.isin(data.process, np.arange(len(PROCESSES))),
+         f"process must be an index into {','.join(PROCESSES)}, not in"),
     )
     for bad, what in checks:
         if bad.any():

@@ -1,7 +1,12 @@
-"""`jetad jets`: gather the jets of any source into one file per class (top-tagging layout).
+"""`jetad jets`: gather the jets of any source into one file per process (top-tagging layout).
 
 Generated chunks, the downloaded Zenodo files and a user's own file all end here as
-data/jets/qcd.h5 and data/jets/top.h5, so every later stage is the same whatever the source.
+`<out-dir>/<process>.h5`, so every later stage is the same whatever the source:
+- source generate: one file per generated process, qcd and each of `generate.signals`
+  (their chunks `<in>/<process>_<chunk>.h5`); every signal keeps is_signal_new = 1, the file
+  name says which process it is;
+- source download / file: qcd.h5 and top.h5, told apart by is_signal_new (the published
+  layout knows only these two).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "merge generated chunks / downloaded or user files into one file per class"
+HELP = "merge generated chunks / downloaded or user files into one file per process"
 LOG = log.get("jetad.jets")
 
 
@@ -17,8 +22,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", choices=("generate", "download", "file"), required=True)
     parser.add_argument("--in", dest="input", required=True,
                         help="folder of generated chunks or downloaded files, or the own file")
-    parser.add_argument("--qcd", required=True, help="output file for QCD jets")
-    parser.add_argument("--top", required=True, help="output file for top jets")
+    parser.add_argument("--out-dir", required=True,
+                        help="folder of the outputs, one <process>.h5 per process (source "
+                             "generate: qcd and generate.signals; else qcd and top)")
+
+
+def processes(source: str, params: dict) -> list[str]:
+    """The processes whose jet files `jetad jets` writes for `source` (Snakemake asks too)."""
+    if source == "generate":
+        return ["qcd", *params["generate"].get("signals", ["top"])]
+    return ["qcd", "top"]
 
 
 def input_files(source: str, path: str, params: dict) -> list[str]:
@@ -27,29 +40,55 @@ def input_files(source: str, path: str, params: dict) -> list[str]:
 
     if source == "generate":
         chunks = params["generate"]["chunks"]
-        return [str(Path(path) / f"{p}_{c}.h5") for p in ("qcd", "top") for c in chunks]
+        return [str(Path(path) / f"{p}_{c}.h5") for p in processes(source, params)
+                for c in chunks]
     if source == "download":
         return [str(Path(path) / name) for name in params["download"]["files"]]
     return [path]
 
 
+def _by_process(source: str, paths: list[str], parts: list, params: dict) -> dict:
+    """process -> its jets. Generated chunks are named by process and must carry the label of
+    that process (0 for QCD, 1 for every signal); other sources split on is_signal_new."""
+    from jetad.data.layout import Jets
+
+    names = processes(source, params)
+    if source == "generate":
+        per_chunk = len(params["generate"]["chunks"])
+        grouped = {}
+        for k, name in enumerate(names):
+            chunk_parts = parts[k * per_chunk:(k + 1) * per_chunk]
+            want = 0 if name == "qcd" else 1
+            for path, part in zip(paths[k * per_chunk:(k + 1) * per_chunk], chunk_parts,
+                                  strict=True):
+                if (part.label != want).any():
+                    raise DataError(f"{path}: is_signal_new must be {want} in a {name} chunk")
+            grouped[name] = Jets.concatenate(chunk_parts)
+        return grouped
+    jets = Jets.concatenate(parts)
+    grouped = {name: jets.take(jets.label == label) for label, name in enumerate(names)}
+    for name, subset in grouped.items():
+        if len(subset) == 0:
+            raise DataError(f"{', '.join(paths)}: no {name} jets in "
+                            f"{'these files' if len(paths) > 1 else 'the file'}")
+    return grouped
+
+
 def run(args, params) -> None:
+    from pathlib import Path
+
     from jetad.atomic import file_md5
-    from jetad.data.layout import Jets, read_jets, write_jets
+    from jetad.data.layout import read_jets, write_jets
 
     args.inputs = input_files(args.source, args.input, params)
     # every file is read and checked before anything is logged or written
     parts = [read_jets(path) for path in args.inputs]
-    jets = Jets.concatenate(parts)
-    subsets = {}
-    for name, label in (("QCD", 0), ("top", 1)):
-        subsets[name] = jets.take(jets.label == label)
-        if len(subsets[name]) == 0:
-            raise DataError(f"{', '.join(args.inputs)}: no {name} jets in "
-                            f"{'these files' if len(args.inputs) > 1 else 'the file'}")
+    grouped = _by_process(args.source, args.inputs, parts, params)
     for path, part in zip(args.inputs, parts, strict=True):
-        LOG.info("read %s: %d jets (%d QCD, %d top), md5 %s", path, len(part),
-                 int((part.label == 0).sum()), int((part.label == 1).sum()), file_md5(path))
-    for (name, subset), out in zip(subsets.items(), (args.qcd, args.top), strict=True):
+        LOG.info("read %s: %d jets (%d with is_signal_new 0, %d with 1), md5 %s", path,
+                 len(part), int((part.label == 0).sum()), int((part.label == 1).sum()),
+                 file_md5(path))
+    for name, subset in grouped.items():
+        out = Path(args.out_dir) / f"{name}.h5"
         write_jets(out, subset)
         LOG.info("wrote %s: %d %s jets, md5 %s", out, len(subset), name, file_md5(out))

@@ -39,7 +39,9 @@ BLOCK = 256  # jets per parallel task (one scratch allocation each)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--in", dest="inputs", nargs="+", required=True,
-                        help="files in the top-tagging layout")
+                        help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' "
+                             "process is PROCESS, else the file's name when it is one of "
+                             "qcd, top, w, z (data/jets/w.h5), else is_signal_new (0 QCD, 1 top)")
     parser.add_argument("--out", required=True, help="output image file (HDF5)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads (default: all cores available to this process)")
@@ -207,6 +209,41 @@ def jet_kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pt.astype(np.float32), eta.astype(np.float32), mass.astype(np.float32)
 
 
+def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
+    """(path, process or None) of each --in: None means "from is_signal_new"."""
+    from pathlib import Path
+
+    from jetad.data.layout import PROCESSES
+
+    result = []
+    for item in inputs:
+        name, sep, path = item.partition("=")
+        if sep and name and not Path(item).exists():
+            if name not in PROCESSES:
+                raise DataError(f"{path}: unknown process '{name}' (known: "
+                                f"{', '.join(PROCESSES)})")
+            result.append((path, name))
+        else:
+            stem = Path(item).stem
+            result.append((item, stem if stem in PROCESSES else None))
+    return result
+
+
+def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray:
+    """Process indices of a batch of jets; a named process must agree with is_signal_new
+    (0 for QCD, 1 for every signal)."""
+    from jetad.data.layout import PROCESSES
+
+    if process is None:
+        return jets.label.astype(np.int8)  # QCD and top have the label's indices
+    want = 0 if process == "qcd" else 1
+    bad = np.flatnonzero(jets.label != want)
+    if len(bad):
+        raise DataError(f"{path}: is_signal_new must be {want} for {process} jets, not in rows "
+                        f"{', '.join(str(int(i) + offset) for i in bad[:10])}")
+    return np.full(len(jets), PROCESSES.index(process), dtype=np.int8)
+
+
 def run(args, params) -> None:
     from tqdm import tqdm
 
@@ -216,24 +253,29 @@ def run(args, params) -> None:
 
     cfg = params["pixelize"]
     batch = cfg.get("batch", 20000)
+    inputs = input_processes(args.inputs)
     # every input's layout is checked before the first image is made
-    totals = [(path, count_jets(path)) for path in args.inputs]
+    totals = [(path, process, count_jets(path)) for path, process in inputs]
     parts = []
-    for path, total in totals:
+    for path, process, total in totals:
         for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                           disable=None):
             jets = read_jets(path, start, min(start + batch, total))
+            kind = _process_of(jets, path, process, start)
             images = pixelize(jets.p4, cfg["npix"], cfg["deta"], cfg["dphi"], args.threads,
                               origin=path, offset=start)
             pt, eta, mass = jet_kinematics(jets.p4)
             parts.append(ImageSet(images, jets.label, pt, eta, mass,
-                                  jets.n_constituents().astype(np.int16)))
+                                  jets.n_constituents().astype(np.int16), process=kind))
     # logged once every file has passed, so that a bad file's error stays the only line
-    for path, total in totals:
-        LOG.info("read %s: %d jets, md5 %s", path, total, file_md5(path))
+    for path, process, total in totals:
+        LOG.info("read %s: %d jets (%s), md5 %s", path, total,
+                 process or "process from is_signal_new", file_md5(path))
     data = ImageSet.concatenate(parts)
     data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"],
                       sources=",".join(str(p) for p in args.inputs))
     write_images(args.out, data)
-    LOG.info("wrote %s: %d images (%d QCD, %d top), md5 %s", args.out, len(data),
-             int((data.label == 0).sum()), int((data.label == 1).sum()), file_md5(args.out))
+    names, counts = np.unique(data.process_names(), return_counts=True)
+    LOG.info("wrote %s: %d images (%s), md5 %s", args.out, len(data),
+             ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True)),
+             file_md5(args.out))

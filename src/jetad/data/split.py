@@ -1,5 +1,10 @@
-"""`jetad split` (SPEC 1.4): QCD 75/25 train/test with a validation part taken from train;
-every top jet goes to test (the signal is only for evaluation). Seeded by params.seed."""
+"""`jetad split` (SPEC 1.4): the background class 75/25 train/test with a validation part taken
+from train; every other class goes to test (anomalies are only for evaluation). Seeded by
+params.seed.
+
+`split.background` (qcd, top, w or z; default qcd) names the background. The written `label` is
+0 for the background and 1 for every other process, so with background top the QCD jets are
+the anomaly (the inverse task of Finke et al.); `process` keeps each jet's own class."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import numpy as np
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "split jet images: QCD into train/val/test, all tops into test (seeded)"
+HELP = "split jet images: the background into train/val/test, every other class into test"
 LOG = log.get("jetad.split")
 
 
@@ -21,37 +26,53 @@ def add_arguments(parser) -> None:
 
 def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
                   seed: int, origin: str = "input") -> dict[str, np.ndarray]:
-    """Sorted row indices of each part; the permutation depends only on the seed and counts."""
-    qcd = np.flatnonzero(label == 0)
-    top = np.flatnonzero(label == 1)
+    """Sorted row indices of each part, background where label == 0; the permutation depends
+    only on the seed and counts."""
+    background = np.flatnonzero(label == 0)
+    other = np.flatnonzero(label != 0)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 14]))
-    perm = qcd[rng.permutation(len(qcd))]
-    n_test = int(round(test_fraction * len(qcd)))
-    test_qcd, rest = perm[:n_test], perm[n_test:]
+    perm = background[rng.permutation(len(background))]
+    n_test = int(round(test_fraction * len(background)))
+    test_bg, rest = perm[:n_test], perm[n_test:]
     n_val = int(round(val_fraction * len(rest)))
     val, train = rest[:n_val], rest[n_val:]
     parts = {"train": np.sort(train), "val": np.sort(val),
-             "test": np.sort(np.concatenate([test_qcd, top]))}
+             "test": np.sort(np.concatenate([test_bg, other]))}
     for name, idx in parts.items():
         if len(idx) == 0:
-            raise DataError(f"{origin}: split leaves the {name} part empty ({len(qcd)} QCD,"
-                            f" {len(top)} top jets, test_fraction {test_fraction},"
-                            f" val_fraction {val_fraction})")
+            raise DataError(f"{origin}: split leaves the {name} part empty ({len(background)}"
+                            f" background, {len(other)} other jets, test_fraction "
+                            f"{test_fraction}, val_fraction {val_fraction})")
     return parts
+
+
+def _counts(data) -> str:
+    names, counts = np.unique(data.process_names(), return_counts=True)
+    return ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True))
 
 
 def run(args, params) -> None:
     from jetad.atomic import file_md5
     from jetad.data.images import read_images, write_images
+    from jetad.data.layout import PROCESSES
 
     data = read_images(args.input)
     cfg = params["split"]
+    background = cfg.get("background", "qcd")
+    if not (data.process == PROCESSES.index(background)).any():
+        raise DataError(f"{args.input}: no {background} jets, the background of "
+                        f"split.background (holds {_counts(data)})")
+    # the label follows the chosen background, whatever pixelize wrote
+    data.label = (data.process != PROCESSES.index(background)).astype(np.int8)
+    if not data.label.any():
+        raise DataError(f"{args.input}: only {background} jets, no anomaly for the test part")
     parts = split_indices(data.label, cfg["test_fraction"], cfg["val_fraction"], params["seed"],
                           origin=str(args.input))
     for name, idx in parts.items():
         out = getattr(args, name)
         subset = data.take(idx)
         subset.attrs["part"] = name
+        subset.attrs["background"] = background
         write_images(out, subset)
-        LOG.info("wrote %s: %d jets (%d QCD, %d top), md5 %s", out, len(subset),
-                 int((subset.label == 0).sum()), int((subset.label == 1).sum()), file_md5(out))
+        LOG.info("wrote %s: %d jets (%s; background %s), md5 %s", out, len(subset),
+                 _counts(subset), background, file_md5(out))
