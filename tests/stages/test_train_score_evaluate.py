@@ -131,6 +131,9 @@ def test_score_and_evaluate(trained):
             assert v.shape == (120,) and np.isfinite(v).all()
         assert f["label"][...].sum() == 60
         assert f["z_mean"].shape == (120, 8)
+        # each jet's process copied from the test file (fake_jets: QCD 0, top 1 by label)
+        np.testing.assert_array_equal(f["process"][...], f["label"][...])
+        assert f.attrs["processes"] == "qcd,top,w,z" and f.attrs["background"] == "qcd"
     for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
         assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
     jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
@@ -139,6 +142,9 @@ def test_score_and_evaluate(trained):
           "--roc", "roc.pdf", "--metrics", "metrics.json", "--figures", "figs")
     m = json.loads((d / "metrics.json").read_text())
     assert "jointvae/kl_total" in m and "baseline/jet_mass" in m and "baseline/conv_ae_mse" in m
+    # the one signal's own keys beside the combined ones, and its ROC figure
+    assert m["top/jointvae/kl_total"] == m["jointvae/kl_total"]
+    assert (d / "figs" / "roc_top.pdf").stat().st_size > 1000
     for r in m.values():
         assert 0.0 <= r["auc"] <= 1.0
         assert r["n_signal"] == 60 and r["n_background"] == 60

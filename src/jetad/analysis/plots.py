@@ -70,10 +70,10 @@ def training_curves(history: list[dict], path) -> None:
 
 
 def roc_curves(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path,
-               note: str | None = None) -> None:
+               note: str | None = None, title: str | None = None) -> None:
     """Left: plain ROC (TPR vs FPR). Right: 1/eps_B vs eps_S on a log axis.
 
-    curves maps a legend label to (fpr, tpr, auc).
+    curves maps a legend label to (fpr, tpr, auc); title names the classes compared.
     """
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.5))
@@ -94,6 +94,8 @@ def roc_curves(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path,
     a2.set_xlabel(r"signal efficiency $\epsilon_S$")
     a2.set_ylabel(r"background rejection $1/\epsilon_B$")
     a2.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
     _note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")

@@ -4,6 +4,10 @@ Baselines side by side (SPEC §6): the jet mass alone (read from the JointVAE sc
 it is the same test jets) and the plain conv autoencoder's MSE (`jetad baseline`).
 metrics.json holds, per score: AUC, TPR at FPR 10%, 1%, 0.1%, and 1/eps_B at eps_S = 0.3, with
 seeded bootstrap 68% intervals on AUC and 1/eps_B (`auc_68`, `rejection_at_eff_s_0p3_68`).
+Keys "<model>/<score>" compare the background (label 0) with every anomaly together; when the
+score file holds each jet's `process` (jetad score copies it from the test file), keys
+"<signal>/<model>/<score>" compare the background with that one process (top, w, z, or qcd when
+the background is another class), and `<figures>/roc_<signal>.pdf` shows its ROC curves.
 """
 
 from __future__ import annotations
@@ -40,6 +44,28 @@ def _jsonable(obj):
     return obj
 
 
+def _signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
+    """(background name, {signal name: mask of its jets}) from the score file's `process`;
+    (None, {}) for a file without it (written before processes were carried)."""
+    from jetad.data.layout import PROCESSES
+
+    if "process" not in vae:
+        return None, {}
+    process, label = vae["process"], vae["label"]
+    names = vae["attrs"].get("processes", ",".join(PROCESSES))
+    names = (names.decode() if isinstance(names, bytes) else str(names)).split(",")
+    if process.shape != label.shape or not np.isin(process, np.arange(len(names))).all():
+        raise DataError(f"{path}: process must hold one index into {','.join(names)} per jet")
+    backgrounds = np.unique(process[label == 0])
+    if len(backgrounds) != 1:
+        raise DataError(f"{path}: label 0 must be one process, the background, not "
+                        f"{', '.join(names[i] for i in backgrounds)}")
+    if np.isin(process[label == 1], backgrounds).any():
+        raise DataError(f"{path}: jets of the background {names[backgrounds[0]]} with label 1")
+    return names[backgrounds[0]], {names[i]: process == i
+                                   for i in np.unique(process[label == 1])}
+
+
 def run(args, params) -> None:
     from jetad.analysis import bootstrap, metrics, plots
     from jetad.analysis.scores import LABELS, read_score_file
@@ -52,6 +78,7 @@ def run(args, params) -> None:
     if n_top == 0 or n_top == len(label):
         raise DataError(f"{args.scores}: needs both QCD and top jets to evaluate, has "
                         f"{len(label) - n_top} QCD and {n_top} top")
+    background, signals = _signals(vae, args.scores)
     base = read_score_file(args.baseline_scores) if args.baseline_scores else None
     if base is not None and (len(base["label"]) != len(label)
                              or not np.array_equal(base["label"], vae["label"])):
@@ -59,7 +86,7 @@ def run(args, params) -> None:
             f"{args.baseline_scores}: labels differ from {args.scores} "
             f"({len(base['label'])} vs {len(label)} jets); score the same test file"
         )
-    logger.info("read %d jets (%d top) with %d scores from %s", len(label), n_top,
+    logger.info("read %d jets (%d anomalous) with %d scores from %s", len(label), n_top,
                 len(vae["scores"]), args.scores)
     # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
     series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
@@ -71,14 +98,23 @@ def run(args, params) -> None:
                     args.baseline_scores)
 
     seed = int(params["seed"])
+    # (prefix of the metrics keys, the jets compared): every anomaly, then each signal alone
+    selections = {"": np.ones(len(label), bool)}
+    for sig, mask in signals.items():
+        selections[f"{sig}/"] = (label == 0) | mask
     results = {}
-    for name, values in series.items():
-        r = metrics.summary(label, values)
-        # seeded bootstrap: statistical errors from the finite test set (not training spread)
-        iv = bootstrap.intervals(label, values, seed)
-        r["auc_68"] = iv["auc"]
-        r["rejection_at_eff_s_0p3_68"] = iv["rejection_at_eff_s_0p3"]
-        results[name] = r
+    for prefix, sel in selections.items():
+        for name, values in series.items():
+            r = metrics.summary(label[sel], values[sel])
+            # seeded bootstrap: statistical errors from the finite test set (not training
+            # spread)
+            iv = bootstrap.intervals(label[sel], values[sel], seed)
+            r["auc_68"] = iv["auc"]
+            r["rejection_at_eff_s_0p3_68"] = iv["rejection_at_eff_s_0p3"]
+            results[prefix + name] = r
+    if signals:
+        logger.info("background %s; signals %s", background,
+                    ", ".join(f"{s} ({int(m.sum())} jets)" for s, m in signals.items()))
     write_text(args.metrics, json.dumps(_jsonable(results), indent=2) + "\n")
     logger.info("wrote metrics of %d scores to %s", len(results), args.metrics)
     for name, r in results.items():
@@ -105,6 +141,17 @@ def run(args, params) -> None:
     if args.figures:
         folder = Path(args.figures)
         folder.mkdir(parents=True, exist_ok=True)
+        for sig in signals:
+            sel = selections[f"{sig}/"]
+            sig_curves = {}
+            for name, values in series.items():
+                fpr, tpr = metrics.roc(label[sel], values[sel])
+                sig_curves[legend(name)] = (fpr, tpr, results[f"{sig}/{name}"]["auc"])
+            with atomic_path(folder / f"roc_{sig}.pdf", suffix=".pdf") as tmp:
+                plots.roc_curves(sig_curves, tmp, note,
+                                 title=f"{background or 'background'} vs {sig}")
+        if signals:
+            logger.info("wrote ROC curves of %s to %s", ", ".join(signals), folder)
         with atomic_path(folder / "score_distributions.pdf", suffix=".pdf") as tmp:
             plots.score_distributions({legend(k): v for k, v in series.items()}, label, tmp,
                                       note)

@@ -15,6 +15,7 @@ import numpy as np
 
 from jetad import log
 from jetad.atomic import atomic_path
+from jetad.data.layout import PROCESSES
 
 HELP = "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass"
 
@@ -96,13 +97,18 @@ def run(args, params) -> None:
         "z_logvar": res.pop("z_logvar").astype(np.float32),
         "category": np.argmax(res.pop("logits"), axis=1).astype(np.int16),
         "jet_pt": test.jet_pt,
+        # each jet's process, so that evaluate reports every signal on its own
+        "process": test.process.astype(np.int8),
         "mean_image": np.stack(mean_img).astype(np.float32),
         "mean_reconstruction": np.stack(mean_rec).astype(np.float32),
     }
     sc.write_score_file(
         args.out, res, test.label, test.jet_mass, extra,
         attrs={"model": str(args.model), "test": str(args.test), "sample": bool(sp["sample"]),
-               "classes": "index 0 = QCD, 1 = top for mean_image / mean_reconstruction"},
+               "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
+                          "mean_image / mean_reconstruction",
+               "processes": ",".join(PROCESSES),
+               "background": str(test.attrs.get("background", "qcd"))},
     )
     logger.info("wrote %d x %d scores to %s", len(test), len(res), args.out)
     if args.figures:
