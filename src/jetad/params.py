@@ -75,6 +75,15 @@ def _check_relations(params: dict[str, Any], origin: str) -> None:
     data = params.get("data", {})
     if data.get("source") == "file" and not data.get("file"):
         raise ConfigError(f"{origin} is invalid:\n  data.file must be set when data.source is 'file'")
+    # refused here, before hours of generation, rather than by split at the end of the data
+    background = params.get("split", {}).get("background", "qcd")
+    source = data.get("source", "generate")
+    known = (["qcd", *gen.get("signals", ["top"])] if source == "generate" else ["qcd", "top"])
+    if background not in known:
+        why = ("qcd or one of generate.signals" if source == "generate"
+               else f"qcd or top with data.source {source}")
+        raise ConfigError(f"{origin} is invalid:\n  split.background '{background}' is not "
+                          f"generated: {why} ({', '.join(known)})")
 
 
 def load(path: str | os.PathLike | None = None) -> dict[str, Any]:

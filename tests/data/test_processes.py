@@ -117,9 +117,43 @@ def test_unknown_background_is_refused(images, root):
     assert not (images / "higgs").exists()
 
 
-def test_background_that_was_not_generated_is_refused(images, root):
+def test_background_that_is_not_generated_is_refused(images, root):
     proc, outs = _split(images, root, "z", background="z")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "split.background 'z' is not generated: qcd or one of generate.signals (qcd, top, w)" \
+        in proc.stderr
+    assert not (images / "z").exists()
+
+
+def test_background_missing_from_the_images_is_refused(images, root):
+    """params say z is generated, the image file holds none (made with other params)."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["generate"].update(chunks=[0], signals=["top", "w", "z"])
+    params["split"]["background"] = "z"
+    (images / "params_z.yaml").write_text(yaml.safe_dump(params))
+    proc = _run("split", "--params", str(images / "params_z.yaml"), "--in",
+                str(images / "images.h5"), "--train", str(images / "z" / "train.h5"), "--val",
+                str(images / "z" / "val.h5"), "--test", str(images / "z" / "test.h5"),
+                check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"jetad split: error: {images / 'images.h5'}: no z jets, the "
                                    "background of split.background (holds 16 qcd, 12 top, 6 w)")
     assert not (images / "z").exists()
+
+
+@pytest.mark.parametrize("source,background,ok", [
+    ("generate", "top", True), ("generate", "z", False), ("download", "top", True),
+    ("download", "w", False), ("file", "qcd", True)])
+def test_background_must_be_a_process_of_the_source(root, source, background, ok):
+    from jetad.errors import ConfigError
+    from jetad.params import validate
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"] = {"source": source, "file": "own.h5" if source == "file" else None}
+    params["generate"]["signals"] = ["top", "w"]
+    params["split"]["background"] = background
+    if ok:
+        validate(params)
+    else:
+        with pytest.raises(ConfigError, match=f"split.background '{background}' is not "):
+            validate(params)
