@@ -76,8 +76,9 @@ def run(args, params) -> None:
     label = vae["label"].astype(int)
     n_top = int(label.sum())
     if n_top == 0 or n_top == len(label):
-        raise DataError(f"{args.scores}: needs both QCD and top jets to evaluate, has "
-                        f"{len(label) - n_top} QCD and {n_top} top")
+        raise DataError(f"{args.scores}: needs both background (label 0) and anomalous "
+                        f"(label 1) jets to evaluate, has {len(label) - n_top} background and "
+                        f"{n_top} anomalous")
     background, signals = _signals(vae, args.scores)
     base = read_score_file(args.baseline_scores) if args.baseline_scores else None
     if base is not None and (len(base["label"]) != len(label)
