@@ -2,6 +2,8 @@
 
 
 rule generate:
+    input:
+        code=code("generate"),
     output:
         "data/chunks/{process}_{chunk}.h5",
     log:
@@ -20,6 +22,8 @@ rule generate:
 
 
 rule download:
+    input:
+        code=code("download"),
     output:
         "data/download/{name}",
     log:
@@ -36,6 +40,7 @@ rule download:
 rule jets:
     input:
         jets_source_input,
+        code=code("jets"),
     output:
         qcd="data/jets/qcd.h5",
         top="data/jets/top.h5",
@@ -55,6 +60,7 @@ rule pixelize:
     input:
         qcd="data/jets/qcd.h5",
         top="data/jets/top.h5",
+        code=code("pixelize"),
     output:
         "data/images/images.h5",
     log:
@@ -71,7 +77,8 @@ rule pixelize:
 
 rule split:
     input:
-        "data/images/images.h5",
+        images="data/images/images.h5",
+        code=code("split"),
     output:
         train="data/split/train.h5",
         val="data/split/val.h5",
@@ -84,4 +91,4 @@ rule split:
         mem_mb=8000,
         runtime=30,
     shell:
-        "jetad split --in {input} --train {output.train} --val {output.val} --test {output.test} --log {log}"
+        "jetad split --in {input.images} --train {output.train} --val {output.val} --test {output.test} --log {log}"

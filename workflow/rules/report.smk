@@ -5,6 +5,7 @@ rule provenance:
     input:
         qcd="data/jets/qcd.h5",
         top="data/jets/top.h5",
+        code=code("provenance"),
     output:
         json="results/provenance.json",
         html=report(
