@@ -2,14 +2,16 @@
 including the source files each stage runs (jetad.code_deps)."""
 
 import difflib
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
 import yaml
 
 from jetad.code_deps import WRITE_COMMAND, main, stage_files, updated_dvc_yaml
-from tests.conftest import copy_project
+from tests.conftest import ROOT, copy_project
 
 
 def snakemake_jobs(workdir, env_path, target="all"):
@@ -140,3 +142,30 @@ def test_a_new_import_makes_dvc_yaml_stale(tmp_path, capsys):
     assert main(["--root", str(tmp_path)]) == 0
     split = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["split"]["deps"]
     assert "src/jetad/analysis/metrics.py" in split and "data/images/images.h5" in split
+
+
+def test_the_workflow_profile_compares_the_content_of_large_inputs(tmp_path, env_path):
+    """profiles/default (which Snakemake loads by itself) lifts the 1 MB limit under which
+    Snakemake compares an input newer than the outputs with the content it recorded: a 3 MB
+    input rewritten with the same bytes (as `dvc commit` does) reruns nothing; without the
+    profile, it would rerun; changed bytes rerun."""
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    (tmp_path / "Snakefile").write_text(
+        'rule b:\n    input: "a.bin"\n    output: "b.bin"\n    shell: "cp {input} {output}"\n')
+    (tmp_path / "a.bin").write_bytes(bytes(3 * 10**6))
+
+    def plan(*extra):
+        out = subprocess.run([str(env_path / "snakemake"), "-n", "--summary", "--cores", "1",
+                              *extra, "b.bin"], cwd=tmp_path, capture_output=True, text=True,
+                             check=True).stdout
+        return out.strip().splitlines()[-1].split("\t")[-1]
+
+    subprocess.run([str(env_path / "snakemake"), "--cores", "1", "b.bin"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    later = (tmp_path / "b.bin").stat().st_mtime + 60
+    os.utime(tmp_path / "a.bin", (later, later))
+    assert plan() == "no update"
+    assert plan("--workflow-profile", "none") == "update pending"
+    (tmp_path / "a.bin").write_bytes(bytes(3 * 10**6 - 1) + b"x")
+    os.utime(tmp_path / "a.bin", (later, later))
+    assert plan() == "update pending"
