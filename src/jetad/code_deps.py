@@ -9,7 +9,7 @@ imports inside functions. A package data file counts when a module names it in a
 by name only to build its `--help` are not followed: they do not take part in another
 stage's work.
 
-    python -m jetad.code_deps            # list each dvc.yaml stage's code deps; exit 1 if stale
+    python -m jetad.code_deps            # check dvc.yaml: exit 1 if its code deps are stale
     python -m jetad.code_deps --write    # rewrite the code deps in dvc.yaml
 
 Snakemake computes the same lists when it builds its graph (workflow/rules/common.smk);
