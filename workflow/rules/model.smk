@@ -87,7 +87,7 @@ rule evaluate:
     log:
         "logs/evaluate.log",
     params:
-        sections("evaluate"),
+        sections("seed", "evaluate"),
     resources:
         mem_mb=4000,
         runtime=30,
