@@ -8,6 +8,8 @@ import yaml
 
 from tests.conftest import copy_project
 
+pytestmark = pytest.mark.integration  # Snakemake dry runs and a DVC repo
+
 
 def snakemake_jobs(workdir, env_path, target="all"):
     out = subprocess.run(

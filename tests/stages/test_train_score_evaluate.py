@@ -186,6 +186,7 @@ def weight_arrays(model_dir: Path) -> dict[str, np.ndarray]:
     return out
 
 
+@pytest.mark.slow  # three training runs in subprocesses
 def test_killed_training_resumes_to_the_same_weights_as_an_uninterrupted_run(workdir):
     """SIGKILL once the epoch-1 checkpoint exists, then rerun: training goes on from epoch 2
     and ends with the very same bits as a run never killed (weights, history, metrics).
