@@ -35,6 +35,7 @@ def params_file(tmp_path, root, **changes) -> Path:
     return path
 
 
+@pytest.mark.slow  # Pythia runs in subprocesses
 def test_generation_killed_before_its_write_leaves_nothing_and_reruns_to_the_same_bytes(
         tmp_path, root):
     """A kill during event generation (before any output is opened): nothing appears."""
@@ -69,6 +70,7 @@ def synthetic_jets(n: int, seed: int = 0) -> Jets:
     return Jets(p4, p4.sum(axis=1), np.zeros(n, np.int8), (np.arange(n) % 2).astype(np.int8))
 
 
+@pytest.mark.slow  # 30,000 jets through subprocesses
 def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_path, root):
     """SIGKILL while the output is being written: the kill is sent only once the temporary
     file of jetad.atomic exists, and that file is still there afterwards (SIGKILL runs no
@@ -149,6 +151,7 @@ def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
     assert not (tmp_path / "data" / "chunks").exists()
 
 
+@pytest.mark.slow  # generation and two pixelize subprocesses
 def test_pixelize_twice_gives_the_same_bytes(tmp_path, root):
     params = params_file(tmp_path, root)
     chunk = tmp_path / "top.h5"
