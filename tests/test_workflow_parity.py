@@ -13,6 +13,8 @@ import yaml
 from jetad.code_deps import WRITE_COMMAND, main, stage_files, updated_dvc_yaml
 from tests.conftest import ROOT, copy_project
 
+pytestmark = pytest.mark.integration  # Snakemake dry runs and a DVC repo
+
 
 def snakemake_jobs(workdir, env_path, target="all"):
     out = subprocess.run(

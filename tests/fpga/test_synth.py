@@ -129,6 +129,7 @@ def dry_run(workdir, env_path, mutate):
     return synth, resources[0]
 
 
+@pytest.mark.integration  # a Snakemake dry run
 def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path):
     copy_project(tmp_path)
     copied = tmp_path / "copied" / "conv2_b1_1"
@@ -150,6 +151,7 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path):
            "results/synth/layer/heads --log " in cmd
 
 
+@pytest.mark.integration  # a Snakemake dry run
 def test_dry_run_auto_with_vivado_hls_on_path(tmp_path, env_path, monkeypatch):
     copy_project(tmp_path)
     monkeypatch.setenv("PATH", f"{fake_tools(tmp_path / 'xilinx', 'vivado_hls')}{os.pathsep}"
@@ -261,6 +263,7 @@ def test_yosys_missing_is_named(tmp_path, monkeypatch, params):
         yosys.estimate(object(), 100)
 
 
+@pytest.mark.build
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (optional)")
 def test_yosys_counts_luts_and_ffs_of_small_kernels():
     from jetad.fpga import resources, yosys
