@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test test-fast lint bench clean
 
 $(BIN)/jetad: requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,8 +19,13 @@ venv: $(BIN)/jetad
 run: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) results/roc.pdf
 
+# everything: unit tests, Snakemake/DVC integration, SLURM, g++ builds of hls4ml projects
 test: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q tests
+
+# the unit tests only (no Snakemake, DVC, SLURM or g++ builds): a few minutes on 2 cores
+test-fast: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -m "not (integration or cluster or build or slow)" tests
 
 lint: venv
 	$(BIN)/ruff check src tests bench

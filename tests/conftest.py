@@ -25,10 +25,16 @@ def env_path(monkeypatch):
 
 
 def copy_project(dest: Path) -> Path:
-    """A scratch copy of the workflow files (not data, results or the venv)."""
+    """A scratch copy of the workflow files and the source (not data, results or the venv).
+
+    The source is there because stages depend on it (dvc.yaml deps, rule inputs); to run the
+    copy's code rather than the installed one, put `dest/src` first on PYTHONPATH."""
     for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "workflow", dest / "workflow")
+    shutil.copytree(ROOT / "profiles", dest / "profiles")
+    shutil.copytree(ROOT / "src", dest / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     return dest
 
 

@@ -9,10 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 
-from jetad.data.layout import read_jets
-from tests.conftest import copy_project
+from jetad.data.images import read_images
+from jetad.data.layout import MAX_CONSTITUENTS, Jets, read_jets, write_jets
+from jetad.data.pixelize import pixelize
+from tests.conftest import copy_project, jets_from_ptetaphi
 
 JETAD = [sys.executable, "-m", "jetad.cli"]
 
@@ -31,7 +35,10 @@ def params_file(tmp_path, root, **changes) -> Path:
     return path
 
 
-def test_killed_generation_leaves_nothing_and_reruns_to_the_same_bytes(tmp_path, root):
+@pytest.mark.slow  # Pythia runs in subprocesses
+def test_generation_killed_before_its_write_leaves_nothing_and_reruns_to_the_same_bytes(
+        tmp_path, root):
+    """A kill during event generation (before any output is opened): nothing appears."""
     params = params_file(tmp_path, root)
     out = tmp_path / "chunks" / "qcd_0.h5"
     cmd = [*JETAD, "generate", "--params", str(params), "--process", "qcd", "--chunk", "0",
@@ -48,6 +55,63 @@ def test_killed_generation_leaves_nothing_and_reruns_to_the_same_bytes(tmp_path,
     subprocess.run([*cmd, "--n-jets", "30"], check=True, capture_output=True)
     assert md5(out) == first
     assert len(read_jets(out)) == 30
+
+
+def synthetic_jets(n: int, seed: int = 0) -> Jets:
+    """n jets of 40 massless constituents spread around the jet axis."""
+    rng = np.random.default_rng(seed)
+    m = 40
+    pt = np.zeros((n, MAX_CONSTITUENTS))
+    pt[:, :m] = np.sort(rng.exponential(10.0, (n, m)), axis=1)[:, ::-1] + 0.1
+    eta, phi = np.zeros_like(pt), np.zeros_like(pt)
+    eta[:, :m] = rng.normal(0, 0.3, (n, m))
+    phi[:, :m] = rng.normal(0, 0.3, (n, m))
+    p4 = jets_from_ptetaphi(pt, eta, phi)
+    return Jets(p4, p4.sum(axis=1), np.zeros(n, np.int8), (np.arange(n) % 2).astype(np.int8))
+
+
+@pytest.mark.slow  # 30,000 jets through subprocesses
+def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_path, root):
+    """SIGKILL while the output is being written: the kill is sent only once the temporary
+    file of jetad.atomic exists, and that file is still there afterwards (SIGKILL runs no
+    cleanup), which proves the process died between opening and renaming its output."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    src = tmp_path / "jets.h5"
+    jets = synthetic_jets(30000)
+    write_jets(src, jets)
+    out_dir = tmp_path / "images"
+    out = out_dir / "images.h5"
+    cmd = [*JETAD, "pixelize", "--params", str(root / "params.yaml"), "--in", str(src),
+           "--out", str(out)]
+    # the numpy work before the write takes seconds, the write itself ~1.5 s: a 1 ms poll
+    # sees the temporary file long before the rename
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def temporaries():
+        return [p for p in out_dir.iterdir() if p.name.startswith(".images.h5.")] \
+            if out_dir.is_dir() else []
+
+    deadline = time.time() + 600
+    while proc.poll() is None and not temporaries() and time.time() < deadline:
+        time.sleep(0.001)
+    assert proc.poll() is None, "pixelize ended before its write could be caught"
+    seen = temporaries()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(seen) == 1
+    # the kill landed inside the write: the output was never renamed into place and the
+    # half-written temporary is still there
+    assert not out.exists()
+    assert temporaries() == seen
+    assert not [p for p in out_dir.iterdir() if not p.name.startswith(".")]
+    # a rerun beside the leftover writes the whole, right output
+    subprocess.run(cmd, check=True, capture_output=True)
+    data = read_images(out)
+    assert len(data) == len(jets)
+    c = params["pixelize"]
+    assert np.array_equal(data.images, pixelize(jets.p4, c["npix"], c["deta"], c["dphi"]))
+    assert np.array_equal(data.label, jets.label)
 
 
 def test_parallel_jobs_never_write_the_same_file(tmp_path, root):
@@ -72,6 +136,7 @@ def test_parallel_jobs_never_write_the_same_file(tmp_path, root):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.integration
 def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
     copy_project(tmp_path)
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
@@ -86,6 +151,7 @@ def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
     assert not (tmp_path / "data" / "chunks").exists()
 
 
+@pytest.mark.slow  # generation and two pixelize subprocesses
 def test_pixelize_twice_gives_the_same_bytes(tmp_path, root):
     params = params_file(tmp_path, root)
     chunk = tmp_path / "top.h5"

@@ -32,6 +32,9 @@ from jetad.presets import merge
 from tests.data.test_layout import make_jets
 from tests.stages.test_train_score_evaluate import fake_jets
 
+# every case is a jetad subprocess (about a hundred of them)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 JETAD = [sys.executable, "-m", "jetad.cli"]
 

@@ -1,12 +1,19 @@
-"""Snakemake and DVC must describe the same pipeline: same commands, inputs and outputs."""
+"""Snakemake and DVC must describe the same pipeline: same commands, inputs and outputs,
+including the source files each stage runs (jetad.code_deps)."""
 
+import difflib
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from tests.conftest import copy_project
+from jetad.code_deps import WRITE_COMMAND, main, stage_files, updated_dvc_yaml
+from tests.conftest import ROOT, copy_project
+
+pytestmark = pytest.mark.integration  # Snakemake dry runs and a DVC repo
 
 
 def snakemake_jobs(workdir, env_path, target="all"):
@@ -100,3 +107,67 @@ def test_snakemake_and_dvc_have_the_same_stages(tmp_path, env_path, preset):
     stage_params = dvc_stage_params(tmp_path)
     # download is a Snakemake-only rule (DVC runs the generate source)
     assert {k: v for k, v in rule_params.items() if k != "download"} == stage_params
+
+
+def test_dvc_yaml_lists_the_code_each_stage_runs(root):
+    current, updated = updated_dvc_yaml(root)
+    assert current == updated, f"dvc.yaml's code deps are stale: run `{WRITE_COMMAND}`"
+
+
+def test_code_deps_follow_imports_data_files_and_sections(root):
+    pixelize = stage_files("pixelize", ["pixelize"], root)
+    # the stage, what it imports inside run(), the entry point, parameters and their schema
+    for path in ("data/pixelize.py", "data/layout.py", "data/images.py", "cli.py", "params.py",
+                 "__init__.py", "data/__init__.py", "schema/top.json", "schema/pixelize.json"):
+        assert f"src/jetad/{path}" in pixelize
+    # not another stage's code, nor the schema of a section the stage does not read
+    for path in ("data/generate.py", "stages/train.py", "schema/train.json"):
+        assert f"src/jetad/{path}" not in pixelize
+    hls = stage_files("hls", ["hls"], root)
+    assert "src/jetad/fpga/nnet_instancenorm.h" in hls  # named by fpga/instancenorm.py
+    assert "src/jetad/fpga/nnet_conv2d_csim.h" in hls
+
+
+def test_a_new_import_makes_dvc_yaml_stale(tmp_path, capsys):
+    copy_project(tmp_path)
+    module = tmp_path / "src/jetad/data/split.py"
+    # an import inside a function counts as much as one at the top
+    module.write_text(module.read_text() + "\n\ndef _later():\n    from jetad.analysis import metrics\n")
+    assert main(["--root", str(tmp_path)]) == 1
+    assert WRITE_COMMAND in capsys.readouterr().err
+    current, updated = updated_dvc_yaml(tmp_path)
+    diff = difflib.unified_diff(current.splitlines(), updated.splitlines(), n=0, lineterm="")
+    changed = [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    # the module and its package's __init__, which Python runs first
+    assert changed == ["+      - src/jetad/analysis/__init__.py", "+      - src/jetad/analysis/metrics.py"]
+    assert main(["--root", str(tmp_path), "--write"]) == 0
+    assert main(["--root", str(tmp_path)]) == 0
+    split = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["split"]["deps"]
+    assert "src/jetad/analysis/metrics.py" in split and "data/images/images.h5" in split
+
+
+def test_the_workflow_profile_compares_the_content_of_large_inputs(tmp_path, env_path):
+    """profiles/default (which Snakemake loads by itself) lifts the 1 MB limit under which
+    Snakemake compares an input newer than the outputs with the content it recorded: a 3 MB
+    input rewritten with the same bytes (as `dvc commit` does) reruns nothing; without the
+    profile, it would rerun; changed bytes rerun."""
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    (tmp_path / "Snakefile").write_text(
+        'rule b:\n    input: "a.bin"\n    output: "b.bin"\n    shell: "cp {input} {output}"\n')
+    (tmp_path / "a.bin").write_bytes(bytes(3 * 10**6))
+
+    def plan(*extra):
+        out = subprocess.run([str(env_path / "snakemake"), "-n", "--summary", "--cores", "1",
+                              *extra, "b.bin"], cwd=tmp_path, capture_output=True, text=True,
+                             check=True).stdout
+        return out.strip().splitlines()[-1].split("\t")[-1]
+
+    subprocess.run([str(env_path / "snakemake"), "--cores", "1", "b.bin"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    later = (tmp_path / "b.bin").stat().st_mtime + 60
+    os.utime(tmp_path / "a.bin", (later, later))
+    assert plan() == "no update"
+    assert plan("--workflow-profile", "none") == "update pending"
+    (tmp_path / "a.bin").write_bytes(bytes(3 * 10**6 - 1) + b"x")
+    os.utime(tmp_path / "a.bin", (later, later))
+    assert plan() == "update pending"

@@ -14,8 +14,26 @@ def _images(n=3, npix=6, seed=0):
 
 def test_identical_images_give_zero_mse():
     x = _images()
-    assert np.allclose(sc.mse(x, x), 0.0)
-    assert np.allclose(sc.bce(x, x), sc.bce(x, np.clip(x, 1e-7, 1)))
+    assert np.array_equal(sc.mse(x, x), np.zeros(len(x)))
+    assert not np.allclose(sc.mse(x, _images(seed=1)), 0.0)
+
+
+def test_bce_of_identical_images_is_their_binary_entropy():
+    # BCE is not zero for a perfect reconstruction of soft images: it is sum H(x_i)
+    x = _images()
+    entropy = -(x * np.log(x) + (1 - x) * np.log(1 - x)).sum(axis=(1, 2))
+    assert np.allclose(sc.bce(x, x), entropy, rtol=1e-12)
+
+
+def test_bce_clips_the_reconstruction_to_eps():
+    # a reconstruction of exactly 0 or 1 gives log(0) unclipped: the clip turns it into log(eps)
+    x = np.array([[[1.0, 0.0, 1.0]]])
+    r = np.array([[[0.0, 1.0, 1.0]]])
+    for eps in (sc.EPS, 1e-3):
+        kw = {} if eps == sc.EPS else {"eps": eps}
+        # r = 1 is clipped to 1 - eps, so its (1 - r) is 1 - (1 - eps) in floating point
+        want = -(np.log(eps) + np.log(1 - (1 - eps)) + np.log(1 - eps))
+        assert sc.bce(x, r, **kw)[0] == pytest.approx(want, rel=1e-12)
 
 
 def test_dice_of_identical_soft_images_follows_spec_formula():

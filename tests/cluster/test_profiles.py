@@ -29,10 +29,12 @@ def prepare(workdir: Path, env: dict) -> Path:
 
 
 @pytest.mark.integration
+@pytest.mark.cluster
 @pytest.mark.skipif(not available(), reason="slurm-wlm and munge are not installed (.ci/run installs them)")
 def test_slurm_profile_runs_the_quick_pipeline_with_local_bytes(tmp_path):
     cluster = Slurm(tmp_path / "slurm")
     cluster.start()
+    daemons = list(cluster.procs)  # stop() empties cluster.procs
     try:
         env = cluster.env()
         env["PATH"] = f"{cluster.bin}{os.pathsep}{VENV}{os.pathsep}{os.environ['PATH']}"
@@ -51,9 +53,12 @@ def test_slurm_profile_runs_the_quick_pipeline_with_local_bytes(tmp_path):
         assert set(TARGETS) <= set(digests(remote))
     finally:
         cluster.stop()
-    assert all(p.poll() is not None for p in cluster.procs) or not cluster.procs
+    # munged, slurmctld and slurmd were started, and stop() ended all three
+    assert [p.args[0] for p in daemons] == ["munged", "slurmctld", "slurmd"]
+    assert all(p.poll() is not None for p in daemons)
 
 
+@pytest.mark.integration
 def test_htcondor_profile_is_valid(tmp_path):
     env = dict(os.environ, PATH=f"{VENV}{os.pathsep}{os.environ['PATH']}")
     workdir = prepare(tmp_path, env)

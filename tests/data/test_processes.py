@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from jetad.data.images import read_images
-from jetad.data.layout import PROCESSES, read_jets
+from jetad.data.layout import read_jets
+from jetad.data.processes import PROCESSES
 
 JETAD = [sys.executable, "-m", "jetad.cli"]
 N_JETS = {"qcd": 16, "top": 12, "w": 6}

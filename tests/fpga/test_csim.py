@@ -68,6 +68,7 @@ def _symbols(lib: str) -> str:
     return subprocess.run(["nm", "-C", lib], capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.build
 def test_integer_kernels_give_hls4ml_bits(both_builds):
     from jetad.fpga import hls
 
@@ -85,6 +86,7 @@ def test_integer_kernels_give_hls4ml_bits(both_builds):
     assert np.unique(ref).size > 50  # a model that computes something
 
 
+@pytest.mark.build
 def test_integer_kernels_are_the_ones_built(both_builds):
     _, _, comps = both_builds
     integer, ap = _symbols(comps["integer"].lib), _symbols(comps["ap_fixed"].lib)

@@ -37,6 +37,7 @@ def test_per_group_refuses_off_diagonal_weights():
         grouped.per_group(model)
 
 
+@pytest.mark.build
 def test_per_group_emulation_bit_exact(tmp_path, compiled_small):
     from jetad.fpga import grouped, hls
 

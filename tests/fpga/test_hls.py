@@ -8,6 +8,7 @@ from jetad.errors import JetadError
 from tests.fpga.conftest import images, small_qmodel
 
 
+@pytest.mark.build
 @pytest.mark.parametrize("key", [("io_parallel", "Latency"), ("io_parallel", "Resource"),
                                  ("io_stream", "Latency")])
 def test_bit_exact_emulation_equals_qkeras(compiled_small, key):
@@ -21,6 +22,7 @@ def test_bit_exact_emulation_equals_qkeras(compiled_small, key):
     assert np.abs(want[0]).max() > 0  # not a trivially zero model
 
 
+@pytest.mark.build
 def test_parallel_emulation_matches_serial(compiled_small):
     from jetad.fpga import hls
 
@@ -32,6 +34,7 @@ def test_parallel_emulation_matches_serial(compiled_small):
 
 
 @pytest.mark.skipif(shutil.which("clang++") is None, reason="clang++ not installed (apt install clang)")
+@pytest.mark.build
 def test_clang_build_gives_the_same_outputs(tmp_path, compiled_small):
     from jetad.fpga import hls
 
@@ -53,26 +56,44 @@ def test_missing_compiler_named(tmp_path):
         hls.write_project(hm, None, "no-such-c++")
 
 
-def test_block_diagonal_conv_converts_with_zero_blocks(compiled_small):
-    """The grouped conv reaches hls4ml as an ordinary conv whose off-diagonal blocks are zero,
-    and its emulation equals the grouped convolution computed group by group."""
+def gconv_only_model():
+    """The small model cut after its block-diagonal conv: quantized input -> grouped conv."""
+    import tf_keras
+
+    model = small_qmodel(name="gconv_only")
+    return model, tf_keras.Model(model.input, model.get_layer("gconv").output, name="gconv_only")
+
+
+@pytest.mark.build
+def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path):
+    """The grouped conv reaches hls4ml as an ordinary conv whose off-diagonal blocks are zero;
+    compiled with g++, its emulation equals QKeras bit for bit and the grouped convolution
+    computed group by group."""
     import tensorflow as tf
 
-    model, _, hm = compiled_small[("io_parallel", "Latency")]
+    from jetad.fpga import hls
+
+    full_model, model = gconv_only_model()
     layer = model.get_layer("gconv")
-    k = layer.get_weights()[0]
-    assert np.count_nonzero(k[:, :, :2, 2:]) == 0 and np.count_nonzero(k[:, :, 2:, :2]) == 0
-    assert np.count_nonzero(k[:, :, :2, :2]) > 0
+    kq = np.asarray(layer.kernel_quantizer_internal(layer.get_weights()[0]))
+    assert np.count_nonzero(kq[:, :, :2, 2:]) == 0 and np.count_nonzero(kq[:, :, 2:, :2]) == 0
+    assert np.count_nonzero(kq[:, :, :2, :2]) > 0 and np.count_nonzero(kq[:, :, 2:, 2:]) > 0
+    hm = hls.convert(model, tmp_path / "gconv", hls.HLSSettings(), "gconv_only")
     w = hm.graph["gconv"].get_weights("weight").data
-    assert np.count_nonzero(w) == np.count_nonzero(np.asarray(layer.kernel_quantizer_internal(k)))
-    # group-by-group reference with Keras' own grouped conv semantics
-    x = tf.constant(images(4, seed=5))
-    kq = np.asarray(layer.kernel_quantizer_internal(k))
-    parts = [tf.nn.conv2d(x[..., 2 * g:2 * g + 2], kq[:, :, 2 * g:2 * g + 2, 2 * g:2 * g + 2],
-                          2, "SAME") for g in range(2)]
-    ref = tf.concat(parts, -1).numpy()
-    full = tf.nn.conv2d(x, kq, 2, "SAME").numpy()
-    assert np.allclose(ref, full)
+    assert np.count_nonzero(w) == np.count_nonzero(kq)  # the zero blocks are there, as zeros
+    comp = hls.Compiled.of(hm, hls.compile_model(hm))
+    x = images(32, seed=5)
+    got = hls.emulate(comp, x, processes=1)[0].reshape(len(x), 4, 4, 4)
+    want = hls.keras_outputs(model, x)[0].reshape(got.shape)
+    assert np.array_equal(got, want)
+    # group by group on the quantized input: channels 0-1 see only inputs 0-1, 2-3 only 2-3
+    xq = full_model.get_layer("input_quant")(tf.constant(x)).numpy()
+    bq = np.asarray(layer.bias_quantizer_internal(layer.get_weights()[1]))
+    ref = np.concatenate([tf.nn.conv2d(xq[..., 2 * g:2 * g + 2],
+                                       kq[:, :, 2 * g:2 * g + 2, 2 * g:2 * g + 2], 2,
+                                       "SAME").numpy() for g in range(2)], -1) + bq
+    assert np.abs(ref).max() > 0.5  # not a trivially zero conv
+    assert np.allclose(got, ref, atol=1e-5)
 
 
 def test_float_model_refused(tmp_path):

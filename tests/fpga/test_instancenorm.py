@@ -27,6 +27,7 @@ def norm_models(tmp_path_factory):
     return m, out
 
 
+@pytest.mark.build
 @pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
 def test_instancenorm_matches_keras(norm_models, io):
     from jetad.fpga import hls

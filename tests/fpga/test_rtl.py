@@ -91,6 +91,7 @@ def test_untraceable_layer_named():
         rtl.trace(tf_keras.Model(inp, x))
 
 
+@pytest.mark.build  # Verilator's C++ build
 @needs_verilator
 def test_verilator_equals_qkeras_bit_for_bit(tmp_path):
     from jetad.fpga import rtl
@@ -109,6 +110,7 @@ def test_verilator_equals_qkeras_bit_for_bit(tmp_path):
     assert mismatch.size == 0, (mismatch[:5], got[tuple(mismatch[0])], want[tuple(mismatch[0])])
 
 
+@pytest.mark.build  # yosys synthesis
 @needs_yosys
 def test_yosys_counts_the_pipeline(tmp_path):
     from jetad.fpga import rtl

@@ -10,7 +10,7 @@ import pytest
 
 from jetad.analysis.metrics import auc
 from jetad.analysis.scores import write_score_file
-from jetad.data.layout import PROCESSES
+from jetad.data.processes import PROCESSES
 
 JETAD = [sys.executable, "-m", "jetad.cli"]
 

@@ -1,7 +1,8 @@
 """qat -> hls -> resources on tiny real files: a tiny trained JointVAE and its score file, the
 reduced encoders after one QAT epoch, hls4ml projects of small parts (g++ compiles are slow:
-only a grouped conv layer, a block with an instance norm and the dense heads), and the
-resource table. Plus the errors a user meets with wrong inputs."""
+only a grouped conv layer, the same conv as a block with its instance norm, the dense heads)
+and of the whole encoder, and the resource table. Plus the errors a user meets with wrong
+inputs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import yaml
 from jetad.data.images import write_images
 from tests.stages.test_train_score_evaluate import ROOT, TINY_TRAIN, fake_jets, jetad
 
+pytestmark = pytest.mark.build  # g++ compiles of hls4ml projects
+
 HLS_PARTS = ["conv1_b2_0", "heads"]
 
 
@@ -30,7 +33,8 @@ def fpga_workdir(tmp_path_factory):
     params["train"] = {**TINY_TRAIN, "epochs": 1, "max_train_jets": 64}
     params["score"]["batch_size"] = 64
     params["qat"].update(epochs=1, max_images=64, batch_size=32)
-    params["hls"].update(parts=["layer"], only=HLS_PARTS, n_images=40, batch=20, processes=2)
+    params["hls"].update(parts=["layer", "block", "whole"], only=HLS_PARTS, n_images=80,
+                         batch=20, processes=2)
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     jetad(d, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
           "--metrics", "training_metrics.json")
@@ -85,21 +89,65 @@ def test_qat_writes_models_metrics_and_energy(qat_done):
 
 def test_hls_emulates_parts_bit_exact_per_group(hls_done):
     rep = json.loads((hls_done / "fpga" / "emulation.json").read_text())
-    parts = {r["part"]: r for r in rep["parts"]}
-    assert set(parts) == set(HLS_PARTS)
+    parts = {(r["mode"], r["part"]): r for r in rep["parts"]}
+    assert set(parts) == {("layer", p) for p in HLS_PARTS} | {("block", p) for p in HLS_PARTS} \
+        | {("whole", "encoder")}
     for r in parts.values():
-        assert r["n"] == 40 and r["per_group"] is True
+        assert r["n"] == 80 and r["per_group"] is True
         assert (hls_done / r["project_dir"] / "build_lib.sh").is_file()
         # the emulation library (it embeds the project's absolute path) is not left behind
         assert not list((hls_done / r["project_dir"]).rglob("*.so"))
     # a grouped conv alone, emulated as one conv per group: bit-exact against the
     # block-diagonal QKeras layer
-    assert parts["conv1_b2_0"]["max_abs_diff"] == 0.0
-    assert parts["heads"]["max_abs_diff"] == 0.0
-    assert parts["conv1_b2_0"]["fraction_equal"] == 1.0
-    assert parts["conv1_b2_0"]["extension_layers"] == []
+    conv, heads = parts[("layer", "conv1_b2_0")], parts[("layer", "heads")]
+    assert conv["max_abs_diff"] == 0.0 and heads["max_abs_diff"] == 0.0
+    assert conv["fraction_equal"] == 1.0
+    assert conv["extension_layers"] == []
     table = (hls_done / "fpga" / "emulation.md").read_text()
-    assert "| layer | conv1_b2_0 | 40 | 0 | 100.00% |" in table
+    assert "| layer | conv1_b2_0 | 80 | 0 | 100.00% |" in table
+
+
+def activation_step(model, name: str) -> float:
+    """One step of a QKeras activation's output grid: 2^-(bits - integer - sign)."""
+    q = model.get_layer(name).quantizer
+    return 2.0 ** -(q.bits - q.integer - 1)
+
+
+def test_instance_norm_block_within_one_step_of_its_activation(hls_done):
+    """README: a block with jetad's instance-norm extension layer differs from QKeras' float
+    GroupNormalization by at most one step of the quantized activation after it (2^-9)."""
+    from jetad.stages.hls import load_qmodel
+
+    model = load_qmodel(hls_done / "quantized" / "qencoder.h5")
+    step = activation_step(model, "conv1_b2_0_act")
+    assert step == 2.0 ** -9  # quantized_relu(16, 6) with a negative slope: 9 fraction bits
+    rep = json.loads((hls_done / "fpga" / "emulation.json").read_text())
+    block = next(r for r in rep["parts"] if (r["mode"], r["part"]) == ("block", "conv1_b2_0"))
+    assert block["extension_layers"] == ["conv1_b2_0_norm"]
+    assert block["max_abs_diff"] <= step
+    # a step now and then (README: 0.4-0.9% of the outputs), not a different computation
+    assert block["fraction_equal"] >= 0.95
+
+
+def test_whole_encoder_is_emulated(hls_done):
+    """README: the whole encoder is converted and emulated (not only its parts), on every test
+    image, and its emulated KL scores are reported beside QKeras'."""
+    from jetad.stages.hls import load_qmodel
+
+    model = load_qmodel(hls_done / "quantized" / "qencoder.h5")
+    norms = [la.name for la in model.layers if la.__class__.__name__ == "GroupNormalization"]
+    rep = json.loads((hls_done / "fpga" / "emulation.json").read_text())
+    whole = next(r for r in rep["parts"] if r["mode"] == "whole")
+    assert whole["part"] == "encoder" and whole["n"] == rep["n_images"] == 80
+    assert (hls_done / "hls" / "whole" / "encoder" / "build_lib.sh").is_file()
+    # every instance norm of the encoder is in it: the steps propagate but stay small
+    assert len(norms) > 5 and whole["extension_layers"] == norms
+    assert len(whole["max_abs_diff_per_output"]) == 3  # z_categorical, z_mean, z_var
+    assert 0.0 <= whole["max_abs_diff"] < 0.1
+    kl = rep["kl"]
+    for scores in kl.values():
+        assert scores["kl_total"]["n_signal"] == 40 and scores["kl_total"]["n_background"] == 40
+    assert abs(kl["hls_emulation"]["kl_total"]["auc"] - kl["qkeras"]["kl_total"]["auc"]) < 0.05
 
 
 def test_resources_sources_labelled(hls_done):

@@ -3,6 +3,7 @@ carry the chosen capacity, where the thesis' beta = 3000 pushes it to zero."""
 
 import json
 
+import pytest
 import yaml
 
 from jetad.data.images import write_images
@@ -18,6 +19,7 @@ def _train(d, name, **train):
     return json.loads((d / f"{name}.json").read_text())
 
 
+@pytest.mark.slow  # two three-epoch trainings
 def test_capacity_objective_fills_the_latent_where_beta_3000_collapses_it(tmp_path):
     write_images(tmp_path / "train.h5", fake_jets(128, 0, 1))
     write_images(tmp_path / "val.h5", fake_jets(32, 0, 2))

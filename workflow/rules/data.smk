@@ -2,6 +2,8 @@
 
 
 rule generate:
+    input:
+        code=code("generate"),
     output:
         "data/chunks/{process}_{chunk}.h5",
     log:
@@ -20,6 +22,8 @@ rule generate:
 
 
 rule download:
+    input:
+        code=code("download"),
     output:
         "data/download/{name}",
     log:
@@ -36,6 +40,7 @@ rule download:
 rule jets:
     input:
         jets_source_input,
+        code=code("jets"),
     output:
         JET_FILES,
     log:
@@ -52,7 +57,8 @@ rule jets:
 
 rule pixelize:
     input:
-        JET_FILES,
+        jets=JET_FILES,
+        code=code("pixelize"),
     output:
         "data/images/images.h5",
     log:
@@ -64,12 +70,13 @@ rule pixelize:
         mem_mb=8000,
         runtime=60,
     shell:
-        "jetad pixelize --in {input} --out {output} --threads {threads} --log {log}"
+        "jetad pixelize --in {input.jets} --out {output} --threads {threads} --log {log}"
 
 
 rule split:
     input:
-        "data/images/images.h5",
+        images="data/images/images.h5",
+        code=code("split"),
     output:
         train="data/split/train.h5",
         val="data/split/val.h5",
@@ -82,4 +89,4 @@ rule split:
         mem_mb=8000,
         runtime=30,
     shell:
-        "jetad split --in {input} --train {output.train} --val {output.val} --test {output.test} --log {log}"
+        "jetad split --in {input.images} --train {output.train} --val {output.val} --test {output.test} --log {log}"

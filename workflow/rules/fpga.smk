@@ -8,6 +8,7 @@ rule qat:
         test="data/split/test.h5",
         vae="results/model/jointvae",
         scores="results/scores.h5",
+        code=code("qat"),
     output:
         model=directory("results/quantized/model"),
         metrics="results/quantized/metrics.json",
@@ -31,6 +32,7 @@ rule hls:
     input:
         model="results/quantized/model",
         test="data/split/test.h5",
+        code=code("hls"),
     output:
         projects=directory("results/hls"),
         report="results/fpga/emulation.json",
@@ -57,6 +59,7 @@ if SYNTH_PROJECTS:
     rule synth:
         input:
             projects="results/hls",
+            code=code("synth"),
         output:
             project=directory("results/synth/{mode}/{part}"),
         log:
@@ -79,6 +82,7 @@ rule resources:
         model="results/quantized/model",
         synthesized=expand("results/synth/{project}", project=SYNTH_PROJECTS),
         copied_back=config["resources"].get("reports", []),
+        code=code("resources"),
     output:
         csv="results/fpga/resources.csv",
         json="results/fpga/resources.json",

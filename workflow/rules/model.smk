@@ -5,6 +5,7 @@ rule train:
     input:
         train="data/split/train.h5",
         val="data/split/val.h5",
+        code=code("train"),
     output:
         model=directory("results/model/jointvae"),
         metrics="results/training_metrics.json",
@@ -28,6 +29,7 @@ rule score:
     input:
         model="results/model/jointvae",
         test="data/split/test.h5",
+        code=code("score"),
     output:
         scores="results/scores.h5",
         figures=report(
@@ -53,6 +55,7 @@ rule baseline:
         train="data/split/train.h5",
         val="data/split/val.h5",
         test="data/split/test.h5",
+        code=code("baseline"),
     output:
         "results/baseline_scores.h5",
     log:
@@ -71,6 +74,7 @@ rule evaluate:
     input:
         scores="results/scores.h5",
         baseline="results/baseline_scores.h5",
+        code=code("evaluate"),
     output:
         roc=report("results/roc.pdf", caption="../report/roc.rst", category="Evaluation"),
         metrics="results/metrics.json",
@@ -83,7 +87,7 @@ rule evaluate:
     log:
         "logs/evaluate.log",
     params:
-        sections("evaluate"),
+        sections("seed", "evaluate"),
     resources:
         mem_mb=4000,
         runtime=30,

@@ -4,6 +4,7 @@
 rule provenance:
     input:
         jets=JET_FILES,
+        code=code("provenance"),
     output:
         json="results/provenance.json",
         html=report(

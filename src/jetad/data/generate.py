@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetad import log
-from jetad.data.layout import MAX_CONSTITUENTS, PROCESSES, Jets, write_jets
+from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
+from jetad.data.processes import PROCESSES
 from jetad.errors import ConfigError
 
 HELP = "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet"

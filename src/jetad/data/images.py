@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from jetad.atomic import atomic_path, create_h5
-from jetad.data.layout import PROCESSES
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 from jetad.inputs import open_h5, reading
 

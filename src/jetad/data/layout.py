@@ -31,11 +31,6 @@ CONSTITUENT_COLUMNS = [
 TRUTH_COLUMNS = ["truthE", "truthPX", "truthPY", "truthPZ", "ttv", "is_signal_new"]
 COLUMNS = CONSTITUENT_COLUMNS + TRUTH_COLUMNS
 assert len(COLUMNS) == 806
-# Every physics process jetad knows, in a fixed order: the image files store a jet's process
-# as its index here (int8), so the order never changes; new processes go at the end. QCD and
-# top keep the indices 0 and 1 of the published label (is_signal_new), so a file from the
-# top-tagging record maps label -> process unchanged.
-PROCESSES = ("qcd", "top", "w", "z")
 
 
 @dataclass

@@ -213,7 +213,7 @@ def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
     """(path, process or None) of each --in: None means "from is_signal_new"."""
     from pathlib import Path
 
-    from jetad.data.layout import PROCESSES
+    from jetad.data.processes import PROCESSES
 
     result = []
     for item in inputs:
@@ -232,7 +232,7 @@ def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
 def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray:
     """Process indices of a batch of jets; a named process must agree with is_signal_new
     (0 for QCD, 1 for every signal)."""
-    from jetad.data.layout import PROCESSES
+    from jetad.data.processes import PROCESSES
 
     if process is None:
         return jets.label.astype(np.int8)  # QCD and top have the label's indices

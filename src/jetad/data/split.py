@@ -54,7 +54,7 @@ def _counts(data) -> str:
 def run(args, params) -> None:
     from jetad.atomic import file_md5
     from jetad.data.images import read_images, write_images
-    from jetad.data.layout import PROCESSES
+    from jetad.data.processes import PROCESSES
 
     data = read_images(args.input)
     cfg = params["split"]

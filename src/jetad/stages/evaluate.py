@@ -47,7 +47,7 @@ def _jsonable(obj):
 def _signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
     """(background name, {signal name: mask of its jets}) from the score file's `process`;
     (None, {}) for a file without it (written before processes were carried)."""
-    from jetad.data.layout import PROCESSES
+    from jetad.data.processes import PROCESSES
 
     if "process" not in vae:
         return None, {}

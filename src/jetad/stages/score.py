@@ -15,7 +15,7 @@ import numpy as np
 
 from jetad import log
 from jetad.atomic import atomic_path
-from jetad.data.layout import PROCESSES
+from jetad.data.processes import PROCESSES
 
 HELP = "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass"
 
