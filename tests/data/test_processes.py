@@ -158,3 +158,15 @@ def test_background_must_be_a_process_of_the_source(root, source, background, ok
     else:
         with pytest.raises(ConfigError, match=f"split.background '{background}' is not "):
             validate(params)
+
+
+def test_pixelize_inputs_name_their_process(tmp_path):
+    from jetad.data.pixelize import input_processes
+    from jetad.errors import DataError
+
+    odd = tmp_path / "a=b.h5"  # an existing file whose name holds '=' is a path
+    odd.write_bytes(b"x")
+    assert input_processes(["w=my/jets.h5", "data/jets/z.h5", "mine.h5", str(odd)]) == [
+        ("my/jets.h5", "w"), ("data/jets/z.h5", "z"), ("mine.h5", None), (str(odd), None)]
+    with pytest.raises(DataError, match="my/jets.h5: unknown process 'higgs'"):
+        input_processes(["higgs=my/jets.h5"])
