@@ -41,12 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
     for name, modname in COMMANDS.items():
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:  # stage not built yet
-                continue
-            raise
+        module = importlib.import_module(modname)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         p.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
         p.add_argument("--log", default=None, help="also append the log to this file")

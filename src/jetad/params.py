@@ -46,10 +46,7 @@ def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, A
         lines = []
         for err in errors:
             key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-            if err.validator == "additionalProperties":
-                lines.append(f"  {key}: {err.message}")
-            else:
-                lines.append(f"  {key}: {err.message}")
+            lines.append(f"  {key}: {err.message}")
         raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))
     _check_relations(params, origin)
     return params

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga import keras_graph
 
 
 def block_groups(layer) -> int:
@@ -96,7 +97,6 @@ def per_group(model, name: str | None = None):
     Layers other than the grouped convs are reused as they are (shared weights). Returns the
     model unchanged when it has no grouped conv.
     """
-    import tensorflow as tf
     import tf_keras
 
     if not any(block_groups(layer) > 1 for layer in model.layers):
@@ -111,16 +111,8 @@ def per_group(model, name: str | None = None):
     for layer in model.layers:
         if isinstance(layer, tf_keras.layers.InputLayer):
             continue
-        node = layer.inbound_nodes[0] if len(layer.inbound_nodes) == 1 else None
-        if node is None:
-            # a layer reused by several models (e.g. split parts): take the node in this model
-            nodes = [n for n in layer.inbound_nodes
-                     if all(id(t) in mapping for t in tf.nest.flatten(n.input_tensors))]
-            if not nodes:
-                raise JetadError(f"layer '{layer.name}': no inbound node inside '{model.name}'")
-            node = nodes[0]
-        ins = node.input_tensors
-        args = [mapping[id(t)] for t in ins] if isinstance(ins, list) else mapping[id(ins)]
+        node = keras_graph.node_inside(layer, mapping, model.name)
+        args = keras_graph.node_args(node, mapping)
         if block_groups(layer) > 1:
             out = _per_group_conv(layer, args)
         else:

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga import keras_graph
 
 LATENCY_CUTOFF = 5.0   # da4ml's `convert` default: adder delays per pipeline stage
 CLOCK_NS = 5.0         # SPEC 5: 200 MHz
@@ -226,7 +227,6 @@ def _apply(layer, args):
 def trace(model, hwconf=(1, -1, -1)):
     """(inputs, outputs) da4ml variable arrays of the QKeras `model` (one input, batch axis
     dropped); several outputs are concatenated in model order."""
-    import tensorflow as tf
     import tf_keras
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig
 
@@ -247,13 +247,8 @@ def trace(model, hwconf=(1, -1, -1)):
     for layer in model.layers:
         if isinstance(layer, tf_keras.layers.InputLayer):
             continue
-        nodes = [n for n in layer.inbound_nodes
-                 if all(id(t) in values for t in tf.nest.flatten(n.input_tensors))]
-        if not nodes:
-            raise JetadError(f"layer '{layer.name}': no input inside '{model.name}'")
-        node = nodes[0]
-        ins = node.input_tensors
-        args = values[id(ins)] if not isinstance(ins, list) else [values[id(t)] for t in ins]
+        node = keras_graph.node_inside(layer, values, model.name)
+        args = keras_graph.node_args(node, values)
         out = args if layer is first else _apply(layer, args)  # input quantizer done above
         values[id(node.output_tensors)] = out
     outs = [values[id(t)] for t in model.outputs]

@@ -75,12 +75,6 @@ class EncoderConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in qat.items() if k in names})
 
-    def conv_groups(self, name: str) -> int:
-        for lname, _f, _s, grouped in self.layout:
-            if lname == name:
-                return self.groups if grouped else 1
-        raise KeyError(name)
-
 
 def _keras():
     import tf_keras
@@ -283,14 +277,6 @@ def is_quantized(model) -> bool:
     return bool(weighted) and all(
         getattr(layer, "kernel_quantizer", None) is not None for layer in weighted
     )
-
-
-def copy_float_weights(src, dst) -> None:
-    """Copy weights layer by layer by name (float -> QKeras start, or the reverse)."""
-    by_name = {layer.name: layer for layer in src.layers}
-    for layer in dst.layers:
-        if layer.name in by_name and layer.get_weights():
-            layer.set_weights(by_name[layer.name].get_weights())
 
 
 def effective_params(model) -> int:
