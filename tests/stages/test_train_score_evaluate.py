@@ -179,7 +179,7 @@ def test_empty_test_set_and_tops_in_training_are_errors(trained):
     assert p.returncode == 2 and "empty.h5: holds no jets" in p.stderr
     p = jetad(d, "train", "--train", "test.h5", "--val", "val.h5", "--model", "m2",
               "--metrics", "m2.json", check=False)
-    assert p.returncode == 2 and "60 top jets in the training set" in p.stderr
+    assert p.returncode == 2 and "60 anomalous jets (label 1) in the training set" in p.stderr
 
 
 def weight_arrays(model_dir: Path) -> dict[str, np.ndarray]:

@@ -144,3 +144,22 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
             more = f" (and {len(rows) - 10} more)" if len(rows) > 10 else ""
             raise DataError(f"{path}: {what} rows {', '.join(map(str, rows[:10]))}{more}")
     return data
+
+
+def read_background_images(path, npix: int | None = None, what: str = "training",
+                           expected_by: str = "") -> ImageSet:
+    """A training or validation file: background jets only (label 0). A test file passed by
+    mistake (it holds anomalies, label 1) is refused, as are bad shapes."""
+    data = read_images(path, npix=npix, expected_by=expected_by)
+    n_anomalous = int((data.label == 1).sum())
+    if n_anomalous:
+        raise DataError(f"{path}: {n_anomalous} anomalous jets (label 1) in the {what} set; "
+                        "training uses the background class only")
+    return data
+
+
+def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of `limit` of n jets drawn without replacement (all when limit is None)."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))

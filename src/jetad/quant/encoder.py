@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-from jetad.errors import JetadError
+from jetad.errors import DataError, JetadError
 
 # (name, filters, stride, grouped, unit or None for a down-sampling conv)
 LAYOUT: list[tuple[str, int, int, bool]] = [
@@ -289,3 +289,33 @@ def effective_params(model) -> int:
         else:
             total += int(sum(w.shape.num_elements() for w in layer.trainable_weights))
     return total
+
+
+def quiet_qkeras() -> None:
+    """Drop QKeras' per-quantizer "keras dict ..." INFO lines (root logger) from jetad's logs."""
+    import logging
+
+    class _Quiet(logging.Filter):
+        def filter(self, record):
+            return record.msg != "keras dict %s"
+
+    for handler in logging.getLogger().handlers:
+        if not any(type(f).__name__ == "_Quiet" for f in handler.filters):
+            handler.addFilter(_Quiet())
+
+
+def load_qmodel(path, what: str = "QKeras encoder"):
+    """A QKeras (or float) encoder file written by `jetad qat`, with jetad's custom layers."""
+    from pathlib import Path
+
+    from qkeras.utils import load_qmodel as _load
+
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such {what} file (run jetad qat)")
+    quiet_qkeras()
+    bd = type(BlockDiagonal(1, 1, 1))
+    try:
+        return _load(str(path), compile=False,
+                     custom_objects={"BlockDiagonal": bd, "jetad>BlockDiagonal": bd})
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a QKeras model ({exc})") from exc

@@ -20,16 +20,16 @@ def add_arguments(parser) -> None:
 
 def run(args, params) -> None:
     from jetad.analysis import scores as sc
-    from jetad.stages.score import read_test
-    from jetad.stages.train import load_training_images, setup_tf, subsample
+    from jetad.data.images import read_background_images, read_images, subsample
+    from jetad.models.determinism import setup_tf
 
     bp, seed = params["baseline"], int(params["seed"])
     # inputs first: TensorFlow prints on stderr when imported
-    train = load_training_images(args.train)
+    train = read_background_images(args.train)
     npix = train.images.shape[1]
     have = f"the training images {args.train} have"
-    val = load_training_images(args.val, npix, "validation", have)
-    test = read_test(args.test, npix, have)
+    val = read_background_images(args.val, npix, "validation", have)
+    test = read_images(args.test, npix=npix, expected_by=have)
     setup_tf(seed)
     import tf_keras as keras
 

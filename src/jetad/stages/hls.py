@@ -29,38 +29,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--table", default=None, help="output markdown table of the report")
 
 
-def quiet_qkeras() -> None:
-    """Drop QKeras' per-quantizer "keras dict ..." INFO lines (root logger) from jetad's logs."""
-    import logging
-
-    class _Quiet(logging.Filter):
-        def filter(self, record):
-            return record.msg != "keras dict %s"
-
-    for handler in logging.getLogger().handlers:
-        if not any(type(f).__name__ == "_Quiet" for f in handler.filters):
-            handler.addFilter(_Quiet())
-
-
-def load_qmodel(path, what: str = "QKeras encoder"):
-    from pathlib import Path
-
-    from qkeras.utils import load_qmodel as _load
-
-    from jetad.errors import DataError
-    from jetad.quant import encoder
-
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such {what} file (run jetad qat)")
-    quiet_qkeras()
-    bd = type(encoder.BlockDiagonal(1, 1, 1))
-    try:
-        return _load(str(path), compile=False,
-                     custom_objects={"BlockDiagonal": bd, "jetad>BlockDiagonal": bd})
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a QKeras model ({exc})") from exc
-
-
 def _images(args, params, input_shape, n, data=None):
     """(x (n, h, w, 1), labels or None): a seeded random subset of the test jets `data` (both
     classes; n None: every test jet), or random images without them."""
@@ -87,6 +55,7 @@ def run(args, params) -> None:
     from jetad.errors import JetadError
     from jetad.fpga import csim, grouped, hls
     from jetad.inputs import check_quantized_encoder
+    from jetad.quant import encoder
     from jetad.quant import report as rq
 
     logger = log.get("jetad.hls")
@@ -101,7 +70,7 @@ def run(args, params) -> None:
 
         data = read_images(args.test, npix=input_shape[0],
                            expected_by=f"the encoder {args.model} expects")
-    model = load_qmodel(args.model)
+    model = encoder.load_qmodel(args.model)
     hls._check_quantized(model)
     logger.info("loaded the QKeras encoder %s (%d layers)", args.model, len(model.layers))
     x, label = _images(args, params, model.input_shape[1:], hp.get("n_images"), data)

@@ -2,7 +2,7 @@
 
 The decoder comes from the trained JointVAE (`jetad train`), is kept frozen unless
 `qat.train_decoder` is true, and is used only in training: the FPGA runs the encoder alone.
-Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with `jetad.stages.hls.load_qmodel`)
+Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with `jetad.quant.encoder.load_qmodel`)
 and the float reduced encoder (`<out>/encoder_float.h5`) trained the same way; then scores the
 test jets with KL (disc, cont, total) for both and the large JointVAE (its score file from
 `jetad score`: the same jets), and writes metrics JSON (losses + AUC + TPR@FPR10%), a markdown
@@ -35,19 +35,19 @@ def run(args, params) -> None:
 
     from jetad import log
     from jetad.atomic import atomic_path
+    from jetad.data.images import read_background_images, read_images, subsample
     from jetad.inputs import read_model_meta
+    from jetad.models.determinism import setup_tf
     from jetad.quant import report as rq
-    from jetad.stages.score import read_test
-    from jetad.stages.train import load_training_images, setup_tf, subsample
 
     logger = log.get("jetad.qat")
     qp = params["qat"]
     # every input is checked before TensorFlow is imported and before training: a bad test or
     # score file must not surface only after both encoders were trained and written
-    data = load_training_images(args.train)
+    data = read_background_images(args.train)
     npix = int(data.images.shape[1])
     read_model_meta(args.vae, "jointvae")
-    test = read_test(args.test, npix, f"the training images {args.train} have")
+    test = read_images(args.test, npix=npix, expected_by=f"the training images {args.train} have")
     large = rq.large_model_scores(args.scores, test.label) if args.scores else None
     tf = setup_tf(params["seed"])
     import tf_keras as keras

@@ -205,7 +205,7 @@ def run(args, params) -> None:
     from jetad.errors import JetadError
     from jetad.fpga import hls, resources
     from jetad.inputs import check_quantized_encoder
-    from jetad.stages.hls import load_qmodel
+    from jetad.quant.encoder import load_qmodel
 
     logger = log.get("jetad.resources")
     check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line

@@ -30,13 +30,6 @@ def add_arguments(parser) -> None:
                         help="directory for reconstruction, interpolation and weight figures")
 
 
-def read_test(path, npix: int, expected_by: str = "the model expects"):
-    from jetad.data.images import read_images
-
-    # refuses an empty file
-    return read_images(path, npix=npix, expected_by=expected_by)
-
-
 def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:
     """Scores, latents and per-class sums of inputs and reconstructions, batch by batch."""
     import tensorflow as tf
@@ -67,14 +60,16 @@ def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed:
 
 
 def run(args, params) -> None:
+    from jetad.data.images import read_images
     from jetad.inputs import read_model_meta
-    from jetad.stages.train import setup_tf
+    from jetad.models.determinism import setup_tf
 
     sp = params["score"]
     seed = int(params["seed"])
     # both inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
-    test = read_test(args.test, int(meta["config"].get("npix", 40)), f"the model {args.model} expects")
+    test = read_images(args.test, npix=int(meta["config"].get("npix", 40)),
+                       expected_by=f"the model {args.model} expects")
     setup_tf(seed)
     from jetad.analysis import scores as sc
     from jetad.models.jointvae import load

@@ -22,7 +22,9 @@ import numpy as np
 
 from jetad import log
 from jetad.atomic import atomic_path, write_text
+from jetad.data.images import read_background_images, subsample
 from jetad.errors import DataError, JetadError
+from jetad.models.determinism import setup_tf
 
 HELP = "train the JointVAE on QCD jet images (checkpoints every epoch; resumes when killed)"
 
@@ -43,38 +45,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--plot", default=None, help="output PDF of the training curves")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="per-epoch checkpoints (default: <model>.ckpt)")
-
-
-def load_training_images(path, npix: int | None = None, what: str = "training",
-                         expected_by: str = ""):
-    """Read a QCD-only image file; refuse tops (a test file passed by mistake) and bad shapes."""
-    from jetad.data.images import read_images
-
-    data = read_images(path, npix=npix, expected_by=expected_by)
-    n_top = int((data.label == 1).sum())
-    if n_top:
-        raise DataError(f"{path}: {n_top} top jets in the {what} set; training uses QCD only")
-    return data
-
-
-def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
-
-
-def setup_tf(seed: int):
-    import tensorflow as tf
-    import tf_keras as keras
-
-    keras.utils.set_random_seed(seed)
-    # Deterministic kernels cost little on CPU and make reruns bit-comparable.
-    tf.config.experimental.enable_op_determinism()
-    try:  # see jetad/__init__: concurrent graph ops changed the last bits of some gradients
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # already running, with TF_NUM_INTEROP_THREADS=1 from jetad/__init__
-    return tf
 
 
 def fingerprint(*parts) -> str:
@@ -224,9 +194,9 @@ def run(args, params) -> None:
     tp, seed = params["train"], int(params["seed"])
     # the inputs are checked before TensorFlow is imported (it prints on stderr) and before
     # anything is logged: a bad input gives one line
-    train = load_training_images(args.train)
+    train = read_background_images(args.train)
     npix = train.images.shape[1]
-    val = load_training_images(args.val, npix, "validation",
+    val = read_background_images(args.val, npix, "validation",
                                f"the training images {args.train} have")
     ckdir = Path(args.checkpoint_dir or f"{args.model}.ckpt")
     check_checkpoint_dir(ckdir)
