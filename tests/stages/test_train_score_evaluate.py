@@ -50,12 +50,15 @@ def fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40) -> ImageSet:
             images[i, y, x] += rng.uniform(0.3, 0.8)
     images /= images.sum(axis=(1, 2), keepdims=True)
     mass = np.where(label == 1, rng.normal(175, 15, n), rng.normal(80, 30, n))
-    # three-prong tops: small tau32; tau21 the same for both classes
+    pt, eta = rng.normal(600, 20, n), rng.normal(0, 1, n)
+    n_const = rng.integers(20, 80, n)
+    # drawn last, so the other fields keep their values: three-prong tops have a small tau32,
+    # tau21 is the same for both classes
+    tau21 = rng.uniform(0.3, 0.8, n)
     tau32 = np.where(label == 1, rng.uniform(0.2, 0.6, n), rng.uniform(0.5, 0.9, n))
-    return ImageSet(images, label, rng.normal(600, 20, n).astype(np.float32),
-                    rng.normal(0, 1, n).astype(np.float32), mass.astype(np.float32),
-                    rng.integers(20, 80, n).astype(np.int16),
-                    rng.uniform(0.3, 0.8, n).astype(np.float32), tau32.astype(np.float32))
+    return ImageSet(images, label, pt.astype(np.float32), eta.astype(np.float32),
+                    mass.astype(np.float32), n_const.astype(np.int16),
+                    tau21.astype(np.float32), tau32.astype(np.float32))
 
 
 @pytest.fixture(scope="module")
