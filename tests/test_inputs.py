@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from jetad.analysis.scores import NAMES, write_score_file
-from jetad.data.images import ImageSet, write_images
+from jetad.data.images import FIELDS, ImageSet, write_images
 from jetad.data.layout import KEY, to_frame, write_jets
 from jetad.presets import merge
 from tests.data.test_layout import make_jets
@@ -74,6 +74,8 @@ IMAGE_CASES = {
     "negative energy": "negative pixel values in images rows 1",
     "jet with no constituent": "images with no energy (all pixels zero) rows 3",
     "images of the wrong shape": "images have shape",
+    "older file without N-subjettiness": "no N-subjettiness (tau21, tau32), written by an older "
+                                         "jetad pixelize; rerun jetad pixelize",
 }
 SCORE_CASES = {
     **COMMON,
@@ -171,12 +173,12 @@ def jet_files(d: Path) -> dict[str, Path]:
     return paths
 
 
-def _raw_images(path: Path, data: ImageSet, drop: str | None = None,
+def _raw_images(path: Path, data: ImageSet, drop: tuple[str, ...] = (),
                 rename: dict | None = None) -> Path:
-    """An image file written with h5py directly, with a dataset left out or renamed."""
+    """An image file written with h5py directly, with datasets left out or renamed."""
     with h5py.File(path, "w") as f:
-        for name in ("images", "label", "jet_pt", "jet_eta", "jet_mass", "n_constituents"):
-            if name != drop:
+        for name in ("images", "label") + FIELDS:
+            if name not in drop:
                 f.create_dataset((rename or {}).get(name, name), data=getattr(data, name))
     return path
 
@@ -191,7 +193,10 @@ def image_files(d: Path) -> dict[str, Path]:
     paths["pandas fixed format"] = d / "bad" / "jets_fixed.h5"
     write_images(bad / "images_norows.h5", fake_jets(0, 0, 7))
     paths["table with no rows"] = bad / "images_norows.h5"
-    paths["missing column"] = _raw_images(bad / "images_nocol.h5", good, drop="jet_mass")
+    paths["missing column"] = _raw_images(bad / "images_nocol.h5", good, drop=("jet_mass",))
+    # as pixelize wrote them before tau21 / tau32 were carried
+    paths["older file without N-subjettiness"] = _raw_images(bad / "images_notau.h5", good,
+                                                             drop=("tau21", "tau32"))
     for name, slug, row, value in (("NaN", "nan", 2, np.nan), ("inf", "inf", 4, np.inf),
                                    ("negative energy", "negative", 1, -0.1)):
         data = good.take(np.arange(len(good)))

@@ -109,6 +109,23 @@ def test_the_trained_detector_separates_top_from_qcd(runs):
     assert m["top/jointvae/kl_total"]["auc"] == kl["kl_total"]["auc"]
 
 
+# Measured on the quick preset (same run, commit 352339f, 2026-11-30): 1 - tau32 AUC 0.947
+# (68% 0.934-0.962), 1 - tau21 0.605, jet mass 0.941. The threshold leaves 0.15 for rounding
+# and code changes; the wrong direction (tau32 itself) would give 0.05, a random score 0.5.
+TAU32_AUC_THRESHOLD = 0.80
+
+
+def test_the_n_subjettiness_baseline_finds_the_three_prong_tops(runs):
+    """pixelize -> split -> score -> evaluate carry tau32 row for row: on real jets,
+    1 - tau32 ranks the tops (three prongs) above QCD, per signal too."""
+    smk, _, _ = runs
+    m = json.loads((smk / "results" / "metrics.json").read_text())
+    assert m["baseline/tau32"]["auc"] > TAU32_AUC_THRESHOLD, m["baseline/tau32"]
+    assert m["top/baseline/tau32"]["auc"] == m["baseline/tau32"]["auc"]
+    assert 0.0 <= m["baseline/tau21"]["auc"] <= 1.0
+    assert m["baseline/tau32"]["n_signal"] == 2 * 60
+
+
 def test_dvc_commit_after_snakemake_gives_the_same_lock(runs):
     smk, dvc, env = runs
     run(RECORD, smk, env)

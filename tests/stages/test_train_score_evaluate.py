@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import yaml
 
-from jetad.data.images import ImageSet, write_images
+from jetad.data.images import ImageSet, read_images, write_images
 
 ROOT = Path(__file__).resolve().parents[2]
 JETAD = [sys.executable, "-m", "jetad.cli"]
@@ -50,9 +50,15 @@ def fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40) -> ImageSet:
             images[i, y, x] += rng.uniform(0.3, 0.8)
     images /= images.sum(axis=(1, 2), keepdims=True)
     mass = np.where(label == 1, rng.normal(175, 15, n), rng.normal(80, 30, n))
-    return ImageSet(images, label, rng.normal(600, 20, n).astype(np.float32),
-                    rng.normal(0, 1, n).astype(np.float32), mass.astype(np.float32),
-                    rng.integers(20, 80, n).astype(np.int16))
+    pt, eta = rng.normal(600, 20, n), rng.normal(0, 1, n)
+    n_const = rng.integers(20, 80, n)
+    # drawn last, so the other fields keep their values: three-prong tops have a small tau32,
+    # tau21 is the same for both classes
+    tau21 = rng.uniform(0.3, 0.8, n)
+    tau32 = np.where(label == 1, rng.uniform(0.2, 0.6, n), rng.uniform(0.5, 0.9, n))
+    return ImageSet(images, label, pt.astype(np.float32), eta.astype(np.float32),
+                    mass.astype(np.float32), n_const.astype(np.int16),
+                    tau21.astype(np.float32), tau32.astype(np.float32))
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +139,10 @@ def test_score_and_evaluate(trained):
         assert f["z_mean"].shape == (120, 8)
         # each jet's process copied from the test file (fake_jets: QCD 0, top 1 by label)
         np.testing.assert_array_equal(f["process"][...], f["label"][...])
+        # the test file's N-subjettiness, row for row
+        test = read_images(d / "test.h5")
+        np.testing.assert_array_equal(f["tau21"][...], test.tau21)
+        np.testing.assert_array_equal(f["tau32"][...], test.tau32)
         assert f.attrs["processes"] == "qcd,top,w,z" and f.attrs["background"] == "qcd"
     for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
         assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
@@ -152,6 +162,11 @@ def test_score_and_evaluate(trained):
         assert lo <= r["auc"] <= hi and hi - lo < 0.2
     # The fake tops are heavier by construction: the mass baseline must see it.
     assert m["baseline/jet_mass"]["auc"] > 0.95
+    # 1 - tau32: the fake tops' smaller tau32 (0.2-0.6 vs 0.5-0.9) must rank them anomalous,
+    # in the combined and the per-signal keys; tau21 is drawn alike for both, so near 0.5
+    assert m["baseline/tau32"]["auc"] > 0.85
+    assert m["top/baseline/tau32"] == m["baseline/tau32"]
+    assert 0.3 < m["top/baseline/tau21"]["auc"] < 0.7
     assert (d / "roc.pdf").stat().st_size > 1000
     assert (d / "figs" / "latent_pca.pdf").is_file()
 

@@ -127,7 +127,9 @@ def read_score_file(path) -> dict:
     n = len(out["label"])
     if n == 0:
         raise DataError(f"{path}: holds no jets")
-    for k, v in {**out["scores"], "jet_mass": out["jet_mass"]}.items():
+    # tau21 / tau32: optional (a file from before they were carried), checked when present
+    per_jet = {k: out[k] for k in ("jet_mass", "tau21", "tau32") if k in out}
+    for k, v in {**out["scores"], **per_jet}.items():
         if v.shape != (n,):
             raise DataError(f"{path}: {k} has shape {v.shape}, expected ({n},) for {n} jets")
         bad = np.flatnonzero(~np.isfinite(v))

@@ -3,7 +3,9 @@
 Datasets: `images` (N, npix, npix) float32 summing to 1 per jet; `label` (N,) int8 (1 = an
 anomaly: any process but the background); `process` (N,) int8, the index of the jet's process in
 the file's attribute `processes` (comma-separated, jetad.data.layout.PROCESSES: qcd, top, w, z);
-`jet_pt`, `jet_eta`, `jet_mass` (N,) float32; `n_constituents` (N,) int16. Attributes record
+`jet_pt`, `jet_eta`, `jet_mass` (N,) float32; `n_constituents` (N,) int16; `tau21`, `tau32` (N,)
+float32, the N-subjettiness ratios (jetad.analysis.nsubjettiness) for evaluate's baselines. A file
+without them (an older pixelize's) is refused: rerun pixelize. Attributes record
 the pixel sizes and the source file(s). Writing is atomic; reading checks shape and content.
 A file without `process` (written before it existed) reads with process = label (QCD 0, top 1).
 """
@@ -22,7 +24,9 @@ from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 from jetad.inputs import open_h5, reading
 
-FIELDS = ("jet_pt", "jet_eta", "jet_mass", "n_constituents")
+FIELDS = ("jet_pt", "jet_eta", "jet_mass", "n_constituents", "tau21", "tau32")
+DTYPES = {"n_constituents": np.int16}  # the others float32
+TAUS = ("tau21", "tau32")
 
 
 @dataclass
@@ -33,6 +37,8 @@ class ImageSet:
     jet_eta: np.ndarray
     jet_mass: np.ndarray
     n_constituents: np.ndarray
+    tau21: np.ndarray
+    tau32: np.ndarray
     attrs: dict = field(default_factory=dict)
     # index into PROCESSES; None: QCD for label 0, top for label 1 (the published meaning)
     process: np.ndarray | None = None
@@ -47,7 +53,8 @@ class ImageSet:
     def take(self, index: np.ndarray) -> ImageSet:
         return ImageSet(
             self.images[index], self.label[index], self.jet_pt[index], self.jet_eta[index],
-            self.jet_mass[index], self.n_constituents[index], dict(self.attrs),
+            self.jet_mass[index], self.n_constituents[index], self.tau21[index],
+            self.tau32[index], dict(self.attrs),
             self.process[index],
         )
 
@@ -78,8 +85,9 @@ def write_images(path: str | os.PathLike, data: ImageSet) -> None:
             )
             f.create_dataset("label", data=data.label.astype(np.int8), track_times=False)
             f.create_dataset("process", data=data.process.astype(np.int8), track_times=False)
-            for name, dtype in zip(FIELDS, (np.float32,) * 3 + (np.int16,), strict=True):
-                f.create_dataset(name, data=getattr(data, name).astype(dtype), track_times=False)
+            for name in FIELDS:
+                f.create_dataset(name, data=getattr(data, name).astype(DTYPES.get(name, np.float32)),
+                                 track_times=False)
             for key, value in data.attrs.items():
                 f.attrs[key] = value
             f.attrs["processes"] = ",".join(PROCESSES)
@@ -97,6 +105,9 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
                             "jet-image file; make images with jetad pixelize")
         missing = [k for k in ("images", "label") + FIELDS
                    if not isinstance(f.get(k), h5py.Dataset)]
+        if missing and set(missing) <= set(TAUS):
+            raise DataError(f"{path}: no N-subjettiness ({', '.join(missing)}), written by an "
+                            "older jetad pixelize; rerun jetad pixelize (and split)")
         if missing:
             raise DataError(f"{path}: not a jet-image file, missing datasets {missing}"
                             f" (found {sorted(f)})")
@@ -134,6 +145,7 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
         (~(np.isfinite(low) & np.isfinite(high)), "NaN or inf in images"),
         (low < 0, "negative pixel values in images"),
         (high <= 0, "images with no energy (all pixels zero)"),
+        (~(np.isfinite(data.tau21) & np.isfinite(data.tau32)), "NaN or inf in tau21 / tau32"),
         (~np.isin(data.label, (0, 1)), "label must be 0 (QCD) or 1 (top), not in"),
         (~np.isin(data.process, np.arange(len(PROCESSES))),
          f"process must be an index into {','.join(PROCESSES)}, not in"),

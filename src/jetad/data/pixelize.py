@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 import numpy as np
 
@@ -247,6 +248,7 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
 def run(args, params) -> None:
     from tqdm import tqdm
 
+    from jetad.analysis import nsubjettiness
     from jetad.atomic import file_md5
     from jetad.data.images import ImageSet, write_images
     from jetad.data.layout import count_jets, read_jets
@@ -257,6 +259,7 @@ def run(args, params) -> None:
     # every input's layout is checked before the first image is made
     totals = [(path, process, count_jets(path)) for path, process in inputs]
     parts = []
+    tau_seconds = 0.0
     for path, process, total in totals:
         for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                           disable=None):
@@ -265,13 +268,21 @@ def run(args, params) -> None:
             images = pixelize(jets.p4, cfg["npix"], cfg["deta"], cfg["dphi"], args.threads,
                               origin=path, offset=start)
             pt, eta, mass = jet_kinematics(jets.p4)
+            # N-subjettiness needs the constituents, which only this stage reads: computed
+            # here and carried with the images to evaluate's tau21 / tau32 baselines
+            start_time = time.perf_counter()
+            taus = nsubjettiness.ratios(jets.p4)
+            tau_seconds += time.perf_counter() - start_time
             parts.append(ImageSet(images, jets.label, pt, eta, mass,
-                                  jets.n_constituents().astype(np.int16), process=kind))
+                                  jets.n_constituents().astype(np.int16),
+                                  taus["tau21"].astype(np.float32),
+                                  taus["tau32"].astype(np.float32), process=kind))
     # logged once every file has passed, so that a bad file's error stays the only line
     for path, process, total in totals:
         LOG.info("read %s: %d jets (%s), md5 %s", path, total,
                  process or "process from is_signal_new", file_md5(path))
     data = ImageSet.concatenate(parts)
+    LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
     data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"],
                       sources=",".join(str(p) for p in args.inputs))
     write_images(args.out, data)

@@ -1,7 +1,12 @@
 """`jetad evaluate`: ROC curves and figures of merit for every score, with the baselines.
 
-Baselines side by side (SPEC §6): the jet mass alone (read from the JointVAE score file, so
-it is the same test jets) and the plain conv autoencoder's MSE (`jetad baseline`).
+Baselines side by side (SPEC §6): the jet mass alone, the N-subjettiness ratios as
+`baseline/tau21` = 1 - tau21 and `baseline/tau32` = 1 - tau32 (all three read from the JointVAE
+score file, so they are the same test jets), and the plain conv autoencoder's MSE
+(`jetad baseline`). Every score is "larger = more anomalous", its direction fixed before any label
+is seen: a two-prong (W, Z) jet has a small tau21 and a three-prong (top) jet a small tau32, hence
+1 - tau. A score file without tau21 / tau32 (an older jetad score's) is evaluated without those
+two baselines, with a warning.
 metrics.json holds, per score: AUC, TPR at FPR 10%, 1%, 0.1%, and 1/eps_B at eps_S = 0.3, with
 seeded bootstrap 68% intervals on AUC and 1/eps_B (`auc_68`, `rejection_at_eff_s_0p3_68`).
 Keys "<model>/<score>" compare the background (label 0) with every anomaly together; when the
@@ -92,6 +97,14 @@ def run(args, params) -> None:
     # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
     series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
     series["baseline/jet_mass"] = vae["jet_mass"].astype(np.float64)
+    taus = [t for t in ("tau21", "tau32") if t in vae]
+    for tau in taus:
+        # larger = more anomalous: fewer prongs than N means a large ratio (see docstring)
+        series[f"baseline/{tau}"] = 1.0 - vae[tau].astype(np.float64)
+    if len(taus) < 2:
+        logger.warning("%s holds no %s (written by an older jetad score): evaluating without "
+                       "those baselines; rerun pixelize, split and score to get them",
+                       args.scores, " / ".join(t for t in ("tau21", "tau32") if t not in taus))
     if base is not None:
         for k, v in base["scores"].items():
             series[f"baseline/conv_ae_{k}"] = v
@@ -128,7 +141,11 @@ def run(args, params) -> None:
         model, score = name.split("/", 1)
         if model == "jointvae":
             return LABELS.get(score, score)
-        return "jet mass" if score == "jet_mass" else f"conv AE {score.removeprefix('conv_ae_')}"
+        if score == "jet_mass":
+            return "jet mass"
+        if score.startswith("tau"):
+            return f"1 - {score}"
+        return f"conv AE {score.removeprefix('conv_ae_')}"
 
     curves = {}
     for name, values in series.items():

@@ -92,6 +92,9 @@ def run(args, params) -> None:
         "z_logvar": res.pop("z_logvar").astype(np.float32),
         "category": np.argmax(res.pop("logits"), axis=1).astype(np.int16),
         "jet_pt": test.jet_pt,
+        # N-subjettiness from pixelize, for evaluate's tau21 / tau32 baselines on these jets
+        "tau21": test.tau21.astype(np.float32),
+        "tau32": test.tau32.astype(np.float32),
         # each jet's process, so that evaluate reports every signal on its own
         "process": test.process.astype(np.int8),
         "mean_image": np.stack(mean_img).astype(np.float32),
