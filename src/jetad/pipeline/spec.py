@@ -128,7 +128,6 @@ class Stage(Command):
     resources: dict[str, Any] = field(default_factory=dict)
     engines: tuple[str, ...] = ("snakemake", "dvc")
     when: str | None = None
-    comment: str | None = None
 
     @property
     def log_path(self) -> str:
