@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from jetad.data.images import read_images
-from tests.conftest import copy_project
 
 pytestmark = pytest.mark.integration
 SPLIT = ["data/split/train.h5", "data/split/val.h5", "data/split/test.h5"]
@@ -56,7 +55,7 @@ def git_dvc_init(workdir: Path, env) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, copy_project):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     smk = copy_project(tmp_path_factory.mktemp("snakemake"))
     dvc = copy_project(tmp_path_factory.mktemp("dvc"))
