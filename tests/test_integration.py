@@ -193,7 +193,7 @@ def test_engines_agree_after_each_other(runs):
     assert set(plan.values()) == {"no update"}, plan
     # the check can fail: Snakemake comparing no content at all would rerun. (The quick
     # preset's files are all under Snakemake's default 1 MB limit; that the profile lifts it is
-    # tested in tests/test_workflow_parity.py.)
+    # tested in tests/cluster/test_profiles.py.)
     assert "update pending" in snakemake_plan(smk, env, "--max-checksum-file-size", "0").values()
     assert dvc_status(smk, env) == {}
     # the other direction: DVC's run, then Snakemake
