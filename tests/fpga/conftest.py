@@ -39,14 +39,16 @@ def images(n=64, shape=(8, 8, 4), seed=0):
 @pytest.fixture(scope="session")
 def compiled_small(tmp_path_factory):
     """{(io_type, strategy): (model, Compiled)} for the small model without norm."""
-    from jetad.fpga import hls
+    from jetad.fpga.build import compile_model
+    from jetad.fpga.emulate import Compiled
+    from jetad.fpga.project import HLSSettings, convert
 
     out = {}
     model = small_qmodel()
     for io_type, strategy in (("io_parallel", "Latency"), ("io_parallel", "Resource"),
                               ("io_stream", "Latency")):
         d = tmp_path_factory.mktemp(f"small_{io_type}_{strategy}")
-        s = hls.HLSSettings(io_type=io_type, strategy=strategy)
-        hm = hls.convert(model, d, s, "small")
-        out[(io_type, strategy)] = (model, hls.Compiled.of(hm, hls.compile_model(hm)), hm)
+        s = HLSSettings(io_type=io_type, strategy=strategy)
+        hm = convert(model, d, s, "small")
+        out[(io_type, strategy)] = (model, Compiled.of(hm, compile_model(hm)), hm)
     return out
