@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 
-def small_qmodel(with_norm: bool = False, name: str = "small"):
+def _small_qmodel(with_norm: bool = False, name: str = "small"):
     """A small QKeras model in the encoder's style: quantized input, a block-diagonal grouped
     conv (groups 2), optional instance norm, leaky quantized relu, flatten, dense."""
     import tf_keras
@@ -31,9 +31,21 @@ def small_qmodel(with_norm: bool = False, name: str = "small"):
     return model
 
 
-def images(n=64, shape=(8, 8, 4), seed=0):
+def _images(n=64, shape=(8, 8, 4), seed=0):
     rng = np.random.default_rng(seed)
     return (rng.random((n, *shape)) * 4 - 1).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def small_qmodel():
+    """`small_qmodel(with_norm=False, name="small")`: a new small QKeras model (see _small_qmodel)."""
+    return _small_qmodel
+
+
+@pytest.fixture(scope="session")
+def images():
+    """`images(n=64, shape=(8, 8, 4), seed=0)`: seeded inputs in [-1, 3)."""
+    return _images
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +56,7 @@ def compiled_small(tmp_path_factory):
     from jetad.fpga.project import HLSSettings, convert
 
     out = {}
-    model = small_qmodel()
+    model = _small_qmodel()
     for io_type, strategy in (("io_parallel", "Latency"), ("io_parallel", "Resource"),
                               ("io_stream", "Latency")):
         d = tmp_path_factory.mktemp(f"small_{io_type}_{strategy}")

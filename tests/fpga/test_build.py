@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from jetad.errors import JetadError
-from tests.fpga.conftest import images, small_qmodel
 
 
 @pytest.mark.skipif(shutil.which("clang++") is None, reason="clang++ not installed (apt install clang)")
 @pytest.mark.build
-def test_clang_build_gives_the_same_outputs(tmp_path, compiled_small):
+def test_clang_build_gives_the_same_outputs(tmp_path, compiled_small, images):
     from jetad.fpga.build import build_library
     from jetad.fpga.emulate import Compiled, emulate
     from jetad.fpga.project import HLSSettings, convert, write_project
@@ -26,7 +25,7 @@ def test_clang_build_gives_the_same_outputs(tmp_path, compiled_small):
     assert np.array_equal(emulate(comp, x)[0], emulate(comp_gcc, x)[0])
 
 
-def test_compile_error_named(tmp_path):
+def test_compile_error_named(tmp_path, small_qmodel):
     from jetad.fpga.build import build_library
     from jetad.fpga.project import HLSSettings, convert, write_project
 

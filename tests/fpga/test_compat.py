@@ -11,8 +11,6 @@ import traceback
 
 import pytest
 
-from tests.fpga.conftest import small_qmodel
-
 FIXED = "upstream fixed: remove the patch in fpga/compat.py"
 
 
@@ -62,7 +60,7 @@ def test_keras_alias():
     assert sys.modules["keras"] is tf_keras
 
 
-def test_keras_alias_still_needed():
+def test_keras_alias_still_needed(small_qmodel):
     """hls4ml chooses its parser from the installed `keras`: with Keras 3 there, a tf_keras
     (QKeras) model goes to the Keras-3 parser, which cannot read it."""
     from jetad.fpga import compat
@@ -85,7 +83,7 @@ def test_keras_alias_still_needed():
     assert hls4ml.utils.config_from_keras_model(small_qmodel(name="alias"), granularity="name")
 
 
-def test_leaky_relu_patch_still_needed(tmp_path):
+def test_leaky_relu_patch_still_needed(tmp_path, small_qmodel):
     """hls4ml names QKeras' leaky quantized_relu 'leaky_relu'; its bit-exact rule knows only
     'leakyrelu' and crashes in its fallback branch."""
     from jetad.fpga import compat

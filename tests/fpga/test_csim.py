@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from jetad.errors import JetadError
-from tests.fpga.conftest import images, small_qmodel
 
 
 def odd_qmodel():
@@ -43,19 +42,19 @@ def odd_qmodel():
 # coarse instance-norm types for "odd": one LSB of a sum or of the variance shows in the output
 COARSE_NORM = {"result": "ap_fixed<14,6>", "accum": "ap_fixed<22,10>", "norm": "ap_fixed<12,4>",
                "scale": "ap_fixed<12,4>", "bias": "ap_fixed<12,4>"}
-MODELS = {"small_norm": (lambda: small_qmodel(with_norm=True, name="small_norm"), (8, 8, 4), None),
-          "odd": (odd_qmodel, (9, 7, 3), COARSE_NORM)}
+MODELS = {"small_norm": ((8, 8, 4), None), "odd": ((9, 7, 3), COARSE_NORM)}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
-def both_builds(request, tmp_path_factory):
+def both_builds(request, tmp_path_factory, small_qmodel):
     """The same model compiled twice: integer kernels and hls4ml's ap_fixed loops."""
     from jetad.fpga.build import compile_model
     from jetad.fpga.emulate import Compiled
     from jetad.fpga.project import DEFAULT_NORM_PRECISION, HLSSettings, convert
 
-    build, shape, norm = MODELS[request.param]
-    model = build()
+    shape, norm = MODELS[request.param]
+    model = (small_qmodel(with_norm=True, name="small_norm") if request.param == "small_norm"
+             else odd_qmodel())
     settings = HLSSettings(norm_precision={**DEFAULT_NORM_PRECISION, **(norm or {})})
     comps = {}
     for mode in ("integer", "ap_fixed"):
@@ -71,7 +70,7 @@ def _symbols(lib: str) -> str:
 
 
 @pytest.mark.build
-def test_integer_kernels_give_hls4ml_bits(both_builds):
+def test_integer_kernels_give_hls4ml_bits(both_builds, images):
     from jetad.fpga.emulate import emulate
 
     model, shape, comps = both_builds
@@ -110,7 +109,7 @@ def _preprocess(header, tmp_path, name: str, synthesis: bool) -> str:
     return " ".join(out.split())
 
 
-def test_synthesis_reads_hls4ml_code_unchanged(tmp_path):
+def test_synthesis_reads_hls4ml_code_unchanged(tmp_path, small_qmodel):
     """With __SYNTHESIS__ defined the patched header preprocesses to hls4ml's own."""
     from jetad.fpga import csim
     from jetad.fpga.compat import import_hls4ml

@@ -3,13 +3,11 @@
 import numpy as np
 import pytest
 
-from tests.fpga.conftest import images
-
 
 @pytest.mark.build
 @pytest.mark.parametrize("key", [("io_parallel", "Latency"), ("io_parallel", "Resource"),
                                  ("io_stream", "Latency")])
-def test_bit_exact_emulation_equals_qkeras(compiled_small, key):
+def test_bit_exact_emulation_equals_qkeras(compiled_small, key, images):
     from jetad.fpga.emulate import emulate, keras_outputs, max_abs_diff
 
     model, comp, _ = compiled_small[key]
@@ -21,7 +19,7 @@ def test_bit_exact_emulation_equals_qkeras(compiled_small, key):
 
 
 @pytest.mark.build
-def test_parallel_emulation_matches_serial(compiled_small):
+def test_parallel_emulation_matches_serial(compiled_small, images):
     from jetad.fpga.emulate import emulate
 
     _, comp, _ = compiled_small[("io_parallel", "Latency")]

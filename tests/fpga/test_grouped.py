@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.fpga.conftest import images, small_qmodel
 
-
-def test_per_group_keras_equal_and_split():
+def test_per_group_keras_equal_and_split(small_qmodel, images):
     from jetad.fpga import grouped
     from jetad.fpga.emulate import keras_outputs
 
@@ -24,7 +22,7 @@ def test_per_group_keras_equal_and_split():
     assert grouped.per_group(pg) is pg
 
 
-def test_per_group_refuses_off_diagonal_weights():
+def test_per_group_refuses_off_diagonal_weights(small_qmodel):
     from jetad.errors import JetadError
     from jetad.fpga import grouped
 
@@ -38,7 +36,7 @@ def test_per_group_refuses_off_diagonal_weights():
 
 
 @pytest.mark.build
-def test_per_group_emulation_bit_exact(tmp_path, compiled_small):
+def test_per_group_emulation_bit_exact(tmp_path, compiled_small, images):
     from jetad.fpga import grouped
     from jetad.fpga.build import build_library
     from jetad.fpga.emulate import Compiled, emulate, keras_outputs

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from jetad.errors import JetadError
-from tests.fpga.conftest import images, small_qmodel
 
 
-def test_missing_compiler_named(tmp_path):
+def test_missing_compiler_named(tmp_path, small_qmodel):
     from jetad.fpga.project import HLSSettings, convert, write_project
 
     hm = convert(small_qmodel(), tmp_path / "nocc", HLSSettings(), "small_nocc")
@@ -17,7 +16,7 @@ def test_missing_compiler_named(tmp_path):
         write_project(hm, None, "no-such-c++")
 
 
-def gconv_only_model():
+def gconv_only_model(small_qmodel):
     """The small model cut after its block-diagonal conv: quantized input -> grouped conv."""
     import tf_keras
 
@@ -26,7 +25,7 @@ def gconv_only_model():
 
 
 @pytest.mark.build
-def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path):
+def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path, small_qmodel, images):
     """The grouped conv reaches hls4ml as an ordinary conv whose off-diagonal blocks are zero;
     compiled with g++, its emulation equals QKeras bit for bit and the grouped convolution
     computed group by group."""
@@ -36,7 +35,7 @@ def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path):
     from jetad.fpga.emulate import Compiled, emulate, keras_outputs
     from jetad.fpga.project import HLSSettings, convert
 
-    full_model, model = gconv_only_model()
+    full_model, model = gconv_only_model(small_qmodel)
     layer = model.get_layer("gconv")
     kq = np.asarray(layer.kernel_quantizer_internal(layer.get_weights()[0]))
     assert np.count_nonzero(kq[:, :, :2, 2:]) == 0 and np.count_nonzero(kq[:, :, 2:, :2]) == 0
@@ -71,7 +70,7 @@ def test_float_model_refused(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_unsupported_layer_named(tmp_path):
+def test_unsupported_layer_named(tmp_path, small_qmodel):
     import tf_keras
 
     from jetad.fpga.project import convert
@@ -128,7 +127,7 @@ def test_keras_archive_rewritten_without_dates_and_ids(tmp_path):
     assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
-def test_library_stamp_follows_the_project(tmp_path):
+def test_library_stamp_follows_the_project(tmp_path, small_qmodel):
     from jetad.fpga.project import HLSSettings, convert, write_project
 
     model = small_qmodel(name="stamped")
@@ -146,7 +145,8 @@ def test_library_stamp_follows_the_project(tmp_path):
 
 
 @pytest.mark.parametrize("random_stamp", ["12345678", "00000010", "4f3a9c2e"])
-def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypatch, random_stamp):
+def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypatch, random_stamp,
+                                                             small_qmodel):
     """hls4ml quotes a uuid4 stamp that YAML reads as a number ('12345678': about 2% of them);
     the written project must not show which stamp hls4ml drew (CI failed on this once).
     hls4ml's draw is fixed here by choosing what uuid4 returns (its stamp is the last 8 hex
@@ -169,7 +169,7 @@ def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypat
     assert [k for k in trees[0] if trees[0][k] != trees[1][k]] == []
 
 
-def test_hls4ml_stamp_still_random(tmp_path):
+def test_hls4ml_stamp_still_random(tmp_path, small_qmodel):
     """hls4ml draws a new library stamp every time it writes a project (what _content_stamp
     replaces)."""
     from jetad.fpga.project import HLSSettings, convert
@@ -182,7 +182,7 @@ def test_hls4ml_stamp_still_random(tmp_path):
     assert len(stamps) == 2, "upstream fixed: remove _content_stamp in fpga/project.py"
 
 
-def test_hls4ml_compiler_lines_still_fixed(tmp_path):
+def test_hls4ml_compiler_lines_still_fixed(tmp_path, small_qmodel):
     """hls4ml's build_lib.sh hard-codes the compiler and flags that write_project sets."""
     from jetad.fpga.project import HLSSettings, convert
 
