@@ -122,7 +122,7 @@ def dry_run(workdir, env_path, mutate):
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # without the source files every rule also has as inputs (tests/test_workflow_parity.py)
     jobs = [(cmd, frozenset(i for i in inputs if not i.startswith("src/")), outputs)
-            for cmd, inputs, outputs in snakemake_jobs(workdir, env_path, "results/fpga/resources.csv")]
+            for cmd, inputs, outputs in snakemake_jobs(workdir)[0]]
     synth = sorted(j for j in jobs if j[0] and j[0].startswith("jetad synth "))
     resources = [j for j in jobs if j[0] and j[0].startswith("jetad resources ")]
     assert len(resources) == 1
