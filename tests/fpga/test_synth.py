@@ -64,11 +64,11 @@ def test_switch_auto_follows_the_tool_of_the_backend(params, tmp_path, monkeypat
 
 
 def test_part_names_are_those_hls_writes(params):
-    from jetad.fpga import hls, synth
+    from jetad.fpga import split, synth
     from jetad.quant import encoder
 
     model = encoder.build(quantized=True)
-    assert synth.part_names({"parts": ["layer"]}) == list(hls.split(model, "layer"))
+    assert synth.part_names({"parts": ["layer"]}) == list(split.split(model, "layer"))
     assert synth.part_names({"only": ["heads", "conv_fin"]}) == ["conv_fin", "heads"]
 
 

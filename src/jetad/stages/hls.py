@@ -41,14 +41,15 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.errors import JetadError
-    from jetad.fpga import csim, grouped, hls
+    from jetad.fpga import csim, emulate, grouped, project, split
+    from jetad.fpga.build import build_library, default_processes
     from jetad.inputs import check_quantized_encoder
     from jetad.quant import encoder
     from jetad.quant import report as rq
 
     logger = log.get("jetad.hls")
     hp = params["hls"]
-    settings = hls.HLSSettings.from_params(hp)
+    settings = project.HLSSettings.from_params(hp)
     # the encoder file (a float one included) and the test images are checked before
     # TensorFlow is imported: a bad input gives one line and no work
     input_shape = check_quantized_encoder(args.model)
@@ -59,14 +60,14 @@ def run(args, params) -> None:
         data = read_images(args.test, npix=input_shape[0],
                            expected_by=f"the encoder {args.model} expects")
     model = encoder.load_qmodel(args.model)
-    hls._check_quantized(model)
+    project.check_quantized(model)
     logger.info("loaded the QKeras encoder %s (%d layers)", args.model, len(model.layers))
     x, label = _images(args, params, model.input_shape[1:], hp.get("n_images"), data)
     logger.info("emulating %d images%s", len(x),
                 f" from {args.test} ({int(label.sum())} top)" if label is not None else
                 " (random, no --test)")
     out = Path(args.out_dir)
-    procs = hp.get("processes") or hls.default_processes()
+    procs = hp.get("processes") or default_processes()
     only = set(hp.get("only") or [])
     csim_mode = csim.check_mode(hp.get("csim", "integer"))
     per_group = bool(hp.get("per_group", True))
@@ -77,13 +78,13 @@ def run(args, params) -> None:
         if mode == "whole":
             parts.append((mode, "encoder", model, x))
             continue
-        for name, sub in hls.split(model, mode).items():
+        for name, sub in split.split(model, mode).items():
             if only and name not in only:
                 continue
             # layers and blocks are checked against QKeras on the first part_images images
             # only: the whole encoder already carries every test image through all of them
             xs = x[: hp.get("part_images") or len(x)]
-            feed = hls.keras_outputs(_prefix(model, sub), xs)[0]
+            feed = emulate.keras_outputs(_prefix(model, sub), xs)[0]
             parts.append((mode, name, sub, feed.reshape(len(xs), *sub.input_shape[1:])))
     if only:
         unknown = only - {p[1] for p in parts}
@@ -98,8 +99,8 @@ def run(args, params) -> None:
     for mode, name, sub, _feed in parts:
         export = grouped.per_group(sub) if per_group else sub
         pdir = out / mode / name
-        hm = hls.convert(export, pdir, settings, name)
-        hls.write_project(hm, hp.get("cflags"), hp.get("cxx"), csim_mode)
+        hm = project.convert(export, pdir, settings, name)
+        project.write_project(hm, hp.get("cflags"), hp.get("cxx"), csim_mode)
         projects.append(hm)
     t1 = time.time()
     logger.info("wrote %d projects under %s in %.0f s; compiling with %d parallel g++",
@@ -107,7 +108,7 @@ def run(args, params) -> None:
 
     def build(hm):
         s = time.time()
-        lib = hls.build_library(hm)
+        lib = build_library(hm)
         return lib, time.time() - s
 
     with ThreadPoolExecutor(max_workers=procs) as pool:
@@ -117,11 +118,11 @@ def run(args, params) -> None:
     # 3. emulate and compare with QKeras
     rows, whole = [], None
     for (mode, name, sub, feed), hm, (lib, secs) in zip(parts, projects, built, strict=True):
-        comp = hls.Compiled.of(hm, lib)
+        comp = emulate.Compiled.of(hm, lib)
         s = time.time()
-        got = hls.emulate(comp, feed, processes=procs, batch=int(hp["batch"]))
+        got = emulate.emulate(comp, feed, processes=procs, batch=int(hp["batch"]))
         dt = time.time() - s
-        ref = hls.keras_outputs(sub, feed)
+        ref = emulate.keras_outputs(sub, feed)
         per_out = [float(np.max(np.abs(a - b))) if a.size else 0.0
                    for a, b in zip(got, ref, strict=True)]
         equal = float(np.mean(np.concatenate([(a == b).ravel() for a, b in zip(got, ref,

@@ -103,7 +103,7 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) ->
     from jetad import log
     from jetad.analysis.plots import data_note
     from jetad.atomic import write_text
-    from jetad.fpga.hls import keras_outputs
+    from jetad.fpga.emulate import keras_outputs
     from jetad.quant import energy
     from jetad.quant import report as rq
 

@@ -92,12 +92,12 @@ def long_rows(model, params, reports, logger=None) -> list[dict]:
                 note="da4ml 0.6 CMVM cost (adder_size=1: LUTs) of one kernel application "
                      "(distributed arithmetic, no DSPs), not the hls4ml architecture")
     if rp.get("yosys"):
-        from jetad.fpga import hls, yosys
+        from jetad.fpga import build, yosys
 
         made_by = f"{yosys.version()} synth_xilinx -family xcup of da4ml's pipelined Verilog"
         for y in yosys.estimate(model, rp.get("yosys_max_weights", 200),
                                 processes=params["hls"].get("processes")
-                                or hls.default_processes(), logger=logger):
+                                or build.default_processes(), logger=logger):
             note = (f"{made_by}, one kernel application; da4ml cost {y['da4ml_cost']:.0f}, "
                     f"{y['nonzero_weights']} nonzero weights")
             add(y["layer"], "LUT", y["LUT"], "yosys", note=note)
@@ -185,14 +185,14 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.errors import JetadError
-    from jetad.fpga import hls, resources
+    from jetad.fpga import project, resources
     from jetad.inputs import check_quantized_encoder
     from jetad.quant.encoder import load_qmodel
 
     logger = log.get("jetad.resources")
     check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line
     model = load_qmodel(args.model)
-    hls._check_quantized(model)
+    project.check_quantized(model)
     logger.info("loaded the QKeras encoder %s; da4ml %s", args.model,
                 "available" if resources.da4ml_available() else "not installed")
     rows = long_rows(model, params, args.reports, logger)
