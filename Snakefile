@@ -1,6 +1,6 @@
 # jetad workflow: every rule is a one-line call of `jetad <stage>`; dvc.yaml holds the same
 # stages (tests/test_workflow_parity.py keeps the two in step). Parameters: params.yaml only.
-from jetad.params import validate
+from jetad.params import validate_or_exit
 
 configfile: "params.yaml"
 
@@ -8,7 +8,7 @@ configfile: "params.yaml"
 report: "workflow/report/workflow.rst"
 
 # Refuse a bad params.yaml before any job is scheduled, naming the key.
-validate(config, "params.yaml")
+validate_or_exit(config, "params.yaml")
 
 
 include: "workflow/rules/common.smk"
