@@ -83,6 +83,21 @@ def test_batch_sizes_do_not_change_the_jets(monkeypatch, top_chunk):
     assert stats["events"] == top_chunk[1]["events"]
 
 
+def test_stats_say_where_the_cpu_time_goes():
+    import time
+
+    start = time.process_time()
+    _, stats = generate_chunk("qcd", 10, seed=3, progress=False)
+    elapsed = time.process_time() - start
+    cpu = stats["cpu_seconds"]
+    assert set(cpu) == {"init", "pythia", "cluster", "match", "other"}
+    assert min(cpu.values()) >= 0 and cpu["match"] == 0  # QCD has no truth to match
+    assert sum(cpu.values()) <= elapsed + 1e-6
+    # Pythia makes the events, so it takes most of the time, and clustering more than nothing
+    assert cpu["pythia"] > max(cpu["cluster"], cpu["other"]) and cpu["cluster"] > 0
+    assert stats["generated_events"] >= stats["events"] == len(stats["pthat_events"])
+
+
 def reference_qcd_jets(n_jets: int, seed: int) -> np.ndarray:
     """The jet definition written out event by event with FastJet's classic interface."""
     import fastjet
