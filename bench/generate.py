@@ -4,6 +4,9 @@ Pythia's event rate times the acceptance is the floor no generator with these se
 (every accepted jet needs its events generated); the ratio says how close `generate_chunk` (the
 code `jetad generate` runs) comes to it. Both are timed in CPU seconds of this process, in
 alternating rounds, so that other jobs on a shared machine slow neither side more than the other.
+A second table splits the time over the floor by part (the chunk's own CPU timers): nextBatch
+beyond next() (building the record arrays), events made after a chunk's last jet, clustering,
+truth matching, Pythia init + imports, the rest.
 
 `--window` instead measures the pTHat windows of params.yaml (SPEC 1.2, issue 13): jets with and
 without `PhaseSpace:pTHatMax`, acceptance gain, and the two-sample KS p-values of jet pT, mass and
