@@ -154,10 +154,29 @@ def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path, copy_pr
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     run = subprocess.run(["snakemake", "--cores", "1", "data/split/train.h5"], cwd=tmp_path,
                          capture_output=True, text=True)
-    assert run.returncode != 0
-    assert "train: Additional properties are not allowed ('epochs_typo'" in run.stderr
-    assert "pixelize.npix: -4 is less than the minimum of 2" in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    # one line naming both keys (other lines on stderr are Snakemake's plugins' warnings)
+    error, = (line for line in run.stderr.splitlines() if "error" in line)
+    assert error.startswith("jetad workflow: error: params.yaml: ")
+    assert "train: Additional properties are not allowed ('epochs_typo'" in error
+    assert "pixelize.npix: -4 is less than the minimum of 2" in error
     assert not (tmp_path / "data" / "chunks").exists()
+
+
+@pytest.mark.integration
+def test_snakemake_refuses_an_unknown_signal_in_one_line(tmp_path, env_path):
+    copy_project(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["generate"]["signals"] = ["top", "hvy"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    run = subprocess.run(["snakemake", "--cores", "1", "data/split/train.h5"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and "ConfigError" not in run.stderr
+    mine = [line for line in run.stderr.splitlines() if "jetad" in line or "params" in line]
+    assert mine == ["jetad workflow: error: params.yaml: generate.signals: 'hvy' is not one of "
+                    "['top', 'w', 'z']"]
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.slow  # generation and two pixelize subprocesses

@@ -59,6 +59,13 @@ def test_bad_params_are_refused_naming_the_key(params, mutate, key):
     assert key in str(err.value)
 
 
+def test_unknown_signal_is_one_line_naming_the_list(params):
+    params["generate"]["signals"] = ["top", "hvy"]
+    with pytest.raises(ConfigError) as err:
+        validate(params, "params.yaml")
+    assert str(err.value) == "params.yaml: generate.signals: 'hvy' is not one of ['top', 'w', 'z']"
+
+
 def test_cli_refuses_bad_params_before_running(tmp_path, params):
     params["split"]["val_fraction"] = -1
     path = tmp_path / "params.yaml"

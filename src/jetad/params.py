@@ -43,35 +43,52 @@ def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, A
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = []
+        # One line (the house style): a list item's index is dropped from the key, since the
+        # message quotes the offending value ("generate.signals: 'hvy' is not one of ...").
+        problems = []
         for err in errors:
-            key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-            lines.append(f"  {key}: {err.message}")
-        raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))
+            path = list(err.absolute_path)
+            while path and isinstance(path[-1], int):
+                path.pop()
+            problems.append(f"{'.'.join(map(str, path)) or '(top level)'}: {err.message}")
+        raise ConfigError(f"{origin}: " + "; ".join(dict.fromkeys(problems)))
     _check_relations(params, origin)
     return params
+
+
+def validate_or_exit(params: dict[str, Any], origin: str = "params.yaml",
+                     prog: str = "jetad workflow") -> dict[str, Any]:
+    """validate() for a caller without the CLI's error handler (the Snakefile): a bad file
+    gives the one-line error on stderr and exit 2, not a traceback."""
+    import sys
+
+    try:
+        return validate(params, origin)
+    except ConfigError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _check_relations(params: dict[str, Any], origin: str) -> None:
     gen = params.get("generate", {})
     if gen.get("jet_pt_min", 0) >= gen.get("jet_pt_max", float("inf")):
-        raise ConfigError(f"{origin} is invalid:\n  generate.jet_pt_min must be below jet_pt_max")
+        raise ConfigError(f"{origin}: generate.jet_pt_min must be below jet_pt_max")
     train = params.get("train", {})
     if train.get("objective") == "capacity":
         import math
 
         cap = train.get("capacity")
         if not cap:
-            raise ConfigError(f"{origin} is invalid:\n  train.capacity must be set when "
+            raise ConfigError(f"{origin}: train.capacity must be set when "
                               "train.objective is 'capacity'")
         k = train.get("latent_disc", 2)
         if cap["disc_max"] > math.log(k) + 1e-9:
-            raise ConfigError(f"{origin} is invalid:\n  train.capacity.disc_max must be at most "
+            raise ConfigError(f"{origin}: train.capacity.disc_max must be at most "
                               f"log(latent_disc) = {math.log(k):.4g} nats (a categorical of {k} "
                               "classes carries no more)")
     data = params.get("data", {})
     if data.get("source") == "file" and not data.get("file"):
-        raise ConfigError(f"{origin} is invalid:\n  data.file must be set when data.source is 'file'")
+        raise ConfigError(f"{origin}: data.file must be set when data.source is 'file'")
     # refused here, before hours of generation, rather than by split at the end of the data
     background = params.get("split", {}).get("background", "qcd")
     source = data.get("source", "generate")
@@ -79,7 +96,7 @@ def _check_relations(params: dict[str, Any], origin: str) -> None:
     if background not in known:
         why = ("qcd or one of generate.signals" if source == "generate"
                else f"qcd or top with data.source {source}")
-        raise ConfigError(f"{origin} is invalid:\n  split.background '{background}' is not "
+        raise ConfigError(f"{origin}: split.background '{background}' is not "
                           f"generated: {why} ({', '.join(known)})")
 
 

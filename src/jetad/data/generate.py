@@ -319,6 +319,16 @@ def generate_chunk(
     pthat_max: float | None = None,
 ) -> tuple[Jets, dict]:
     """Generate events until `n_jets` leading jets pass the cuts; return jets and counters."""
+    cpu = dict.fromkeys(("init", "pythia", "cluster", "match", "other"), 0.0)
+    clock = time.process_time()
+
+    def lap(part: str) -> None:
+        # CPU seconds per part, so that the bench can say where a chunk's time goes
+        nonlocal clock
+        now = time.process_time()
+        cpu[part] += now - clock
+        clock = now
+
     import fastjet
     from tqdm import tqdm
 
@@ -326,29 +336,37 @@ def generate_chunk(
     if pthat_min is None:
         pthat_min = DEFAULT_PTHAT_MIN[process]
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
+    lap("init")
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, cuts.jet_r)
     p4 = np.zeros((n_jets, MAX_CONSTITUENTS, 4), dtype=np.float32)
     truth = np.zeros((n_jets, 4), dtype=np.float32)
-    n_events = n_accepted = n_truncated = n_requested = 0
+    n_events = n_accepted = n_truncated = n_requested = n_generated = 0
     pthat_jets, pthat_events = [], []
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet",
                 disable=None if progress else True)  # None: only on a terminal
     while n_accepted < n_jets:
-        # Sized from the acceptance so far so that the last batch wastes few events; the
-        # sizes depend only on the events, so they are reproducible too.
+        # Sized from the acceptance so far so that the last batch wastes few events (no margin:
+        # one more small batch costs less than the events made after the chunk's last jet);
+        # the sizes depend only on the events, so they are reproducible too.
         acceptance = (n_accepted + 1) / (n_events + 1 / PRIOR_ACCEPTANCE[process])
-        size = min(MAX_BATCH, max(8, math.ceil(1.1 * (n_jets - n_accepted) / acceptance)))
+        size = min(MAX_BATCH, max(8, math.ceil((n_jets - n_accepted) / acceptance)))
+        lap("other")
         events = pythia.nextBatch(size)
+        lap("pythia")
         n_requested += size
         batch = Batch.from_awkward(events)
+        n_generated += batch.n_events
         if batch.n_events == 0:
             if n_requested > 100 + 10 * n_events:
                 raise RuntimeError("Pythia8 keeps failing to generate events")
             continue
+        lap("other")
         accepted, jet_p4, constituents, counts = _leading_jets(batch, cuts, jetdef)
+        lap("cluster")
         if process in RESONANCE and len(accepted):
             matched = match_truth(batch, accepted, jet_p4, process, cuts.match_dr)
+            lap("match")
             ok = ~np.isnan(matched[:, 0])
             constituents = constituents[np.repeat(ok, counts)]
             accepted, counts, matched = accepted[ok], counts[ok], matched[ok]
@@ -370,6 +388,7 @@ def generate_chunk(
         bar.update(take)
     bar.close()
     seconds = time.perf_counter() - start
+    lap("other")
     label = np.full(n_jets, 1 if process in RESONANCE else 0, dtype=np.int8)
     jets = Jets(p4=p4, truth=truth, ttv=np.zeros(n_jets, dtype=np.int8), label=label)
     stats = {
@@ -377,9 +396,13 @@ def generate_chunk(
         "seed": seed,
         "jets": n_jets,
         "events": n_events,
+        # also those after the chunk's last jet in its last batch: generated, never looked at
+        "generated_events": n_generated,
         "acceptance": n_jets / max(n_events, 1),
         "seconds": seconds,
         "jets_per_second": n_jets / seconds,
+        # CPU seconds: Pythia init, nextBatch, clustering and selection, truth matching, the rest
+        "cpu_seconds": cpu,
         "truncated_jets": int(n_truncated),
         # the hard process's pT of each jet's event and of every event used (pTHat window study)
         "pthat_jets": np.concatenate(pthat_jets),
