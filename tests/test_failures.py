@@ -164,7 +164,7 @@ def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path, copy_pr
 
 
 @pytest.mark.integration
-def test_snakemake_refuses_an_unknown_signal_in_one_line(tmp_path, env_path):
+def test_snakemake_refuses_an_unknown_signal_in_one_line(tmp_path, env_path, copy_project):
     copy_project(tmp_path)
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["generate"]["signals"] = ["top", "hvy"]
