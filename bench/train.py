@@ -26,7 +26,7 @@ def measure(overrides: dict, train_params: dict, batch: int, steps: int):
 
     from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig
-    from jetad.stages.train import make_steps
+    from jetad.models.training import make_steps
 
     cfg = JointVAEConfig.from_params({**train_params, **overrides})
     model = JointVAE(cfg)

@@ -49,18 +49,16 @@ def run(args, params) -> None:
     read_model_meta(args.vae, "jointvae")
     test = read_images(args.test, npix=npix, expected_by=f"the training images {args.train} have")
     large = rq.large_model_scores(args.scores, test.label) if args.scores else None
-    tf = setup_tf(params["seed"])
-    import tf_keras as keras
-
+    setup_tf(params["seed"])
     from jetad.models import jointvae
     from jetad.quant import encoder
+    from jetad.quant.qat import train_encoder
 
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
     idx = subsample(len(data.images), qp.get("max_images"), params["seed"])
     x = np.asarray(data.images[idx], dtype=np.float32)
     vae = jointvae.load(args.vae)
-    decoder = vae.decoder
-    decoder.trainable = bool(qp.get("train_decoder", False))
+    vae.decoder.trainable = bool(qp.get("train_decoder", False))
     # the latent sizes are the trained decoder's, the image size the data's
     cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1]),
                                              "latent_cont": vae.cfg.latent_cont,
@@ -69,38 +67,8 @@ def run(args, params) -> None:
     losses: dict[str, dict] = {}
     models = {}
     for kind in ("float", "quantized"):
-        enc = encoder.build(cfg, quantized=kind == "quantized")
-        opt = keras.optimizers.AdamW(qp["learning_rate"], weight_decay=1e-3)
-        variables = enc.trainable_variables + (decoder.trainable_variables
-                                                if decoder.trainable else [])
-
-        @tf.function
-        def step(xb, enc=enc, opt=opt, variables=variables):
-            with tf.GradientTape() as tape:
-                logits, mean, logvar = enc(xb[..., None], training=True)
-                z, c = jointvae.sample_latent(mean, logvar, logits, vae.cfg.tau)
-                rec = decoder(tf.concat([z, c], -1), training=True)[..., 0]
-                terms = vae.loss_terms(xb, rec, logits, mean, logvar, qp["beta"])
-            grads = tape.gradient(terms["loss"], variables)
-            opt.apply_gradients(zip(grads, variables, strict=True))
-            for v in enc.layers:  # keep the block-diagonal structure exact
-                c_ = getattr(v, "kernel_constraint", None)
-                if c_ is not None and hasattr(c_, "mask"):
-                    v.kernel.assign(c_(v.kernel))
-            return terms
-
-        rng = np.random.default_rng(params["seed"])
-        for epoch in range(qp["epochs"]):
-            order = rng.permutation(len(x))
-            sums: dict[str, float] = {}
-            for i in range(0, len(x), qp["batch_size"]):
-                terms = step(tf.constant(x[order[i:i + qp["batch_size"]]]))
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
-            nb = max(1, -(-len(x) // qp["batch_size"]))
-            losses[kind] = {k: v / nb for k, v in sums.items()}
-            logger.info("%s epoch %d/%d on %d images: loss %.4g", kind, epoch + 1, qp["epochs"],
-                        len(x), losses[kind]["loss"])
+        enc, losses[kind] = train_encoder(cfg, kind == "quantized", vae, x, qp,
+                                          params["seed"])
         name = "qencoder.h5" if kind == "quantized" else "encoder_float.h5"
         with atomic_path(out / name, suffix=".h5") as tmp:
             enc.save(str(tmp))
