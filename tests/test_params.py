@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from jetad.errors import ConfigError
-from jetad.params import load, validate
+from jetad.params import load, load_raw, validate
 from jetad.presets import apply
 
 
@@ -83,7 +83,80 @@ def test_presets_apply_and_validate(tmp_path, root):
     assert load(path)["train"]["width"] == 1.0
     # every preset changes only keys that `default` sets back: the round trip is exact
     back = apply("default", path, root / "workflow" / "presets")
-    committed = load(root / "params.yaml")
+    committed = load_raw(root / "params.yaml")
     assert back == dict(committed, preset="default")
     with pytest.raises(ConfigError, match="no such preset"):
         apply("nope", path, root / "workflow" / "presets")
+
+
+def test_each_section_class_holds_exactly_its_schema_keys():
+    """The typed sections and the JSON schema name the same keys, and every key a file may
+    leave out has its default in the schema (the one home of defaults besides params.yaml)."""
+    from jetad.params import schema
+    from jetad.sections import SECTIONS
+
+    props = schema()["properties"]
+    assert set(SECTIONS) == set(props) - {"seed", "preset"}
+    for name, cls in SECTIONS.items():
+        spec = props[name]
+        assert set(cls._names()) == set(spec["properties"]), name
+        optional = set(spec["properties"]) - set(spec.get("required", []))
+        assert {k for k in optional if "default" not in spec["properties"][k]} == set(), name
+        for key, nested in cls.nested.items():
+            assert set(nested._names()) == set(spec["properties"][key]["properties"])
+
+
+def test_left_out_keys_take_the_schema_default(tmp_path, params):
+    del params["hls"]["cxx"], params["generate"]["ecm"], params["evaluate"]
+    params["generate"]["pthat_min"] = {"qcd": 400.0}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    p = load(path)
+    assert p.hls.cxx is None
+    assert p.generate.ecm == 14000.0
+    assert p.evaluate.pca_max_points == 20000
+    # a per-process mapping given in part keeps the schema's values of the other processes
+    assert p.generate.pthat_min == {"qcd": 400.0, "top": 500.0, "w": 450.0, "z": 450.0}
+    # the sections are typed and frozen, and read as mappings by library code
+    assert p.train.capacity.epochs == params["train"]["capacity"]["epochs"]
+    assert dict(p.qat)["weight_decay"] == p.qat.weight_decay == 1e-3
+    with pytest.raises(AttributeError):
+        p.train.epochs = 1
+    # what was written, for provenance: nothing filled in
+    assert "evaluate" not in p.raw and "cxx" not in p.raw["hls"]
+
+
+def test_a_stage_reads_only_the_sections_it_declares(root):
+    from jetad.params import UndeclaredSection
+
+    p = load(root / "params.yaml").for_stage("resources")
+    assert p.hls.reuse_factor >= 1 and p["resources"].da4ml in (True, False)
+    with pytest.raises(UndeclaredSection, match="jetad resources reads params.yaml section "
+                                                 "'train'"):
+        _ = p.train
+    with pytest.raises(UndeclaredSection, match="'seed'"):
+        _ = p["seed"]
+    assert set(p) == {"hls", "resources"}
+    assert set(load(root / "params.yaml").for_stage("provenance").raw) == set(
+        load_raw(root / "params.yaml"))
+
+
+# Sections a stage reads that the engines do not declare yet (for the lead: declare `data` for
+# score, evaluate and qat, whose figures carry the data note of data.source).
+UNDECLARED_IN_ENGINES = {"score": {"data"}, "evaluate": {"data"}, "qat": {"data"}}
+
+
+def test_declared_sections_are_those_of_dvc_yaml(root):
+    """jetad.params.DECLARED, which the stages are held to at run time, is what dvc.yaml
+    declares (and through tests/test_workflow_parity.py, the Snakemake rules)."""
+    from jetad.params import DECLARED
+
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    for stage, body in stages.items():
+        declared = set(DECLARED[stage])
+        dvc = {str(n) for entry in body.get("params", [])
+               for n in (entry if isinstance(entry, dict) else [entry])}
+        if "*" in declared:  # provenance: every key of params.yaml
+            assert dvc == set(load_raw(root / "params.yaml")), stage
+            continue
+        assert declared == dvc | UNDECLARED_IN_ENGINES.get(stage, set()), stage

@@ -8,4 +8,4 @@ def add_arguments(parser) -> None:
 
 
 def run(args, params) -> None:
-    print("params OK: " + ", ".join(sorted(params)))
+    print("params OK: " + ", ".join(sorted(params.for_stage(args.command).raw)))

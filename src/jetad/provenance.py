@@ -100,7 +100,8 @@ def to_html(info: dict) -> str:
 
 
 def run(args, params) -> None:
-    info = collect(args.inputs, params)
+    # as params.yaml spells it: the defaults the schema fills in are not written
+    info = collect(args.inputs, params.for_stage(args.command).raw)
     write_text(args.json, json.dumps(info, indent=2, sort_keys=True) + "\n")
     write_text(args.html, to_html(info))
     LOG.info("wrote %s and %s: %d files checksummed, git %s", args.json, args.html,

@@ -253,8 +253,8 @@ def run(args, params) -> None:
     from jetad.data.images import ImageSet, write_images
     from jetad.data.layout import count_jets, read_jets
 
-    cfg = params["pixelize"]
-    batch = cfg.get("batch", 20000)
+    cfg = params.for_stage(args.command).pixelize
+    batch = cfg.batch
     inputs = input_processes(args.inputs)
     # every input's layout is checked before the first image is made
     totals = [(path, process, count_jets(path)) for path, process in inputs]
@@ -265,7 +265,7 @@ def run(args, params) -> None:
                           disable=None):
             jets = read_jets(path, start, min(start + batch, total))
             kind = _process_of(jets, path, process, start)
-            images = pixelize(jets.p4, cfg["npix"], cfg["deta"], cfg["dphi"], args.threads,
+            images = pixelize(jets.p4, cfg.npix, cfg.deta, cfg.dphi, args.threads,
                               origin=path, offset=start)
             pt, eta, mass = jet_kinematics(jets.p4)
             # N-subjettiness needs the constituents, which only this stage reads: computed
@@ -283,7 +283,7 @@ def run(args, params) -> None:
                  process or "process from is_signal_new", file_md5(path))
     data = ImageSet.concatenate(parts)
     LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
-    data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"],
+    data.attrs.update(npix=cfg.npix, deta=cfg.deta, dphi=cfg.dphi,
                       sources=",".join(str(p) for p in args.inputs))
     write_images(args.out, data)
     names, counts = np.unique(data.process_names(), return_counts=True)

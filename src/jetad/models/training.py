@@ -25,6 +25,7 @@ import numpy as np
 from jetad import log
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
+from jetad.sections import Train
 
 METRICS = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
 # Keras' ReduceLROnPlateau default: an improvement must beat the best by this much.
@@ -40,8 +41,13 @@ def fingerprint(*parts) -> str:
             st = Path(p).stat()
             h.update(f"{Path(p).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
         else:
-            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+            h.update(json.dumps(p, sort_keys=True, default=_plain).encode())
     return h.hexdigest()[:16]
+
+
+def _plain(value):
+    """A typed params section as its mapping (jetad.sections), anything else as text."""
+    return value.asdict() if hasattr(value, "asdict") else str(value)
 
 
 class Checkpointer:
@@ -177,7 +183,7 @@ def collapse_on(model, images, batch_size: int) -> dict:
 
 
 
-def epoch_updates(state: dict, val_loss: float, tp: dict) -> dict:
+def epoch_updates(state: dict, val_loss: float, tp: Train) -> dict:
     """ReduceLROnPlateau(factor, patience) and EarlyStopping(patience) on the validation
     loss, with Keras' semantics, kept in plain state so they survive a restart."""
     out = {}
@@ -186,15 +192,15 @@ def epoch_updates(state: dict, val_loss: float, tp: dict) -> dict:
     else:
         wait = state["plateau_wait"] + 1
         lr = state["lr"]
-        if wait >= tp["lr_patience"]:
-            lr, wait = lr * tp["lr_factor"], 0
+        if wait >= tp.lr_patience:
+            lr, wait = lr * tp.lr_factor, 0
         out.update(plateau_wait=wait, lr=lr)
     epoch = state["epoch"] + 1
     if val_loss < state["best_val"]:
         out.update(best_val=val_loss, best_epoch=epoch, stop_wait=0)
     else:
         wait = state["stop_wait"] + 1
-        out.update(stop_wait=wait, stopped_early=wait >= tp["early_stopping_patience"])
+        out.update(stop_wait=wait, stopped_early=wait >= tp.early_stopping_patience)
     return out
 
 
@@ -211,13 +217,13 @@ def shuffled(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(n)
 
 
-def new_state(tp: dict) -> dict:
-    return {"epoch": 0, "history": [], "lr": tp["learning_rate"], "best_val": math.inf,
+def new_state(tp: Train) -> dict:
+    return {"epoch": 0, "history": [], "lr": tp.learning_rate, "best_val": math.inf,
             "best_epoch": None, "plateau_best": math.inf, "plateau_wait": 0, "stop_wait": 0,
             "stopped_early": False, "train_seconds": 0.0}
 
 
-def train_jointvae(x_train, x_val, tp: dict, seed: int, checkpoint_dir: str | Path,
+def train_jointvae(x_train, x_val, tp: Train, seed: int, checkpoint_dir: str | Path,
                    key: str):
     """Fit a JointVAE of the `train:` parameters `tp` on the image tensors x_train, x_val,
     resuming from `checkpoint_dir` when it holds a run of the same `key`. Returns the model at
@@ -235,7 +241,7 @@ def train_jointvae(x_train, x_val, tp: dict, seed: int, checkpoint_dir: str | Pa
     logger.info("JointVAE width %.3g: encoder %d, decoder %d parameters",
                 cfg.width, counts["encoder"], counts["decoder"])
     optimizer = keras.optimizers.AdamW(
-        learning_rate=tp["learning_rate"], weight_decay=tp["weight_decay"]
+        learning_rate=tp.learning_rate, weight_decay=tp.weight_decay
     )
     optimizer.build(model.trainable_variables)
     epoch_var = tf.Variable(0, dtype=tf.int64)
@@ -252,7 +258,7 @@ def train_jointvae(x_train, x_val, tp: dict, seed: int, checkpoint_dir: str | Pa
     optimizer.learning_rate.assign(state["lr"])
     objective = losses.Objective.from_params(tp)
     train_step, eval_step = make_steps(model, optimizer, objective)
-    bs = int(tp["batch_size"])
+    bs = tp.batch_size
     n_train = int(x_train.shape[0])
     per_epoch = -(-n_train // bs)
     ramp = objective.ramp_epochs * per_epoch
@@ -269,7 +275,7 @@ def train_jointvae(x_train, x_val, tp: dict, seed: int, checkpoint_dir: str | Pa
                                                 tf.int32),
                                  tf.constant(progress(i), tf.float32))
 
-    while state["epoch"] < tp["epochs"] and not state["stopped_early"]:
+    while state["epoch"] < tp.epochs and not state["stopped_early"]:
         epoch = state["epoch"] + 1
         t0 = time.perf_counter()
         done = (epoch - 1) * per_epoch
@@ -300,7 +306,7 @@ def train_jointvae(x_train, x_val, tp: dict, seed: int, checkpoint_dir: str | Pa
         logger.info(
             "epoch %d/%d: %.1f s (%.1f images/s), train loss %.4g, val loss %.4g "
             "(bce %.4g, kl_cont %.3g, kl_disc %.3g), lr %.3g",
-            epoch, tp["epochs"], seconds, n_train / seconds, tr["loss"], va["loss"],
+            epoch, tp.epochs, seconds, n_train / seconds, tr["loss"], va["loss"],
             va["bce"], va["kl_cont"], va["kl_disc"], row["lr"],
         )
     ck.restore_best(state)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from jetad import log
+from jetad.sections import Qat
 
 logger = log.get("jetad.qat")
 
 
-def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: dict, seed: int):
+def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
     """Fit a reduced encoder (float or QKeras) of `cfg` in front of `vae`'s decoder on the
     images x (n, h, w); returns the encoder and the loss terms of its last epoch, each the
     mean over that epoch's batches."""
@@ -25,7 +26,7 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: dict, seed: int)
     kind = "quantized" if quantized else "float"
     decoder = vae.decoder
     enc = encoder.build(cfg, quantized=quantized)
-    opt = keras.optimizers.AdamW(qp["learning_rate"], weight_decay=1e-3)
+    opt = keras.optimizers.AdamW(qp.learning_rate, weight_decay=qp.weight_decay)
     variables = enc.trainable_variables + (decoder.trainable_variables
                                             if decoder.trainable else [])
 
@@ -35,7 +36,7 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: dict, seed: int)
             logits, mean, logvar = enc(xb[..., None], training=True)
             z, c = jointvae.sample_latent(mean, logvar, logits, vae.cfg.tau)
             rec = decoder(tf.concat([z, c], -1), training=True)[..., 0]
-            terms = vae.loss_terms(xb, rec, logits, mean, logvar, qp["beta"])
+            terms = vae.loss_terms(xb, rec, logits, mean, logvar, qp.beta)
         grads = tape.gradient(terms["loss"], variables)
         opt.apply_gradients(zip(grads, variables, strict=True))
         for v in enc.layers:  # keep the block-diagonal structure exact
@@ -47,10 +48,10 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: dict, seed: int)
     images = tf.constant(x)
     rng = np.random.default_rng(seed)
     losses: dict[str, float] = {}
-    for epoch in range(qp["epochs"]):
+    for epoch in range(qp.epochs):
         losses = run_epoch(lambda _i, xb: step(xb),
-                           batches(images, qp["batch_size"], rng.permutation(len(x))),
+                           batches(images, qp.batch_size, rng.permutation(len(x))),
                            per_image=False)
-        logger.info("%s epoch %d/%d on %d images: loss %.4g", kind, epoch + 1, qp["epochs"],
+        logger.info("%s epoch %d/%d on %d images: loss %.4g", kind, epoch + 1, qp.epochs,
                     len(x), losses["loss"])
     return enc, losses

@@ -41,7 +41,8 @@ def run(args, params) -> None:
     from jetad.quant import report as rq
 
     logger = log.get("jetad.qat")
-    qp = params["qat"]
+    params = params.for_stage(args.command)
+    qp = params.qat
     # every input is checked before TensorFlow is imported and before training: a bad test or
     # score file must not surface only after both encoders were trained and written
     data = read_background_images(args.train)
@@ -49,16 +50,16 @@ def run(args, params) -> None:
     read_model_meta(args.vae, "jointvae")
     test = read_images(args.test, npix=npix, expected_by=f"the training images {args.train} have")
     large = rq.large_model_scores(args.scores, test.label) if args.scores else None
-    setup_tf(params["seed"])
+    setup_tf(params.seed)
     from jetad.models import jointvae
     from jetad.quant import encoder
     from jetad.quant.qat import train_encoder
 
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
-    idx = subsample(len(data.images), qp.get("max_images"), params["seed"])
+    idx = subsample(len(data.images), qp.max_images, params.seed)
     x = np.asarray(data.images[idx], dtype=np.float32)
     vae = jointvae.load(args.vae)
-    vae.decoder.trainable = bool(qp.get("train_decoder", False))
+    vae.decoder.trainable = qp.train_decoder
     # the latent sizes are the trained decoder's, the image size the data's
     cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1]),
                                              "latent_cont": vae.cfg.latent_cont,
@@ -68,7 +69,7 @@ def run(args, params) -> None:
     models = {}
     for kind in ("float", "quantized"):
         enc, losses[kind] = train_encoder(cfg, kind == "quantized", vae, x, qp,
-                                          params["seed"])
+                                          params.seed)
         name = "qencoder.h5" if kind == "quantized" else "encoder_float.h5"
         with atomic_path(out / name, suffix=".h5") as tmp:
             enc.save(str(tmp))

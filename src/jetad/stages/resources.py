@@ -87,8 +87,8 @@ def read_reports(dirs) -> dict[str, dict]:
 def long_rows(model, params, reports, logger=None) -> list[dict]:
     from jetad.fpga import resources, rho
 
-    rp = params["resources"]
-    reports = [*reports, *(rp.get("reports") or [])]
+    rp = params.resources
+    reports = [*reports, *rp.reports]
     rows: list[dict] = []
 
     def add(layer, key, value, source, reference=None, r=None, note=""):
@@ -99,8 +99,8 @@ def long_rows(model, params, reports, logger=None) -> list[dict]:
                      if key in resources.U250 else None,
                      "source": source, "reference": reference, "rho": r, "note": note})
 
-    for e in resources.estimate(model, params["hls"]["reuse_factor"], rp["frac_bits"],
-                                rp["dsp_min_bits"], rp["da4ml"]):
+    for e in resources.estimate(model, params.hls.reuse_factor, rp.frac_bits,
+                                rp.dsp_min_bits, rp.da4ml):
         if e["source"] == "analytic":
             add(e["layer"], "DSP", e["DSP"], "analytic",
                 note=f"{e['multipliers']} multipliers, {e['nonzero_weights']} nonzero weights, "
@@ -109,19 +109,19 @@ def long_rows(model, params, reports, logger=None) -> list[dict]:
             add(e["layer"], "LUT", e["LUT"], "da4ml",
                 note="da4ml 0.6 CMVM cost (adder_size=1: LUTs) of one kernel application "
                      "(distributed arithmetic, no DSPs), not the hls4ml architecture")
-    if rp.get("yosys"):
+    if rp.yosys:
         from jetad.fpga import hls, yosys
 
         made_by = f"{yosys.version()} synth_xilinx -family xcup of da4ml's pipelined Verilog"
-        for y in yosys.estimate(model, rp.get("yosys_max_weights", 200),
-                                processes=params["hls"].get("processes")
-                                or hls.default_processes(), logger=logger):
+        for y in yosys.estimate(model, rp.yosys_max_weights,
+                                processes=params.hls.processes or hls.default_processes(),
+                                logger=logger):
             note = (f"{made_by}, one kernel application; da4ml cost {y['da4ml_cost']:.0f}, "
                     f"{y['nonzero_weights']} nonzero weights")
             add(y["layer"], "LUT", y["LUT"], "yosys", note=note)
             add(y["layer"], "FF", y["FF"], "yosys", note=note)
     shapes = conv_shapes(model)
-    stride = rp["rho_stride"]
+    stride = rp.rho_stride
     measured = read_reports(reports)
     convs = {k: v for k, v in measured.items() if k in shapes}
     for r in rho.extrapolate(shapes, convs, stride=stride) if convs else []:
@@ -208,6 +208,7 @@ def run(args, params) -> None:
     from jetad.quant.encoder import load_qmodel
 
     logger = log.get("jetad.resources")
+    params = params.for_stage(args.command)
     check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line
     model = load_qmodel(args.model)
     hls._check_quantized(model)
@@ -243,9 +244,9 @@ def design_figures(args, params, model) -> tuple[list[dict], list[dict]]:
     and the analytic model's per-layer rows."""
     from jetad.fpga import design
 
-    rp = params["resources"]
-    reports = read_reports([*args.reports, *(rp.get("reports") or [])])
-    return design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
+    rp = params.resources
+    reports = read_reports([*args.reports, *rp.reports])
+    return design.rows(model, params.hls, rp, reports, use_da4ml=rp.da4ml)
 
 
 def write_design(args, rows, layers, logger) -> None:

@@ -64,8 +64,8 @@ def run(args, params) -> None:
     from jetad.inputs import read_model_meta
     from jetad.models.determinism import setup_tf
 
-    sp = params["score"]
-    seed = int(params["seed"])
+    params = params.for_stage(args.command)
+    sp, seed = params.score, params.seed
     # both inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
     test = read_images(args.test, npix=int(meta["config"].get("npix", 40)),
@@ -79,7 +79,7 @@ def run(args, params) -> None:
     n_top = int((test.label == 1).sum())
     logger.info("read %d test jets from %s (%d QCD, %d top)", len(test), args.test,
                 len(test) - n_top, n_top)
-    res = score_images(model, test.images, int(sp["batch_size"]), bool(sp["sample"]), seed)
+    res = score_images(model, test.images, sp.batch_size, sp.sample, seed)
     rec = res.pop("reconstruction")
     mean_img, mean_rec = [], []
     for cls in (0, 1):
@@ -102,7 +102,7 @@ def run(args, params) -> None:
     }
     sc.write_score_file(
         args.out, res, test.label, test.jet_mass, extra,
-        attrs={"model": str(args.model), "test": str(args.test), "sample": bool(sp["sample"]),
+        attrs={"model": str(args.model), "test": str(args.test), "sample": sp.sample,
                "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
                           "mean_image / mean_reconstruction",
                "processes": ",".join(PROCESSES),

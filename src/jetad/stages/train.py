@@ -37,7 +37,8 @@ def add_arguments(parser) -> None:
 def run(args, params) -> None:
     from jetad.inputs import check_checkpoint_dir
 
-    tp, seed = params["train"], int(params["seed"])
+    params = params.for_stage(args.command)
+    tp, seed = params.train, params.seed
     # the inputs are checked before TensorFlow is imported (it prints on stderr) and before
     # anything is logged: a bad input gives one line
     train = read_background_images(args.train)
@@ -52,8 +53,8 @@ def run(args, params) -> None:
     from jetad.models import training
     from jetad.models.jointvae import save
 
-    itrain = subsample(len(train), tp.get("max_train_jets"), seed)
-    ival = subsample(len(val), tp.get("max_val_jets"), seed + 1)
+    itrain = subsample(len(train), tp.max_train_jets, seed)
+    ival = subsample(len(val), tp.max_val_jets, seed + 1)
     x_train = tf.constant(train.images[itrain], tf.float32)
     x_val = tf.constant(val.images[ival], tf.float32)
     logger.info("read %d QCD training jets from %s, using %d", len(train), args.train, len(itrain))
@@ -61,7 +62,7 @@ def run(args, params) -> None:
     key = training.fingerprint(args.train, args.val, tp, seed)
     model, state, ck = training.train_jointvae(x_train, x_val, tp, seed, ckdir, key)
 
-    summary = training.summary(model, state, x_val, int(tp["batch_size"]), len(itrain))
+    summary = training.summary(model, state, x_val, tp.batch_size, len(itrain))
     logger.info("collapse measures on the validation jets: %d of %d latent dimensions active "
                 "(mean KL > %g nats), reconstruction spread ratio %.3f",
                 summary["collapse"]["active_dims"], summary["collapse"]["latent_dims"],
