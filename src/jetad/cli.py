@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "generate": "jetad.data.generate",
     "download": "jetad.data.download",
     "jets": "jetad.data.jets",
-    "pixelize": "jetad.data.pixelize",
+    "pixelize": "jetad.stages.pixelize",
     "split": "jetad.data.split",
     "train": "jetad.stages.train",
     "score": "jetad.stages.score",

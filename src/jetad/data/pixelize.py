@@ -1,4 +1,5 @@
-"""`jetad pixelize`: jet constituents -> centred, rotated, flipped, normalized jet images (SPEC 1.3).
+"""Jet constituents -> centred, rotated, flipped, normalized jet images (SPEC 1.3): the kernel
+of `jetad pixelize` (jetad.stages.pixelize).
 
 Conventions (image[row, col], row along the rotated phi axis, col along the rotated eta axis,
 row 0 / col 0 at the most negative coordinate, so `imshow(origin="lower")` shows it as a plot):
@@ -30,22 +31,11 @@ import numpy as np
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "turn jet constituents into centred, rotated, flipped, normalized jet images"
 LOG = log.get("jetad.pixelize")
 
 # per-jet status codes of the kernel
 OK, NO_CONSTITUENT, NOTHING_INSIDE = 0, 1, 2
 BLOCK = 256  # jets per parallel task (one scratch allocation each)
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--in", dest="inputs", nargs="+", required=True,
-                        help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' "
-                             "process is PROCESS, else the file's name when it is one of "
-                             "qcd, top, w, z (data/jets/w.h5), else is_signal_new (0 QCD, 1 top)")
-    parser.add_argument("--out", required=True, help="output image file (HDF5)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads (default: all cores available to this process)")
 
 
 _KERNEL = None
@@ -172,7 +162,7 @@ def _kernel():
     return _KERNEL
 
 
-def pixelize(p4: np.ndarray, npix: int = 40, deta: float = 0.029, dphi: float = 0.035,
+def pixelize(p4: np.ndarray, npix: int, deta: float, dphi: float,
              threads: int | None = None, origin: str = "input", offset: int = 0) -> np.ndarray:
     """Images (N, npix, npix) float32 from constituent four-momenta (N, M, 4) as (E, px, py, pz).
 
@@ -245,48 +235,32 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
     return np.full(len(jets), PROCESSES.index(process), dtype=np.int8)
 
 
-def run(args, params) -> None:
+def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
+              batch: int, threads: int | None = None):
+    """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
+    time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
+    is_signal_new); returns (ImageSet, seconds spent on N-subjettiness)."""
     from tqdm import tqdm
 
     from jetad.analysis import nsubjettiness
-    from jetad.atomic import file_md5
-    from jetad.data.images import ImageSet, write_images
-    from jetad.data.layout import count_jets, read_jets
+    from jetad.data.images import ImageSet
+    from jetad.data.layout import read_jets
 
-    cfg = params.for_stage(args.command).pixelize
-    batch = cfg.batch
-    inputs = input_processes(args.inputs)
-    # every input's layout is checked before the first image is made
-    totals = [(path, process, count_jets(path)) for path, process in inputs]
     parts = []
     tau_seconds = 0.0
-    for path, process, total in totals:
-        for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
-                          disable=None):
-            jets = read_jets(path, start, min(start + batch, total))
-            kind = _process_of(jets, path, process, start)
-            images = pixelize(jets.p4, cfg.npix, cfg.deta, cfg.dphi, args.threads,
-                              origin=path, offset=start)
-            pt, eta, mass = jet_kinematics(jets.p4)
-            # N-subjettiness needs the constituents, which only this stage reads: computed
-            # here and carried with the images to evaluate's tau21 / tau32 baselines
-            start_time = time.perf_counter()
-            taus = nsubjettiness.ratios(jets.p4)
-            tau_seconds += time.perf_counter() - start_time
-            parts.append(ImageSet(images, jets.label, pt, eta, mass,
-                                  jets.n_constituents().astype(np.int16),
-                                  taus["tau21"].astype(np.float32),
-                                  taus["tau32"].astype(np.float32), process=kind))
-    # logged once every file has passed, so that a bad file's error stays the only line
-    for path, process, total in totals:
-        LOG.info("read %s: %d jets (%s), md5 %s", path, total,
-                 process or "process from is_signal_new", file_md5(path))
-    data = ImageSet.concatenate(parts)
-    LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
-    data.attrs.update(npix=cfg.npix, deta=cfg.deta, dphi=cfg.dphi,
-                      sources=",".join(str(p) for p in args.inputs))
-    write_images(args.out, data)
-    names, counts = np.unique(data.process_names(), return_counts=True)
-    LOG.info("wrote %s: %d images (%s), md5 %s", args.out, len(data),
-             ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True)),
-             file_md5(args.out))
+    for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
+                      disable=None):
+        jets = read_jets(path, start, min(start + batch, total))
+        kind = _process_of(jets, path, process, start)
+        images = pixelize(jets.p4, npix, deta, dphi, threads, origin=path, offset=start)
+        pt, eta, mass = jet_kinematics(jets.p4)
+        # N-subjettiness needs the constituents, which only pixelize reads: computed here and
+        # carried with the images to evaluate's tau21 / tau32 baselines
+        start_time = time.perf_counter()
+        taus = nsubjettiness.ratios(jets.p4)
+        tau_seconds += time.perf_counter() - start_time
+        parts.append(ImageSet(images, jets.label, pt, eta, mass,
+                              jets.n_constituents().astype(np.int16),
+                              taus["tau21"].astype(np.float32),
+                              taus["tau32"].astype(np.float32), process=kind))
+    return ImageSet.concatenate(parts), tau_seconds

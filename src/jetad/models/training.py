@@ -25,7 +25,7 @@ import numpy as np
 from jetad import log
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
-from jetad.sections import Train
+from jetad.sections import Baseline, Train
 
 METRICS = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
 # Keras' ReduceLROnPlateau default: an improvement must beat the best by this much.
@@ -327,3 +327,30 @@ def summary(model, state: dict, x_val, batch_size: int, n_train: int) -> dict:
         "val": {k: best[f"val_{k}"] for k in METRICS},
         "collapse": collapse_on(model, x_val, batch_size),
     }
+
+
+def train_autoencoder(x_train: np.ndarray, x_val: np.ndarray, bp: Baseline):
+    """Fit the plain conv autoencoder (jetad.models.baseline_ae) of the `baseline:` parameters
+    with Keras' own loop (Model.fit, EarlyStopping restoring the best weights): the baseline
+    has no checkpoints to resume and no sampled latent, so `run_epoch` would add nothing, and
+    Keras' shuffling keeps its published numbers. Returns the model and the Keras history."""
+    import tf_keras as keras
+
+    from jetad.models import baseline_ae
+
+    model = baseline_ae.build(int(x_train.shape[1]), tuple(bp.filters), bp.latent)
+    logger.info("conv AE: %d parameters", model.count_params())
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=bp.learning_rate,
+                                         weight_decay=bp.weight_decay),
+        loss=baseline_ae.sum_squared_error,
+    )
+    hist = model.fit(
+        x_train, x_train, validation_data=(x_val, x_val), epochs=bp.epochs,
+        batch_size=bp.batch_size, shuffle=True, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(
+            patience=bp.early_stopping_patience, restore_best_weights=True)],
+    )
+    logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
+                [round(v, 6) for v in hist.history["val_loss"]])
+    return model, hist.history

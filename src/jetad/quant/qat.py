@@ -1,6 +1,7 @@
 """Quantization-aware training of the reduced encoder (SPEC 4, thesis Table 3.2): a float and a
 QKeras encoder each learn to feed the trained JointVAE's decoder, through the epoch loop of
-jetad.models.training."""
+jetad.models.training; then their KL figures of merit next to the large model's, and QTools'
+energy of both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from jetad import log
 from jetad.sections import Qat
 
 logger = log.get("jetad.qat")
+
+
+def encoder_config(qp: Qat, vae, npix: int):
+    """The reduced encoder of the `qat:` parameters in front of `vae`: the latent sizes are
+    the trained decoder's, the image size the data's."""
+    from jetad.quant.encoder import EncoderConfig
+
+    return EncoderConfig.from_params({**qp, "npix": npix, "latent_cont": vae.cfg.latent_cont,
+                                      "latent_disc": vae.cfg.latent_disc})
 
 
 def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
@@ -55,3 +65,40 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
         logger.info("%s epoch %d/%d on %d images: loss %.4g", kind, epoch + 1, qp.epochs,
                     len(x), losses["loss"])
     return enc, losses
+
+
+# The thesis' numbers (Tables 3.2 and 3.4), written next to ours in the metrics
+PUBLISHED = {"float reduced": {"kl_total_auc": 0.8464, "tpr_at_fpr_10pct": 0.6363},
+             "quantized": {"kl_total_auc": 0.8117, "tpr_at_fpr_10pct": 0.6003},
+             "energy_uj": {"float": 5.4957, "quantized": 3.3434}}
+
+
+def kl_series(models: dict, images: np.ndarray, eps: float,
+              large: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Model name -> its KL scores of the test images (n, h, w): the large JointVAE's
+    (`large`, from its score file) first when given, then the float and quantized encoders'."""
+    from jetad.fpga.hls import keras_outputs
+    from jetad.quant import report as rq
+
+    xt = np.asarray(images, np.float32)[..., None]
+    series = {} if large is None else {"large JointVAE": large}
+    series["float reduced"] = rq.kl_scores(keras_outputs(models["float"], xt), eps)
+    series["quantized (QKeras)"] = rq.kl_scores(keras_outputs(models["quantized"], xt), eps)
+    return series
+
+
+def summary(test: str, label: np.ndarray, scores_path: str | None, results: dict,
+            losses: dict, models: dict, cmp: dict) -> dict:
+    """The metrics document of `jetad qat`: KL metrics, losses, sizes, energy, the thesis'."""
+    from jetad.quant.encoder import effective_params
+
+    return {
+        "test": test, "n_test": int(len(label)), "large_model_scores": scores_path,
+        "kl": results, "losses": losses,
+        "effective_params": {k: int(effective_params(m)) for k, m in models.items()},
+        "energy_uj": {k: {"total": cmp[k]["total_uj"],
+                          "total_real_macs": cmp[k]["total_uj_real_macs"]}
+                      for k in ("float", "quantized")},
+        "energy_saving": cmp["saving"], "energy_saving_real_macs": cmp["saving_real_macs"],
+        "published": PUBLISHED,
+    }

@@ -53,17 +53,14 @@ def run(args, params) -> None:
     setup_tf(params.seed)
     from jetad.models import jointvae
     from jetad.quant import encoder
-    from jetad.quant.qat import train_encoder
+    from jetad.quant.qat import encoder_config, train_encoder
 
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
     idx = subsample(len(data.images), qp.max_images, params.seed)
     x = np.asarray(data.images[idx], dtype=np.float32)
     vae = jointvae.load(args.vae)
     vae.decoder.trainable = qp.train_decoder
-    # the latent sizes are the trained decoder's, the image size the data's
-    cfg = encoder.EncoderConfig.from_params({**qp, "npix": int(x.shape[1]),
-                                             "latent_cont": vae.cfg.latent_cont,
-                                             "latent_disc": vae.cfg.latent_disc})
+    cfg = encoder_config(qp, vae, npix)
     out = Path(args.out)
     losses: dict[str, dict] = {}
     models = {}
@@ -80,46 +77,28 @@ def run(args, params) -> None:
 
 
 def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) -> None:
-    """KL figures of merit of the reduced encoders and the large model, tables, ROC, energy."""
+    """Write the KL figures of merit of the reduced encoders and the large model, tables, ROC
+    and energy."""
     import json
-
-    import numpy as np
 
     from jetad import log
     from jetad.analysis.plots import data_note
     from jetad.atomic import write_text
-    from jetad.fpga.hls import keras_outputs
-    from jetad.quant import energy
+    from jetad.quant import energy, qat
     from jetad.quant import report as rq
 
     logger = log.get("jetad.qat")
     label = test.label.astype(int)
-    xt = np.asarray(test.images, np.float32)[..., None]
     logger.info("read %d test jets (%d top) from %s", len(label), int(label.sum()), args.test)
-    eps = vae.cfg.kl_eps
-    series = {}
     if large is not None:
-        series["large JointVAE"] = large
         logger.info("read the large model's KL scores from %s", args.scores)
-    series["float reduced"] = rq.kl_scores(keras_outputs(models["float"], xt), eps)
-    series["quantized (QKeras)"] = rq.kl_scores(keras_outputs(models["quantized"], xt), eps)
+    series = qat.kl_series(models, test.images, vae.cfg.kl_eps, large)
     results = {name: rq.kl_metrics(label, s) for name, s in series.items()}
     for name, per in results.items():
         logger.info("%-20s KL total AUC %.4f, TPR@FPR10%% %.4f", name, per["kl_total"]["auc"],
                     per["kl_total"]["tpr_at_fpr_10pct"])
     cmp = energy.compare(models["float"], models["quantized"], cfg)
-    doc = {
-        "test": str(args.test), "n_test": int(len(label)), "large_model_scores": args.scores,
-        "kl": results, "losses": losses,
-        "effective_params": {k: encoder_params(m) for k, m in models.items()},
-        "energy_uj": {k: {"total": cmp[k]["total_uj"],
-                          "total_real_macs": cmp[k]["total_uj_real_macs"]}
-                      for k in ("float", "quantized")},
-        "energy_saving": cmp["saving"], "energy_saving_real_macs": cmp["saving_real_macs"],
-        "published": {"float reduced": {"kl_total_auc": 0.8464, "tpr_at_fpr_10pct": 0.6363},
-                      "quantized": {"kl_total_auc": 0.8117, "tpr_at_fpr_10pct": 0.6003},
-                      "energy_uj": {"float": 5.4957, "quantized": 3.3434}},
-    }
+    doc = qat.summary(str(args.test), label, args.scores, results, losses, models, cmp)
     write_text(args.metrics, json.dumps(doc, indent=2) + "\n")
     logger.info("wrote KL metrics of %d models to %s", len(results), args.metrics)
     if args.table:
@@ -138,9 +117,3 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) ->
         write_text(args.energy_table, rq.energy_markdown(rows, cmp))
     logger.info("QTools energy: float %.4f uJ, quantized %.4f uJ (saving %.1f%%)",
                 cmp["float"]["total_uj"], cmp["quantized"]["total_uj"], 100 * cmp["saving"])
-
-
-def encoder_params(model) -> int:
-    from jetad.quant.encoder import effective_params
-
-    return int(effective_params(model))
