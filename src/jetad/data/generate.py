@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jetad import log
+from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
 from jetad.data.processes import PROCESSES
 from jetad.errors import ConfigError
@@ -124,11 +125,6 @@ def make_pythia(process: str, seed: int, ecm: float | None = None,
     if not pythia.init():
         raise RuntimeError("Pythia8 initialisation failed")
     return pythia
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    dphi = np.mod(np.asarray(phi1) - phi2 + np.pi, 2 * np.pi) - np.pi
-    return np.hypot(np.asarray(eta1) - eta2, dphi)
 
 
 @dataclass
@@ -450,6 +446,4 @@ def run(args, params) -> None:
 
 
 def jet_mass(jets: Jets) -> np.ndarray:
-    total = jets.p4.astype(np.float64).sum(axis=1)
-    m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(axis=1)
-    return np.sqrt(np.clip(m2, 0, None))
+    return jet_kinematics(jets.p4)[2]

@@ -190,16 +190,6 @@ def pixelize(p4: np.ndarray, npix: int, deta: float, dphi: float,
     return images.reshape(n, npix, npix)
 
 
-def jet_kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Jet pT, eta, mass from the sum of its constituents."""
-    total = np.asarray(p4, dtype=np.float64).sum(axis=1)
-    e, px, py, pz = total.T
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pz), where=pt > 0))
-    mass = np.sqrt(np.clip(e**2 - px**2 - py**2 - pz**2, 0, None))
-    return pt.astype(np.float32), eta.astype(np.float32), mass.astype(np.float32)
-
-
 def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
     """(path, process or None) of each --in: None means "from is_signal_new"."""
     from pathlib import Path
@@ -244,6 +234,7 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
 
     from jetad.analysis import nsubjettiness
     from jetad.data.images import ImageSet
+    from jetad.data.kinematics import jet_kinematics
     from jetad.data.layout import read_jets
 
     parts = []
@@ -253,7 +244,7 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
         jets = read_jets(path, start, min(start + batch, total))
         kind = _process_of(jets, path, process, start)
         images = pixelize(jets.p4, npix, deta, dphi, threads, origin=path, offset=start)
-        pt, eta, mass = jet_kinematics(jets.p4)
+        pt, eta, mass = (v.astype(np.float32) for v in jet_kinematics(jets.p4))
         # N-subjettiness needs the constituents, which only pixelize reads: computed here and
         # carried with the images to evaluate's tau21 / tau32 baselines
         start_time = time.perf_counter()

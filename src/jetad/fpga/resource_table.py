@@ -130,18 +130,15 @@ def table_markdown(rows: list[dict], shapes: dict) -> str:
         key = (layer, r["source"], r["reference"] or "")
         g = groups.setdefault(key, {})
         g[r["resource"]] = g.get(r["resource"], 0.0) + r["value"]
+    from jetad import tables
     from jetad.fpga.resources import U250
 
+    table = [(layer, shapes.get(layer, ""), source, ref,
+              *(cell(g.get(k), 100.0 * g[k] / U250[k] if k in g else 0) for k in KEYS))
+             for layer in TABLE_ROWS for (lay, source, ref), g in groups.items() if lay == layer]
     lines = ["# FPGA resources of the quantized encoder (cf. thesis Table 3.5), % of U250", "",
-             "| layer | (h, w, d_in, d_out) | source | reference | DSP | LUT | FF | BRAM |",
-             "|---|---|---|---|---|---|---|---|"]
-    for layer in TABLE_ROWS:
-        for (lay, source, ref), g in groups.items():
-            if lay != layer:
-                continue
-            vals = [cell(g.get(k), 100.0 * g[k] / U250[k] if k in g else 0) for k in KEYS]
-            lines.append(f"| {layer} | {shapes.get(layer, '')} | {source} | {ref} | "
-                         + " | ".join(vals) + " |")
+             tables.markdown(table, ("layer", "(h, w, d_in, d_out)", "source", "reference",
+                                     *KEYS))]
     lines += [
         "",
         "Sources: analytic = DSPs of hls4ml's Latency strategy from the quantized kernel; "

@@ -183,6 +183,8 @@ def run(args, params) -> None:
 
 
 def markdown(report: dict) -> str:
+    from jetad import tables
+
     lines = ["# hls4ml emulation of the quantized encoder", "",
              f"{report['n_images']} images; settings: "
              + ", ".join(f"{k}={v}" for k, v in report["settings"].items()
@@ -192,12 +194,12 @@ def markdown(report: dict) -> str:
              "following quantized activation; every other part is expected to be bit-exact.", "",
              "Emulation rates are in the stage's log (logs/hls.log); `python bench/emulate.py` "
              "measures them against hls4ml's own C++.", "",
-             "| mode | part | inputs | max abs diff vs QKeras | outputs equal |",
-             "|---|---|---|---|---|"]
-    for r in report["parts"]:
-        tag = " (norm)" if r.get("extension_layers") else ""
-        lines.append(f"| {r['mode']} | {r['part']}{tag} | {r['n']} | {r['max_abs_diff']:.3g} | "
-                     f"{100 * r['fraction_equal']:.2f}% |")
+             tables.markdown([(r["mode"], r["part"] + (" (norm)" if r.get("extension_layers")
+                                                        else ""),
+                               r["n"], f"{r['max_abs_diff']:.3g}",
+                               f"{100 * r['fraction_equal']:.2f}%") for r in report["parts"]],
+                             ("mode", "part", "inputs", "max abs diff vs QKeras",
+                              "outputs equal"))]
     if "kl" in report:
         from jetad.quant.report import metrics_markdown
 
