@@ -1,7 +1,5 @@
-"""Training of the JointVAE (SPEC §2) and the epoch loop shared with the reduced encoders of QAT.
-
-`run_epoch` is the one batch loop: `jetad train` and `jetad qat` differ only in the step they
-pass and the order of the images (`batches`). `train_jointvae` adds what a long run needs:
+"""Training of the JointVAE (SPEC §2) on the epoch loop of jetad.models.loop, which the
+reduced encoders of QAT share. `train_jointvae` adds what a long run needs:
 checkpoints every epoch, Keras' ReduceLROnPlateau and EarlyStopping semantics kept in plain
 state, and a restart from the last completed epoch. The checkpoint directory is keyed by a
 fingerprint of the inputs and the `train:` parameters, so a changed setting starts afresh
@@ -17,7 +15,6 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +22,8 @@ import numpy as np
 from jetad import log
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
-from jetad.sections import Baseline, Train
+from jetad.models.loop import batches, run_epoch
+from jetad.sections import Train
 
 METRICS = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
 # Keras' ReduceLROnPlateau default: an improvement must beat the best by this much.
@@ -134,32 +132,6 @@ def make_steps(model, optimizer, objective):
         return model.loss_terms(x, rec, logits, mean, logvar, objective, progress)
 
     return train_step, eval_step
-
-
-def batches(images, batch_size: int, order=None):
-    """tf.data pipeline over one in-memory tensor, in the order of the indices `order` (None:
-    as stored); it gathers images by index, so a shuffle moves indices, not images."""
-    import tensorflow as tf
-
-    order = np.arange(int(images.shape[0])) if order is None else np.asarray(order)
-    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
-    ds = ds.map(lambda idx: tf.gather(images, idx), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def run_epoch(step: Callable, batches: Iterable, metrics: Iterable[str] | None = None,
-              per_image: bool = True) -> dict[str, float]:
-    """One pass of `step(i, x) -> loss terms` over `batches`: the mean of each term in
-    `metrics` (None: every term) over the images (per_image) or over the batches."""
-    sums: dict[str, float] = {}
-    count = 0
-    for i, x in enumerate(batches):
-        terms = step(i, x)
-        weight = int(x.shape[0]) if per_image else 1
-        for k in terms if metrics is None else metrics:
-            sums[k] = sums.get(k, 0.0) + float(terms[k]) * weight
-        count += weight
-    return {k: v / count for k, v in sums.items()}
 
 
 def collapse_on(model, images, batch_size: int) -> dict:
@@ -328,29 +300,3 @@ def summary(model, state: dict, x_val, batch_size: int, n_train: int) -> dict:
         "collapse": collapse_on(model, x_val, batch_size),
     }
 
-
-def train_autoencoder(x_train: np.ndarray, x_val: np.ndarray, bp: Baseline):
-    """Fit the plain conv autoencoder (jetad.models.baseline_ae) of the `baseline:` parameters
-    with Keras' own loop (Model.fit, EarlyStopping restoring the best weights): the baseline
-    has no checkpoints to resume and no sampled latent, so `run_epoch` would add nothing, and
-    Keras' shuffling keeps its published numbers. Returns the model and the Keras history."""
-    import tf_keras as keras
-
-    from jetad.models import baseline_ae
-
-    model = baseline_ae.build(int(x_train.shape[1]), tuple(bp.filters), bp.latent)
-    logger.info("conv AE: %d parameters", model.count_params())
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=bp.learning_rate,
-                                         weight_decay=bp.weight_decay),
-        loss=baseline_ae.sum_squared_error,
-    )
-    hist = model.fit(
-        x_train, x_train, validation_data=(x_val, x_val), epochs=bp.epochs,
-        batch_size=bp.batch_size, shuffle=True, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(
-            patience=bp.early_stopping_patience, restore_best_weights=True)],
-    )
-    logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
-                [round(v, 6) for v in hist.history["val_loss"]])
-    return model, hist.history

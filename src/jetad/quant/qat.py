@@ -30,7 +30,7 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
     import tf_keras as keras
 
     from jetad.models import jointvae
-    from jetad.models.training import batches, run_epoch
+    from jetad.models.loop import batches, run_epoch
     from jetad.quant import encoder
 
     kind = "quantized" if quantized else "float"

@@ -34,13 +34,12 @@ def run(args, params) -> None:
     setup_tf(seed)
     from jetad.models import baseline_ae
     from jetad.models.jointvae import save_model
-    from jetad.models.training import train_autoencoder
 
     itrain = subsample(len(train), bp.max_train_jets, seed)
     ival = subsample(len(val), bp.max_val_jets, seed + 1)
     logger.info("read %d/%d/%d train/val/test jets; training on %d", len(train), len(val),
                 len(test), len(itrain))
-    model, _history = train_autoencoder(train.images[itrain], val.images[ival], bp)
+    model, _history = baseline_ae.train(train.images[itrain], val.images[ival], bp, logger)
     rec = model.predict(test.images, batch_size=bp.batch_size * 2, verbose=0)
     sc.write_score_file(args.out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
                         attrs={"model": "conv_ae", "test": str(args.test)})
