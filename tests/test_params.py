@@ -139,6 +139,8 @@ def test_a_stage_reads_only_the_sections_it_declares(root):
     assert set(p) == {"hls", "resources"}
     assert set(load(root / "params.yaml").for_stage("provenance").raw) == set(
         load_raw(root / "params.yaml"))
+    with pytest.raises(UndeclaredSection, match="jetad nope declares no params.yaml sections"):
+        load(root / "params.yaml").for_stage("nope")
 
 
 # Sections a stage reads that the engines do not declare yet (for the lead: declare `data` for
