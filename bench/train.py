@@ -65,8 +65,8 @@ def main() -> None:
     args = p.parse_args()
     try:
         tp = params_mod.load(args.params)["train"]
-    except Exception:  # no params.yaml here: thesis defaults
-        tp = {"width": 1.0, "batch_size": 128}
+    except Exception:  # no params.yaml here: the thesis' objective and sizes
+        tp = {"width": 1.0, "batch_size": 128, "objective": "beta", "beta": 3000.0}
     batch = args.batch_size or tp.get("batch_size", 128)
     if args.widths:
         runs = [(f"width {w:g}", {"width": w}) for w in args.widths]
