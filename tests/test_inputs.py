@@ -258,7 +258,7 @@ import tensorflow as tf
 from jetad.models import baseline_ae, jointvae
 from jetad.params import load
 from jetad.quant import encoder
-from jetad.stages.train import fingerprint
+from jetad.models.training import fingerprint
 
 params = load("params.yaml")
 tp, bp = params["train"], params["baseline"]

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from jetad.data.pixelize import jet_kinematics, pixelize
+from jetad.data.kinematics import jet_kinematics
+from jetad.data.pixelize import pixelize
 from jetad.errors import DataError
 
 NPIX = 40

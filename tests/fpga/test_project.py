@@ -82,11 +82,18 @@ def test_unsupported_layer_named(tmp_path, small_qmodel):
         convert(model, tmp_path)
 
 
-def test_bad_settings():
-    from jetad.fpga.project import HLSSettings
+def test_bad_settings_are_refused_by_the_schema(root):
+    """HLSSettings takes the validated `hls` section; the schema refuses a bad value first."""
+    import yaml
 
-    with pytest.raises(JetadError, match="io_type"):
-        HLSSettings.from_params({"io_type": "io_serial"})
+    from jetad.errors import ConfigError
+    from jetad.params import validate
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["hls"]["io_type"] = "io_serial"
+    with pytest.raises(ConfigError, match="hls.io_type"):
+        validate(params)
+
 
 
 def _shared_model(seed):

@@ -192,14 +192,15 @@ def vivado_synth_rpt(lut: int, ff: int, bram_tiles: float, dsp: int) -> str:
 
 
 def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
+    from jetad.fpga.resource_table import long_rows, table_markdown
+    from jetad.params import build
     from jetad.quant import encoder
-    from jetad.stages.resources import long_rows, table_markdown
 
     heads = shutil.copytree(FIXTURE, tmp_path / "back" / "heads")
     (heads / "vivado_synth.rpt").write_text(vivado_synth_rpt(1200, 900, 1.5, 40))
     params["resources"].update(da4ml=False, reports=[str(FIXTURE), str(heads)])
     model = encoder.build(quantized=True)
-    rows = long_rows(model, params, [])
+    rows = long_rows(model, build(params), [])
     by = {(r["layer"], r["source"], r["resource"]): r for r in rows}
     assert by[("conv2_b1_1", "vivado_hls", "LUT")]["value"] == 386856
     assert by[("conv2_b1_1", "vivado_hls", "DSP")]["note"] == str(FIXTURE)
@@ -215,7 +216,7 @@ def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
     assert "| final block |  | vivado_synth |  | 40 (0.33%) | 1,200 (0.07%) |" in table
 
     with pytest.raises(DataError, match="two synthesized projects named conv2_b1_1"):
-        long_rows(model, params, [str(tmp_path / "x" / "conv2_b1_1")])
+        long_rows(model, build(params), [str(tmp_path / "x" / "conv2_b1_1")])
 
 
 def test_atomic_dir_replaces_only_on_success(tmp_path):

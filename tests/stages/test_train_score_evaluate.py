@@ -185,7 +185,7 @@ def test_killed_training_resumes_to_the_same_weights_as_an_uninterrupted_run(wor
 
 def test_score_sample_option_is_seeded_and_kl_does_not_sample(trained, fake_jets):
     from jetad.models.jointvae import load
-    from jetad.stages.score import score_images
+    from jetad.models.scoring import score_images
 
     model = load(trained / "model")
     x = fake_jets(8, 8, 6).images

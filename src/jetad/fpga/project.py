@@ -26,9 +26,6 @@ from jetad.fpga.compat import import_hls4ml
 
 PART = "xcu250-figd2104-2L-e"
 CLOCK_NS = 5.0
-IO_TYPES = ("io_parallel", "io_stream")
-BACKENDS = ("Vivado", "Vitis")  # both HLS flows the instance-norm extension registers with
-STRATEGIES = ("Latency", "Resource")
 DEFAULT_NORM_PRECISION = {
     "result": "ap_fixed<24,8>",
     "accum": "ap_fixed<40,16>",
@@ -49,28 +46,13 @@ class HLSSettings:
     norm_precision: dict = field(default_factory=lambda: dict(DEFAULT_NORM_PRECISION))
 
     @classmethod
-    def from_params(cls, hls: dict) -> HLSSettings:
-        s = cls(
-            backend=hls.get("backend", "Vivado"),
-            io_type=hls.get("io_type", "io_parallel"),
-            strategy=hls.get("strategy", "Latency"),
-            reuse_factor=int(hls.get("reuse_factor", 1)),
-            part=hls.get("part", PART),
-            clock_period=float(hls.get("clock_period", CLOCK_NS)),
-            norm_precision={**DEFAULT_NORM_PRECISION, **hls.get("norm_precision", {})},
-        )
-        s.check()
-        return s
-
-    def check(self) -> None:
-        if self.backend not in BACKENDS:
-            raise JetadError(f"hls.backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.io_type not in IO_TYPES:
-            raise JetadError(f"hls.io_type must be one of {IO_TYPES}, got {self.io_type!r}")
-        if self.strategy not in STRATEGIES:
-            raise JetadError(f"hls.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.reuse_factor < 1:
-            raise JetadError(f"hls.reuse_factor must be >= 1, got {self.reuse_factor}")
+    def from_params(cls, hls) -> HLSSettings:
+        """The settings of params.yaml's validated `hls` section (jetad.sections.Hls): the
+        schema has checked the values and filled in the defaults."""
+        return cls(backend=hls["backend"], io_type=hls["io_type"], strategy=hls["strategy"],
+                   reuse_factor=hls["reuse_factor"], part=hls["part"],
+                   clock_period=float(hls["clock_period"]),
+                   norm_precision=dict(hls["norm_precision"]))
 
 
 def check_quantized(model) -> None:
@@ -119,7 +101,6 @@ def project_name(name: str) -> str:
 def convert(model, output_dir, settings: HLSSettings | None = None, name: str | None = None):
     """hls4ml model (not yet compiled) of a QKeras model, with bit_exact=True."""
     settings = settings or HLSSettings()
-    settings.check()
     check_quantized(model)
     _check_supported(model)
     hls4ml = import_hls4ml()
