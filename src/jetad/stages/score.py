@@ -3,6 +3,9 @@
 The KL scores come from the encoder's distribution parameters alone (analytic KL, no sampling).
 The reconstruction fed to the image scores uses the latent without noise (z = mean,
 c = softmax(logits / tau)) unless `score.sample: true`, which draws one seeded sample per jet.
+Either way the file also holds /sampled_scores: the image scores from one seeded latent sample
+per jet, as the authors scored, so evaluate reports them beside the deterministic ones (the KL
+scores need no sample: they are the same).
 With --figures, also draws the mean images and reconstructions per class, a latent
 interpolation strip from the mean QCD latent to the mean top latent, and weight histograms.
 """
@@ -81,6 +84,9 @@ def run(args, params) -> None:
                 len(test) - n_top, n_top)
     res = score_images(model, test.images, int(sp["batch_size"]), bool(sp["sample"]), seed)
     rec = res.pop("reconstruction")
+    # the same seeds as `score.sample: true`, so with it the two sets are equal
+    sampled = score_images(model, test.images, int(sp["batch_size"]), True, seed)
+    sampled = {k: sampled[k] for k in sc.IMAGE_SCORES}
     mean_img, mean_rec = [], []
     for cls in (0, 1):
         sel = test.label == cls
@@ -90,7 +96,9 @@ def run(args, params) -> None:
     extra = {
         "z_mean": res.pop("z_mean").astype(np.float32),
         "z_logvar": res.pop("z_logvar").astype(np.float32),
-        "category": np.argmax(res.pop("logits"), axis=1).astype(np.int16),
+        "category": np.argmax(res["logits"], axis=1).astype(np.int16),
+        # the categorical code's distribution, for evaluate's embeddings of the discrete part
+        "logits": res.pop("logits").astype(np.float32),
         "jet_pt": test.jet_pt,
         # N-subjettiness from pixelize, for evaluate's tau21 / tau32 baselines on these jets
         "tau21": test.tau21.astype(np.float32),
@@ -99,6 +107,7 @@ def run(args, params) -> None:
         "process": test.process.astype(np.int8),
         "mean_image": np.stack(mean_img).astype(np.float32),
         "mean_reconstruction": np.stack(mean_rec).astype(np.float32),
+        "sampled_scores": sampled,
     }
     sc.write_score_file(
         args.out, res, test.label, test.jet_mass, extra,
@@ -110,32 +119,68 @@ def run(args, params) -> None:
     )
     logger.info("wrote %d x %d scores to %s", len(test), len(res), args.out)
     if args.figures:
-        write_figures(model, test, rec, extra, Path(args.figures), params)
+        write_figures(model, test, rec, extra, Path(args.figures), params, res["kl_total"])
 
 
-def write_figures(model, test, rec, extra, folder: Path, params) -> None:
+def class_names(test) -> tuple[str, str]:
+    """(background, anomalies) as the figures name them, from the test file's processes."""
+    from jetad.analysis.summary import display
+
+    names = test.process_names()
+    background = display(str(test.attrs.get("background", "qcd")))
+    signals = [display(str(n)) for n in dict.fromkeys(names[test.label == 1])]
+    return background, (signals[0] if len(signals) == 1
+                        else f"anomalies ({', '.join(signals)})" if signals else "anomalies")
+
+
+def interpolation_rows(model, test, extra, kl_total, n_steps: int = 8) -> list[dict]:
+    """For every anomalous process: the background jet and that process's jet of median KL
+    total (typical jets, chosen without randomness), and the decoded straight path between
+    their latents (z = mean, c = softmax(logits / tau), as the deterministic reconstruction)."""
+    from jetad.analysis.summary import display
+    from jetad.models.jointvae import deterministic_latent
+
+    def typical(mask):
+        idx = np.flatnonzero(mask)
+        return int(idx[np.argsort(kl_total[idx], kind="stable")[len(idx) // 2]])
+
+    names = test.process_names()
+    bg = test.label == 0
+    if not bg.any() or bg.all():
+        return []
+    start = typical(bg)
+    rows = []
+    for proc in dict.fromkeys(names[test.label == 1]):
+        end = typical(names == proc)
+        z, c = deterministic_latent(extra["z_mean"][[start, end]], extra["logits"][[start, end]],
+                                    model.cfg.tau)
+        ends = np.concatenate([np.asarray(z), np.asarray(c)], axis=1)
+        steps = np.linspace(0.0, 1.0, n_steps)
+        path = ((1 - steps[:, None]) * ends[0] + steps[:, None] * ends[1]).astype(np.float32)
+        rows.append({
+            "title": f"{display(names[start])} to {display(proc)}",
+            "start": test.images[start], "end": test.images[end],
+            "start_name": display(names[start]), "end_name": display(proc),
+            "decoded": model.decoder(path, training=False).numpy()[..., 0], "steps": steps,
+        })
+    return rows
+
+
+def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
     from jetad.analysis import plots
 
     note = plots.data_note(params)
+    names = class_names(test)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "mean_images.pdf", suffix=".pdf") as tmp:
-        plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note)
+        plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note, names)
     with atomic_path(folder / "examples.pdf", suffix=".pdf") as tmp:
-        plots.example_reconstructions(test.images, rec, test.label, tmp, note)
-    # Interpolation between the mean latents of the two classes; the categorical part is each
-    # class's frequency of arg-max codes, a point on the simplex the decoder was trained on.
-    cats = np.eye(model.cfg.latent_disc, dtype=np.float32)[extra["category"]]
-    ends = []
-    for cls in (0, 1):
-        sel = test.label == cls
-        if not sel.any():
-            sel = np.ones(len(test), bool)
-        ends.append(np.concatenate([extra["z_mean"][sel].mean(0), cats[sel].mean(0)]))
-    steps = np.linspace(0.0, 1.0, 8)[:, None]
-    latents = ((1 - steps) * ends[0] + steps * ends[1]).astype(np.float32)
-    strip = model.decoder(latents, training=False).numpy()[..., 0]
-    with atomic_path(folder / "latent_interpolation.pdf", suffix=".pdf") as tmp:
-        plots.interpolation_strip(strip, steps[:, 0], tmp, note)
+        plots.example_reconstructions(test.images, rec, test.label, tmp, note, names=names)
+    rows = interpolation_rows(model, test, extra, kl_total)
+    if rows:
+        with atomic_path(folder / "latent_interpolation.pdf", suffix=".pdf") as tmp:
+            plots.jet_interpolation(rows, tmp, note)
     with atomic_path(folder / "weights.pdf", suffix=".pdf") as tmp:
-        plots.weight_histograms({"encoder": model.encoder, "decoder": model.decoder}, tmp)
-    logger.info("wrote 4 figures to %s", folder)
+        plots.weight_histograms({"JointVAE encoder": model.encoder,
+                                 "JointVAE decoder": model.decoder}, tmp, note)
+    logger.info("wrote %d figures to %s", 3 + bool(rows), folder)
