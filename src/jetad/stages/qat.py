@@ -26,6 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--roc", default=None, help="output PDF of the KL ROC curves")
     parser.add_argument("--energy", default=None, help="output CSV of the QTools energy")
     parser.add_argument("--energy-table", default=None, help="output markdown energy table")
+    parser.add_argument("--weights-figure", default=None,
+                        help="output PDF: weight histograms and per-layer whiskers of the large, "
+                             "float reduced and quantized encoders")
 
 
 def run(args, params) -> None:
@@ -107,6 +110,16 @@ def run(args, params) -> None:
         logger.info("wrote the %s reduced encoder (%d effective parameters) to %s", kind,
                     encoder.effective_params(enc), out / name)
         models[kind] = enc
+    if args.weights_figure:
+        from jetad.analysis import plots
+
+        # the quantized encoder's kernels as it computes with them (through its quantizer)
+        with atomic_path(args.weights_figure, suffix=".pdf") as tmp:
+            plots.weight_histograms({"large JointVAE encoder": vae.encoder,
+                                     "float reduced encoder": models["float"],
+                                     "quantized reduced encoder (QKeras)": models["quantized"]},
+                                    tmp, plots.data_note(params))
+        logger.info("wrote the weights of the three encoders to %s", args.weights_figure)
     evaluate(args, params, vae, models, losses, cfg, test, large)
 
 

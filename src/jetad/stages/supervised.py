@@ -1,0 +1,103 @@
+"""`jetad supervised`: the supervised ceiling, a small CNN trained with labels, scored on the
+test jets of every other score, for `jetad evaluate --supervised-scores`.
+
+It is not anomaly detection: it must see signal jets, and the only signal jets are in the test
+part (split sends every anomaly there). So the test jets are cross-fitted: each process of the
+test file is dealt at random (seeded) into `supervised.folds` folds; the model of fold k is
+trained on the background jets of the *training* part (never a test jet) against the anomalous
+test jets outside fold k, and scores the jets of fold k only. Every test jet is thus scored by
+a model that never saw it, the test background is never trained on, and the scores cover the
+very jets of the other scores (same order, same labels). The price: each model sees (k-1)/k of
+the signal, so the ceiling is slightly conservative, and the folds' models differ a little.
+One binary model (background vs every anomaly) serves all signals; evaluate reports it per
+signal as `<signal>/supervised/classifier`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jetad import log
+from jetad.errors import DataError
+
+HELP = "supervised ceiling: a CNN trained with labels, cross-fitted over the test jets"
+
+logger = log.get("jetad.supervised")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--train", required=True, help="background training images")
+    parser.add_argument("--test", required=True, help="test images (background and anomalies)")
+    parser.add_argument("--out", required=True,
+                        help="output score file (HDF5, score 'classifier': the logit)")
+
+
+def folds(process: np.ndarray, label: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold of every test jet: each process dealt round-robin over a seeded permutation, so
+    every fold holds the same share (to one jet) of every process."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
+    out = np.empty(len(label), np.int8)
+    for p in np.unique(process):
+        idx = np.flatnonzero(process == p)
+        out[idx[rng.permutation(len(idx))]] = np.arange(len(idx)) % k
+    return out
+
+
+def run(args, params) -> None:
+    from jetad.analysis import scores as sc
+    from jetad.data.images import read_background_images, read_images, subsample
+    from jetad.data.processes import PROCESSES
+    from jetad.models.determinism import setup_tf
+
+    sp, seed = params["supervised"], int(params["seed"])
+    k = int(sp["folds"])
+    # inputs first: TensorFlow prints on stderr when imported
+    train = read_background_images(args.train)
+    npix = train.images.shape[1]
+    test = read_images(args.test, npix=npix,
+                       expected_by=f"the training images {args.train} have")
+    n_sig = int((test.label == 1).sum())
+    if n_sig < k:
+        raise DataError(f"{args.test}: {n_sig} anomalous jets (label 1), the supervised "
+                        f"classifier needs at least supervised.folds = {k} to train on")
+    setup_tf(seed)
+    import tf_keras as keras
+
+    from jetad.models import supervised
+
+    ibg = subsample(len(train), sp.get("max_train_jets"), seed)
+    bg = np.asarray(train.images[ibg], np.float32)
+    # jet images sum to 1 (pixels ~1e-3): one scale from the training background brings them
+    # to unit spread, the same for every fold and for scoring
+    scale = np.float32(1.0 / max(float(bg.std()), 1e-12))
+    fold = folds(test.process, test.label, k, seed)
+    logit = np.zeros(len(test), np.float64)
+    for f in range(k):
+        sig = np.flatnonzero((test.label == 1) & (fold != f))
+        x = np.concatenate([bg, test.images[sig]]) * scale
+        y = np.r_[np.zeros(len(bg)), np.ones(len(sig))].astype(np.float32)
+        # each class weighs half of the loss, whatever the counts
+        w = np.where(y == 1, len(y) / (2.0 * len(sig)), len(y) / (2.0 * len(bg)))
+        keras.utils.set_random_seed(seed + 1000 * (f + 1))  # a fold's model: its seed only
+        model = supervised.build(npix, tuple(sp["filters"]), int(sp["dense"]))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=sp["learning_rate"]),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        hist = model.fit(x, y[:, None], sample_weight=w.astype(np.float32), epochs=int(sp["epochs"]),
+                         batch_size=int(sp["batch_size"]), shuffle=True, verbose=0)
+        mine = np.flatnonzero(fold == f)
+        logit[mine] = model.predict(test.images[mine] * scale, batch_size=1024,
+                                    verbose=0)[:, 0].astype(np.float64)
+        logger.info("fold %d/%d: trained on %d background (training part) + %d anomalous jets "
+                    "(other folds), loss %s; scored %d test jets", f + 1, k, len(bg), len(sig),
+                    [round(v, 4) for v in hist.history["loss"]], len(mine))
+        del model
+        keras.backend.clear_session()
+    sc.write_score_file(
+        args.out, {"classifier": logit}, test.label, test.jet_mass,
+        {"process": test.process.astype(np.int8), "fold": fold},
+        attrs={"model": supervised.ARCHITECTURE, "test": str(args.test), "train": str(args.train),
+               "processes": ",".join(PROCESSES),
+               "note": "trained with labels: a ceiling, not anomaly detection; test jets "
+                       f"cross-fitted over {k} folds, background from the training part"},
+    )
+    logger.info("wrote %d supervised scores to %s", len(test), args.out)
