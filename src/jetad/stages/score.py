@@ -6,8 +6,9 @@ c = softmax(logits / tau)) unless `score.sample: true`, which draws one seeded s
 Either way the file also holds /sampled_scores: the image scores from one seeded latent sample
 per jet, as the authors scored, so evaluate reports them beside the deterministic ones (the KL
 scores need no sample: they are the same).
-With --figures, also draws the mean images and reconstructions per class, a latent
-interpolation strip from the mean QCD latent to the mean top latent, and weight histograms.
+With --figures, also draws the mean images and reconstructions per class (named from the test
+file's processes), the decoded path between a typical background jet's latent and a typical jet
+of each anomalous process, and the weights per layer.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ logger = log.get("jetad.score")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="model directory from `jetad train`")
-    parser.add_argument("--test", required=True, help="test images (QCD and top)")
+    parser.add_argument("--test", required=True, help="test images (background and anomalies)")
     parser.add_argument("--out", required=True, help="output score file (HDF5)")
     parser.add_argument("--figures", default=None,
                         help="directory for reconstruction, interpolation and weight figures")
@@ -80,8 +81,8 @@ def run(args, params) -> None:
     model = load(args.model)
     logger.info("loaded JointVAE from %s (%s)", args.model, model.param_counts())
     n_top = int((test.label == 1).sum())
-    logger.info("read %d test jets from %s (%d QCD, %d top)", len(test), args.test,
-                len(test) - n_top, n_top)
+    logger.info("read %d test jets from %s (%d %s, %d %s)", len(test), args.test,
+                len(test) - n_top, class_names(test)[0], n_top, class_names(test)[1])
     res = score_images(model, test.images, int(sp["batch_size"]), bool(sp["sample"]), seed)
     rec = res.pop("reconstruction")
     # the same seeds as `score.sample: true`, so with it the two sets are equal
