@@ -191,3 +191,36 @@ def test_a_supervised_file_of_other_jets_is_refused(tmp_path):
                                    f"from {tmp_path / 'scores.h5'} (90 vs 100 jets); score the "
                                    "same test file")
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "s.md").exists()
+
+
+def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):
+    """With the latents in the score file, evaluate draws PCA and t-SNE of both latent parts;
+    evaluate.umap asks for UMAP too, which needs umap-learn: without it, a warning, not an
+    error."""
+    from pathlib import Path
+
+    import h5py
+    import yaml
+
+    from jetad.params import load
+
+    counts = {"qcd": 60, "top": 30, "z": 20}
+    label, process, _, _, _ = _score_file(tmp_path / "scores.h5", counts, "qcd")
+    rng = np.random.default_rng(8)
+    with h5py.File(tmp_path / "scores.h5", "a") as f:
+        f["z_mean"] = rng.normal(process[:, None], 1.0, (len(label), 4)).astype(np.float32)
+        f["logits"] = rng.normal(0, 1, (len(label), 5)).astype(np.float32)
+        f["category"] = f["logits"][...].argmax(1).astype(np.int16)
+    params = load(Path(__file__).resolve().parents[2] / "params.yaml")
+    params["evaluate"].update(umap=True, embedding_max_points=60)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--figures", str(tmp_path / "figs"),
+                "--params", str(tmp_path / "p.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    try:
+        from umap import UMAP  # noqa: F401
+        assert "latent embeddings (PCA, t-SNE, UMAP)" in proc.stderr
+    except ImportError:
+        assert "evaluate.umap is true but umap-learn is not installed" in proc.stderr
+        assert "latent embeddings (PCA, t-SNE)" in proc.stderr
+    assert (tmp_path / "figs" / "latent_embeddings.pdf").read_bytes()[:4] == b"%PDF"
