@@ -138,15 +138,17 @@ def test_summary_table_sampled_scores_and_supervised_ceiling(tmp_path, backgroun
     with h5py.File(path, "a") as f:
         f.create_group("sampled_scores")["mse"] = sampled
     ceiling = mass / 10 + rng.normal(0, 1, len(label))
-    write_score_file(tmp_path / "sup.h5", {"classifier": ceiling}, label, mass,
-                     {"process": process})
+    signals = [p for p in counts if p != background]
+    # the first signal has its own likelihood ratio (jetad supervised writes one per signal)
+    own = rng.random(len(label)) + (process == PROCESSES.index(signals[0]))
+    write_score_file(tmp_path / "sup.h5", {"classifier": ceiling, f"classifier_{signals[0]}": own},
+                     label, mass, {"process": process})
     proc = _run(tmp_path, path, "--supervised-scores", str(tmp_path / "sup.h5"),
                 "--summary", str(tmp_path / "s.md"), "--summary-csv", str(tmp_path / "s.csv"))
     assert proc.returncode == 0, proc.stderr
     m = json.loads((tmp_path / "metrics.json").read_text())
     # the deterministic numbers are the very same; the new keys come beside them
     assert {k: m[k] for k in before} == before
-    signals = [p for p in counts if p != background]
     new = {"jointvae_sampled/mse", "supervised/classifier"}
     assert set(m) - set(before) == {f"{p}{k}" for p in ["", *(f"{s}/" for s in signals)]
                                     for k in new}
@@ -156,7 +158,8 @@ def test_summary_table_sampled_scores_and_supervised_ceiling(tmp_path, backgroun
         assert m[f"{sig}/jointvae_sampled/mse"]["auc"] == pytest.approx(
             auc(label[sel], sampled[sel]))
         assert m[f"{sig}/supervised/classifier"]["auc"] == pytest.approx(
-            auc(label[sel], ceiling[sel]))
+            auc(label[sel], (own if sig == signals[0] else ceiling)[sel]))
+    assert m["supervised/classifier"]["auc"] == pytest.approx(auc(label, ceiling))
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     keys = [k for k in before if "/" in k and k.split("/")[0] not in counts] + sorted(new)
     assert sorted((r["signal"], r["key"]) for r in rows) == sorted(
@@ -191,6 +194,12 @@ def test_a_supervised_file_of_other_jets_is_refused(tmp_path):
                                    f"from {tmp_path / 'scores.h5'} (90 vs 100 jets); score the "
                                    "same test file")
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "s.md").exists()
+    write_score_file(tmp_path / "sup.h5", {"mse": mass}, label, mass)
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--supervised-scores", str(tmp_path / "sup.h5"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'sup.h5'}: no score "
+                                   "'classifier' (holds mse): not a jetad supervised score file")
+    assert not (tmp_path / "metrics.json").exists()
 
 
 def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):

@@ -53,6 +53,10 @@ def test_the_ceiling_learns_and_scores_every_test_jet_once(sup_dir):
     assert auc(label, s) > 0.9
     with h5py.File(sup_dir / "sup.h5") as f:
         assert "not anomaly detection" in f.attrs["note"]
+        # one class per process: the top's own likelihood ratio; with one signal, the same
+        # ranking as the any-anomaly score
+        assert list(f["scores"]) == ["classifier", "classifier_top"]
+        np.testing.assert_allclose(f["scores"]["classifier_top"][...], s)
 
 
 def test_no_test_jet_trains_the_model_that_scores_it(sup_dir):

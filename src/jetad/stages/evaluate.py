@@ -97,6 +97,9 @@ def run(args, params) -> None:
     background, signals = _signals(vae, args.scores)
     base = read_score_file(args.baseline_scores) if args.baseline_scores else None
     sup = read_score_file(args.supervised_scores) if args.supervised_scores else None
+    if sup is not None and "classifier" not in sup["scores"]:
+        raise DataError(f"{args.supervised_scores}: no score 'classifier' (holds "
+                        f"{', '.join(sup['scores'])}): not a jetad supervised score file")
     for other, path in ((base, args.baseline_scores), (sup, args.supervised_scores)):
         if other is not None and (len(other["label"]) != len(label)
                                   or not np.array_equal(other["label"], vae["label"])):
@@ -125,9 +128,13 @@ def run(args, params) -> None:
             series[f"baseline/conv_ae_{k}"] = v
         logger.info("read baseline scores %s from %s", sorted(base["scores"]),
                     args.baseline_scores)
+    # per signal, the supervised ceiling's own likelihood ratio of that signal (jetad supervised)
+    own: dict[str, dict[str, np.ndarray]] = {}
     if sup is not None:
-        for k, v in sup["scores"].items():
-            series[f"supervised/{k}"] = v
+        series["supervised/classifier"] = sup["scores"]["classifier"]
+        for sig in signals:
+            if f"classifier_{sig}" in sup["scores"]:
+                own[f"{sig}/"] = {"supervised/classifier": sup["scores"][f"classifier_{sig}"]}
         logger.info("read the supervised ceiling %s from %s", sorted(sup["scores"]),
                     args.supervised_scores)
 
@@ -139,6 +146,7 @@ def run(args, params) -> None:
     results = {}
     for prefix, sel in selections.items():
         for name, values in series.items():
+            values = own.get(prefix, {}).get(name, values)
             r = metrics.summary(label[sel], values[sel])
             # seeded bootstrap: statistical errors from the finite test set (not training
             # spread)
@@ -186,6 +194,7 @@ def run(args, params) -> None:
             sel = selections[f"{sig}/"]
             sig_curves = {}
             for name, values in drawn.items():
+                values = own.get(f"{sig}/", {}).get(name, values)
                 fpr, tpr = metrics.roc(label[sel], values[sel])
                 sig_curves[legend(name)] = (fpr, tpr, results[f"{sig}/{name}"]["auc"])
             with atomic_path(folder / f"roc_{sig}.pdf", suffix=".pdf") as tmp:

@@ -1,5 +1,6 @@
-"""`jetad supervised`: the supervised ceiling, a small CNN trained with labels, scored on the
-test jets of every other score, for `jetad evaluate --supervised-scores`.
+"""`jetad supervised`: the supervised ceiling, a small CNN trained with labels on the jet image
+and the jet mass, tau21 and tau32, scored on the test jets of every other score, for
+`jetad evaluate --supervised-scores`.
 
 It is not anomaly detection: it must see signal jets, and the only signal jets are in the test
 part (split sends every anomaly there). So the test jets are cross-fitted: each process of the
@@ -9,8 +10,11 @@ test jets outside fold k, and scores the jets of fold k only. Every test jet is 
 a model that never saw it, the test background is never trained on, and the scores cover the
 very jets of the other scores (same order, same labels). The price: each model sees (k-1)/k of
 the signal, so the ceiling is slightly conservative, and the folds' models differ a little.
-One binary model (background vs every anomaly) serves all signals; evaluate reports it per
-signal as `<signal>/supervised/classifier`.
+One model with a class per process (background and each anomalous process, classes weighted
+equally) serves all signals: score `classifier_<signal>` is the log-likelihood ratio of that
+signal against the background (a single background-vs-all model ranked QCD jets near the W
+mass above tops), `classifier` that of any anomaly; evaluate reports them as
+`<signal>/supervised/classifier` and `supervised/classifier`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ def folds(process: np.ndarray, label: np.ndarray, k: int, seed: int) -> np.ndarr
     return out
 
 
+def logsumexp(a: np.ndarray) -> np.ndarray:
+    m = a.max(axis=1)
+    return m + np.log(np.exp(a - m[:, None]).sum(axis=1))
+
+
 def run(args, params) -> None:
     from jetad.analysis import scores as sc
     from jetad.data.images import read_background_images, read_images, subsample
@@ -68,32 +77,61 @@ def run(args, params) -> None:
     ibg = subsample(len(train), sp.get("max_train_jets"), seed)
     bg = np.asarray(train.images[ibg], np.float32)
     # jet images sum to 1 (pixels ~1e-3): one scale from the training background brings them
-    # to unit spread, the same for every fold and for scoring
+    # to unit spread, the same for every fold and for scoring; the features likewise
     scale = np.float32(1.0 / max(float(bg.std()), 1e-12))
+
+    def features(data, rows):
+        return np.stack([getattr(data, k)[rows] for k in supervised.FEATURES], 1).astype(
+            np.float64)
+
+    bg_feat = features(train, ibg)
+    mu, sd = bg_feat.mean(0), np.where(bg_feat.std(0) > 0, bg_feat.std(0), 1.0)
+
+    def standard(f):
+        return ((f - mu) / sd).astype(np.float32)
+
     fold = folds(test.process, test.label, k, seed)
-    logit = np.zeros(len(test), np.float64)
+    # classes: the background, then each anomalous process of the test file
+    signals = [int(p) for p in np.unique(test.process[test.label == 1])]
+    cls = np.zeros(len(test), np.int64)
+    for i, p in enumerate(signals):
+        cls[test.process == p] = i + 1
+    logits = np.zeros((len(test), 1 + len(signals)), np.float64)
     for f in range(k):
         sig = np.flatnonzero((test.label == 1) & (fold != f))
         x = np.concatenate([bg, test.images[sig]]) * scale
-        y = np.r_[np.zeros(len(bg)), np.ones(len(sig))].astype(np.float32)
-        # each class weighs half of the loss, whatever the counts
-        w = np.where(y == 1, len(y) / (2.0 * len(sig)), len(y) / (2.0 * len(bg)))
+        feat = standard(np.concatenate([bg_feat, features(test, sig)]))
+        y = np.r_[np.zeros(len(bg), np.int64), cls[sig]]
+        # every class weighs the same share of the loss, whatever the counts
+        counts = np.bincount(y, minlength=1 + len(signals))
+        if (counts == 0).any():
+            raise DataError(f"{args.test}: too few jets of "
+                            f"{PROCESSES[signals[int(np.argmin(counts[1:]))]]} to train on "
+                            f"outside fold {f + 1} of supervised.folds = {k}")
+        w = (len(y) / (len(counts) * counts))[y].astype(np.float32)
         keras.utils.set_random_seed(seed + 1000 * (f + 1))  # a fold's model: its seed only
-        model = supervised.build(npix, tuple(sp["filters"]), int(sp["dense"]))
+        model = supervised.build(npix, tuple(sp["filters"]), int(sp["dense"]),
+                                 n_classes=1 + len(signals))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=sp["learning_rate"]),
-                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
-        hist = model.fit(x, y[:, None], sample_weight=w.astype(np.float32), epochs=int(sp["epochs"]),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        hist = model.fit([x, feat], y, sample_weight=w, epochs=int(sp["epochs"]),
                          batch_size=int(sp["batch_size"]), shuffle=True, verbose=0)
         mine = np.flatnonzero(fold == f)
-        logit[mine] = model.predict(test.images[mine] * scale, batch_size=1024,
-                                    verbose=0)[:, 0].astype(np.float64)
+        logits[mine] = model.predict([test.images[mine] * scale,
+                                      standard(features(test, mine))], batch_size=1024,
+                                     verbose=0).astype(np.float64)
         logger.info("fold %d/%d: trained on %d background (training part) + %d anomalous jets "
                     "(other folds), loss %s; scored %d test jets", f + 1, k, len(bg), len(sig),
                     [round(v, 4) for v in hist.history["loss"]], len(mine))
         del model
         keras.backend.clear_session()
+    # log-likelihood ratios: each signal against the background (the optimal test of that pair),
+    # and every anomaly together against the background
+    scores = {"classifier": logsumexp(logits[:, 1:]) - logits[:, 0]}
+    for i, p in enumerate(signals):
+        scores[f"classifier_{PROCESSES[p]}"] = logits[:, i + 1] - logits[:, 0]
     sc.write_score_file(
-        args.out, {"classifier": logit}, test.label, test.jet_mass,
+        args.out, scores, test.label, test.jet_mass,
         {"process": test.process.astype(np.int8), "fold": fold},
         attrs={"model": supervised.ARCHITECTURE, "test": str(args.test), "train": str(args.train),
                "processes": ",".join(PROCESSES),
