@@ -73,7 +73,7 @@ def _fmt(value: float, lo: float, hi: float, digits: int) -> str:
     if not np.isfinite(value):
         return "inf (no background left)"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{value:.{digits}f}"
+        return f"{value:.{digits}f} [?, inf]"  # see the table's head
     return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
@@ -98,6 +98,7 @@ def to_markdown(table: list[dict], background: str | None) -> str:
                        "background jets" for sig in signals)
     head = (f"Background {display(background) if background else 'label 0'}; AUC and "
             "1/eps_B at eps_S = 0.3, with seeded bootstrap 68% intervals in brackets "
-            f"({counts}). The supervised classifier is trained with labels: a ceiling, not "
-            "anomaly detection.\n\n")
+            f"({counts}); [?, inf]: some replicas keep no background jet at eps_S = 0.3. The "
+            "supervised classifier is trained with labels: a ceiling, not anomaly detection."
+            "\n\n")
     return head + pd.DataFrame(data).to_markdown(index=False) + "\n"
