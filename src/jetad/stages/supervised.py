@@ -24,16 +24,7 @@ import numpy as np
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "supervised ceiling: a CNN trained with labels, cross-fitted over the test jets"
-
 logger = log.get("jetad.supervised")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--train", required=True, help="background training images")
-    parser.add_argument("--test", required=True, help="test images (background and anomalies)")
-    parser.add_argument("--out", required=True,
-                        help="output score file (HDF5, score 'classifier': the logit)")
 
 
 def folds(process: np.ndarray, label: np.ndarray, k: int, seed: int) -> np.ndarray:
