@@ -248,7 +248,9 @@ def _draw_classes(ax, xy: dict[str, np.ndarray], background: str | None) -> None
 
     order = sorted(xy, key=lambda k: -len(xy[k]))
     allxy = np.concatenate(list(xy.values()))
-    lo, hi = allxy.min(0), allxy.max(0)
+    # the view holds the central 99% of the jets: a few outliers otherwise squeeze the rest
+    # into a dot (seen on the PCA of real latents)
+    lo, hi = np.percentile(allxy, 0.5, axis=0), np.percentile(allxy, 99.5, axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     edges = [np.linspace(lo[d] - 0.05 * span[d], hi[d] + 0.05 * span[d], 61) for d in (0, 1)]
     for i, name in enumerate(order):
@@ -260,7 +262,7 @@ def _draw_classes(ax, xy: dict[str, np.ndarray], background: str | None) -> None
         if len(pts) < 20:
             continue
         h, _, _ = np.histogram2d(pts[:, 0], pts[:, 1], bins=edges)
-        h = gaussian_filter(h, 1.5)
+        h = gaussian_filter(h, 2.5)
         flat = np.sort(h.ravel())[::-1]
         cum = np.cumsum(flat) / max(flat.sum(), 1e-300)
         levels = sorted({float(flat[min(np.searchsorted(cum, q), len(flat) - 1)])
@@ -271,6 +273,8 @@ def _draw_classes(ax, xy: dict[str, np.ndarray], background: str | None) -> None
         cy = 0.5 * (edges[1][1:] + edges[1][:-1])
         ax.contour(cx, cy, h.T, levels=levels, colors=[color(name, i)],
                    linewidths=[0.8, 1.4])
+    ax.set_xlim(edges[0][0], edges[0][-1])
+    ax.set_ylim(edges[1][0], edges[1][-1])
     ax.legend(markerscale=4, fontsize=8, title="jets drawn", title_fontsize=8)
 
 
