@@ -137,12 +137,9 @@ def load(path: str | os.PathLike | None = None) -> Params:
 
 # Sections a stage reads that its registry entry (jetad.pipeline.registry) does not declare
 # yet, for the lead to declare there; tests/test_params.py fails once one is declared.
-# score, evaluate, qat: data.source, for the data note on their figures (analysis.plots);
 # synth: resources.logic_synthesis, which the rule tracks as its own `logic_synthesis` param
 # (an argument --logic-synthesis would spare the stage params.yaml altogether).
-PENDING: dict[str, tuple[str, ...]] = {
-    "score": ("data",), "evaluate": ("data",), "qat": ("data",), "synth": ("resources",),
-}
+PENDING: dict[str, tuple[str, ...]] = {"synth": ("resources",)}
 
 
 def declared(stage: str) -> tuple[str, ...]:

@@ -134,6 +134,8 @@ class Score(Section):
 @section
 class Evaluate(Section):
     pca_max_points: int
+    embedding_max_points: int
+    umap: bool
 
 
 @section
@@ -147,6 +149,17 @@ class Baseline(Section):
     early_stopping_patience: int
     max_train_jets: int | None
     max_val_jets: int | None
+
+
+@section
+class Supervised(Section):
+    filters: list[int]
+    dense: int
+    folds: int
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    max_train_jets: int | None
 
 
 @section
@@ -204,5 +217,5 @@ class Resources(Section):
 SECTIONS: dict[str, type[Section]] = {
     "data": Data, "download": Download, "generate": Generate, "pixelize": Pixelize,
     "split": Split, "train": Train, "score": Score, "evaluate": Evaluate,
-    "baseline": Baseline, "qat": Qat, "hls": Hls, "resources": Resources,
+    "baseline": Baseline, "supervised": Supervised, "qat": Qat, "hls": Hls, "resources": Resources,
 }

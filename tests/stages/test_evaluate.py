@@ -106,3 +106,128 @@ def test_a_score_file_whose_background_is_two_processes_is_refused(tmp_path):
     assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'scores.h5'}: label 0 "
                                    "must be one process, the background, not qcd, top")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def _run(d, scores, *extra):
+    return subprocess.run([*JETAD, "evaluate", "--scores", str(scores), "--roc",
+                           str(d / "roc.pdf"), "--metrics", str(d / "metrics.json"), *extra],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("background,counts", [
+    ("qcd", {"qcd": 200, "top": 80, "w": 60}),
+    ("top", {"top": 150, "qcd": 90}),  # the inverse task: QCD is the signal
+])
+def test_summary_table_sampled_scores_and_supervised_ceiling(tmp_path, background, counts):
+    """Every signal x every score in the summary (CSV numbers = metrics.json), the sampled
+    latent's scores beside the deterministic ones without changing those, and the supervised
+    ceiling under its own key and name."""
+    import csv
+
+    import h5py
+
+    from jetad.analysis.summary import SUPERVISED, display
+
+    path = tmp_path / "scores.h5"
+    label, process, mass, _, _ = _score_file(path, counts, background)
+    proc = _run(tmp_path, path)
+    assert proc.returncode == 0, proc.stderr
+    before = json.loads((tmp_path / "metrics.json").read_text())
+    rng = np.random.default_rng(11)
+    sampled = rng.random(len(label)) + 0.6 * label
+    with h5py.File(path, "a") as f:
+        f.create_group("sampled_scores")["mse"] = sampled
+    ceiling = mass / 10 + rng.normal(0, 1, len(label))
+    signals = [p for p in counts if p != background]
+    # the first signal has its own likelihood ratio (jetad supervised writes one per signal)
+    own = rng.random(len(label)) + (process == PROCESSES.index(signals[0]))
+    write_score_file(tmp_path / "sup.h5", {"classifier": ceiling, f"classifier_{signals[0]}": own},
+                     label, mass, {"process": process})
+    proc = _run(tmp_path, path, "--supervised-scores", str(tmp_path / "sup.h5"),
+                "--summary", str(tmp_path / "s.md"), "--summary-csv", str(tmp_path / "s.csv"))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    # the deterministic numbers are the very same; the new keys come beside them
+    assert {k: m[k] for k in before} == before
+    new = {"jointvae_sampled/mse", "supervised/classifier"}
+    assert set(m) - set(before) == {f"{p}{k}" for p in ["", *(f"{s}/" for s in signals)]
+                                    for k in new}
+    bg = process == PROCESSES.index(background)
+    for sig in signals:
+        sel = bg | (process == PROCESSES.index(sig))
+        assert m[f"{sig}/jointvae_sampled/mse"]["auc"] == pytest.approx(
+            auc(label[sel], sampled[sel]))
+        assert m[f"{sig}/supervised/classifier"]["auc"] == pytest.approx(
+            auc(label[sel], (own if sig == signals[0] else ceiling)[sel]))
+    assert m["supervised/classifier"]["auc"] == pytest.approx(auc(label, ceiling))
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    keys = [k for k in before if "/" in k and k.split("/")[0] not in counts] + sorted(new)
+    assert sorted((r["signal"], r["key"]) for r in rows) == sorted(
+        (display(s), k) for s in signals for k in keys)
+    for r in rows:
+        sig = next(s for s in signals if display(s) == r["signal"])
+        ref = m[f"{sig}/{r['key']}"]
+        assert float(r["auc"]) == pytest.approx(ref["auc"], rel=1e-5)
+        assert [float(r["auc_lo"]), float(r["auc_hi"])] == pytest.approx(ref["auc_68"], rel=1e-5)
+        rej = ref["rejection_at_eff_s_0p3"]
+        assert float(r["rejection_at_eff_s_0p3"]) == (
+            pytest.approx(rej, rel=1e-5) if rej is not None else float("inf"))
+        assert int(r["n_signal"]) == counts[sig]
+    md = (tmp_path / "s.md").read_text()
+    assert md.startswith(f"Background {display(background)};")
+    header = next(line for line in md.splitlines() if line.startswith("| score"))
+    assert [c.strip() for c in header.strip("|").split("|")] == ["score"] + [
+        f"{display(s)} {what}" for s in signals for what in ("AUC", "1/eps_B")]
+    assert f"| {SUPERVISED}" in md and "| MSE (sampled latent)" in md
+    jm = m[f"{signals[0]}/baseline/jet_mass"]
+    assert f"{jm['auc']:.3f} [{jm['auc_68'][0]:.3f}, {jm['auc_68'][1]:.3f}]" in md
+
+
+def test_a_supervised_file_of_other_jets_is_refused(tmp_path):
+    label, process, mass, _, _ = _score_file(tmp_path / "scores.h5", {"qcd": 50, "top": 50},
+                                             "qcd")
+    write_score_file(tmp_path / "sup.h5", {"classifier": mass[:90]}, label[:90], mass[:90])
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--supervised-scores",
+                str(tmp_path / "sup.h5"), "--summary", str(tmp_path / "s.md"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'sup.h5'}: labels differ "
+                                   f"from {tmp_path / 'scores.h5'} (90 vs 100 jets); score the "
+                                   "same test file")
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "s.md").exists()
+    write_score_file(tmp_path / "sup.h5", {"mse": mass}, label, mass)
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--supervised-scores", str(tmp_path / "sup.h5"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'sup.h5'}: no score "
+                                   "'classifier' (holds mse): not a jetad supervised score file")
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):
+    """With the latents in the score file, evaluate draws PCA and t-SNE of both latent parts;
+    evaluate.umap asks for UMAP too, which needs umap-learn: without it, a warning, not an
+    error."""
+    from pathlib import Path
+
+    import h5py
+    import yaml
+
+    counts = {"qcd": 60, "top": 30, "z": 20}
+    label, process, _, _, _ = _score_file(tmp_path / "scores.h5", counts, "qcd")
+    rng = np.random.default_rng(8)
+    with h5py.File(tmp_path / "scores.h5", "a") as f:
+        f["z_mean"] = rng.normal(process[:, None], 1.0, (len(label), 4)).astype(np.float32)
+        f["logits"] = rng.normal(0, 1, (len(label), 5)).astype(np.float32)
+        f["category"] = f["logits"][...].argmax(1).astype(np.int16)
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    params["evaluate"].update(umap=True, embedding_max_points=60)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--figures", str(tmp_path / "figs"),
+                "--params", str(tmp_path / "p.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    try:
+        from umap import UMAP  # noqa: F401
+        assert "latent embeddings (PCA, t-SNE, UMAP)" in proc.stderr
+    except ImportError:
+        assert "evaluate.umap is true but umap-learn is not installed" in proc.stderr
+        assert "latent embeddings (PCA, t-SNE)" in proc.stderr
+    assert (tmp_path / "figs" / "latent_embeddings.pdf").read_bytes()[:4] == b"%PDF"

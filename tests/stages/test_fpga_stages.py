@@ -47,7 +47,7 @@ def qat_done(fpga_workdir, jetad):
     jetad(d, "qat", "--train", "train.h5", "--vae", "model", "--test", "test.h5",
           "--scores", "scores.h5", "--out", "quantized", "--metrics", "q/metrics.json",
           "--table", "q/metrics.md", "--roc", "q/roc.pdf", "--energy", "q/energy.csv",
-          "--energy-table", "q/energy.md")
+          "--energy-table", "q/energy.md", "--weights-figure", "q/weights.pdf")
     return d
 
 
@@ -77,6 +77,7 @@ def test_qat_writes_models_metrics_and_energy(qat_done):
     table = (d / "q" / "metrics.md").read_text()
     assert "| quantized (QKeras) | KL total |" in table
     assert (d / "q" / "roc.pdf").read_bytes()[:4] == b"%PDF"
+    assert (d / "q" / "weights.pdf").read_bytes()[:4] == b"%PDF"
     rows = list(csv.DictReader((d / "q" / "energy.csv").open()))
     assert rows[-1]["layer"] == "TOTAL"
     conv = next(r for r in rows if r["layer"] == "conv1_b0_0")

@@ -75,13 +75,24 @@ def test_score_and_evaluate(trained, jetad):
         np.testing.assert_array_equal(f["tau21"][...], test.tau21)
         np.testing.assert_array_equal(f["tau32"][...], test.tau32)
         assert f.attrs["processes"] == "qcd,top,w,z" and f.attrs["background"] == "qcd"
+        # the image scores of a sampled latent beside the deterministic ones (KL needs none)
+        sampled = {k: f["sampled_scores"][k][...] for k in f["sampled_scores"]}
+        assert list(sampled) == ["mse", "bce", "dice", "pixel_diff", "total"]
+        assert all(v.shape == (120,) and np.isfinite(v).all() for v in sampled.values())
+        assert not np.array_equal(sampled["mse"], f["scores"]["mse"][...])
+        assert f["logits"].shape == (120, 5)
+        np.testing.assert_array_equal(f["category"][...], f["logits"][...].argmax(1))
     for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
         assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
     jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
           "--out", "baseline_scores.h5")
     jetad(d, "evaluate", "--scores", "scores.h5", "--baseline-scores", "baseline_scores.h5",
-          "--roc", "roc.pdf", "--metrics", "metrics.json", "--figures", "figs")
+          "--roc", "roc.pdf", "--metrics", "metrics.json", "--figures", "figs",
+          "--summary", "summary.md")
     m = json.loads((d / "metrics.json").read_text())
+    assert "top/jointvae_sampled/mse" in m and "top/jointvae_sampled/kl_total" not in m
+    assert "| top AUC" in (d / "summary.md").read_text()
+    assert (d / "figs" / "latent_embeddings.pdf").stat().st_size > 1000
     assert "jointvae/kl_total" in m and "baseline/jet_mass" in m and "baseline/conv_ae_mse" in m
     # the one signal's own keys beside the combined ones, and its ROC figure
     assert m["top/jointvae/kl_total"] == m["jointvae/kl_total"]

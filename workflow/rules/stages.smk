@@ -124,7 +124,7 @@ rule train:
     log:
         "logs/train.log",
     params:
-        sections("seed", "train"),
+        sections("seed", "data", "train"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -146,7 +146,7 @@ rule score:
     log:
         "logs/score.log",
     params:
-        sections("seed", "score"),
+        sections("seed", "data", "score"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -160,20 +160,23 @@ rule evaluate:
     input:
         scores="results/scores.h5",
         baseline="results/baseline_scores.h5",
+        supervised="results/supervised_scores.h5",
         code=code("evaluate"),
     output:
         roc=report("results/roc.pdf", caption="../report/roc.rst", category="Evaluation"),
         metrics="results/metrics.json",
         figures=report(directory("results/figures/evaluate"), patterns=["{name}.pdf"], caption="../report/figures.rst", category="Figures"),
+        summary=report("results/summary.md", caption="../report/summary.rst", category="Evaluation"),
+        summary_csv="results/summary.csv",
     log:
         "logs/evaluate.log",
     params:
-        sections("seed", "evaluate"),
+        sections("seed", "data", "evaluate"),
     resources:
         mem_mb=4000,
         runtime=30,
     shell:
-        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --log {log}"
+        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --supervised-scores {input.supervised} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
 
 
 # train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)
@@ -197,6 +200,26 @@ rule baseline:
         "jetad baseline --train {input.train} --val {input.val} --test {input.test} --out {output.scores} --log {log}"
 
 
+# supervised ceiling (not anomaly detection): a CNN trained with labels, cross-fitted over the test jets
+rule supervised:
+    input:
+        train="data/split/train.h5",
+        test="data/split/test.h5",
+        code=code("supervised"),
+    output:
+        scores="results/supervised_scores.h5",
+    log:
+        "logs/supervised.log",
+    params:
+        sections("seed", "supervised"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    shell:
+        "jetad supervised --train {input.train} --test {input.test} --out {output.scores} --log {log}"
+
+
 # quantization-aware training of the reduced encoder with the trained float decoder
 rule qat:
     input:
@@ -212,16 +235,17 @@ rule qat:
         roc=report("results/quantized/roc.pdf", caption="../report/quantized_roc.rst", category="FPGA"),
         energy="results/quantized/energy.csv",
         energy_table=report("results/quantized/energy.md", caption="../report/energy.rst", category="FPGA"),
+        weights=report("results/quantized/weights.pdf", caption="../report/figures.rst", category="Figures"),
     log:
         "logs/qat.log",
     params:
-        sections("seed", "qat"),
+        sections("seed", "data", "qat"),
     threads: 2
     resources:
         mem_mb=8000,
         runtime=240,
     shell:
-        "jetad qat --train {input.train} --vae {input.vae} --test {input.test} --scores {input.scores} --out {output.model} --metrics {output.metrics} --table {output.table} --roc {output.roc} --energy {output.energy} --energy-table {output.energy_table} --log {log}"
+        "jetad qat --train {input.train} --vae {input.vae} --test {input.test} --scores {input.scores} --out {output.model} --metrics {output.metrics} --table {output.table} --roc {output.roc} --energy {output.energy} --energy-table {output.energy_table} --weights-figure {output.weights} --log {log}"
 
 
 # hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, per block)

@@ -20,6 +20,8 @@ LABELS = {
     "kl_total": "KL total",
 }
 EPS = 1e-7
+# the scores of the reconstruction, which a sampled latent changes (KL reads the encoder alone)
+IMAGE_SCORES = ("mse", "bce", "dice", "pixel_diff", "total")
 
 
 def _flat(a) -> np.ndarray:
@@ -89,7 +91,8 @@ def all_scores(x, x_rec, mean, logvar, logits, eps_kl: float = EPS) -> dict[str,
 
 def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
                      extra: dict[str, np.ndarray] | None = None, attrs: dict | None = None) -> None:
-    """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays."""
+    """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays; an
+    extra value that is a dict becomes a group of (N,) scores (e.g. /sampled_scores/<name>)."""
     from jetad.atomic import atomic_path, create_h5, create_h5_group
 
     with atomic_path(path, suffix=".h5") as tmp, create_h5(tmp) as f:
@@ -99,7 +102,12 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
         f.create_dataset("label", data=np.asarray(label, np.int8), track_times=False)
         f.create_dataset("jet_mass", data=np.asarray(jet_mass, np.float32), track_times=False)
         for name, values in (extra or {}).items():
-            f.create_dataset(name, data=values, track_times=False)
+            if isinstance(values, dict):
+                sub = create_h5_group(f, name)
+                for k, v in values.items():
+                    sub.create_dataset(k, data=np.asarray(v, np.float64), track_times=False)
+            else:
+                f.create_dataset(name, data=values, track_times=False)
         for key, value in (attrs or {}).items():
             f.attrs[key] = value
 
@@ -120,8 +128,12 @@ def read_score_file(path) -> dict:
         if not isinstance(f["scores"], h5py.Group) or not len(f["scores"]):
             raise DataError(f"{path}: not a score file (/scores holds no scores)")
         out = {"scores": {k: f["scores"][k][...] for k in f["scores"]}}
+        groups = []  # further groups of per-jet scores, e.g. sampled_scores
         for k in f:
-            if k != "scores":
+            if k != "scores" and isinstance(f[k], h5py.Group):
+                out[k] = {name: f[k][name][...] for name in f[k]}
+                groups.append(k)
+            elif k != "scores":
                 out[k] = f[k][...]
         out["attrs"] = dict(f.attrs)
     n = len(out["label"])
@@ -129,6 +141,7 @@ def read_score_file(path) -> dict:
         raise DataError(f"{path}: holds no jets")
     # tau21 / tau32: optional (a file from before they were carried), checked when present
     per_jet = {k: out[k] for k in ("jet_mass", "tau21", "tau32") if k in out}
+    per_jet.update({f"{g}/{k}": v for g in groups for k, v in out[g].items()})
     for k, v in {**out["scores"], **per_jet}.items():
         if v.shape != (n,):
             raise DataError(f"{path}: {k} has shape {v.shape}, expected ({n},) for {n} jets")

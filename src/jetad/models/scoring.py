@@ -47,18 +47,45 @@ def class_means(images: np.ndarray, rec: np.ndarray, label: np.ndarray):
     return np.stack(mean_img).astype(np.float32), np.stack(mean_rec).astype(np.float32)
 
 
-def latent_interpolation(model, z_mean: np.ndarray, category: np.ndarray, label: np.ndarray,
-                         steps: int = 8):
-    """(decoded images (steps, h, w), fractions (steps,)) along the line between the mean
-    latents of the two classes; the categorical part is each class's frequency of arg-max
-    codes, a point on the simplex the decoder was trained on."""
-    cats = np.eye(model.cfg.latent_disc, dtype=np.float32)[category]
-    ends = []
-    for cls in (0, 1):
-        sel = label == cls
-        if not sel.any():
-            sel = np.ones(len(label), bool)
-        ends.append(np.concatenate([z_mean[sel].mean(0), cats[sel].mean(0)]))
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    latents = ((1 - t) * ends[0] + t * ends[1]).astype(np.float32)
-    return model.decoder(latents, training=False).numpy()[..., 0], t[:, 0]
+def class_names(test) -> tuple[str, str]:
+    """(background, anomalies) as the figures name them, from the test file's processes."""
+    from jetad.analysis.summary import display
+
+    names = test.process_names()
+    background = display(str(test.attrs.get("background", "qcd")))
+    signals = [display(str(n)) for n in dict.fromkeys(names[test.label == 1])]
+    return background, (signals[0] if len(signals) == 1
+                        else f"anomalies ({', '.join(signals)})" if signals else "anomalies")
+
+
+def interpolation_rows(model, test, extra, kl_total, n_steps: int = 8) -> list[dict]:
+    """For every anomalous process: the background jet and that process's jet of median KL
+    total (typical jets, chosen without randomness), and the decoded straight path between
+    their latents (z = mean, c = softmax(logits / tau), as the deterministic reconstruction)."""
+    from jetad.analysis.summary import display
+    from jetad.models.jointvae import deterministic_latent
+
+    def typical(mask):
+        idx = np.flatnonzero(mask)
+        return int(idx[np.argsort(kl_total[idx], kind="stable")[len(idx) // 2]])
+
+    names = test.process_names()
+    bg = test.label == 0
+    if not bg.any() or bg.all():
+        return []
+    start = typical(bg)
+    rows = []
+    for proc in dict.fromkeys(names[test.label == 1]):
+        end = typical(names == proc)
+        z, c = deterministic_latent(extra["z_mean"][[start, end]], extra["logits"][[start, end]],
+                                    model.cfg.tau)
+        ends = np.concatenate([np.asarray(z), np.asarray(c)], axis=1)
+        steps = np.linspace(0.0, 1.0, n_steps)
+        path = ((1 - steps[:, None]) * ends[0] + steps[:, None] * ends[1]).astype(np.float32)
+        rows.append({
+            "title": f"{display(names[start])} to {display(proc)}",
+            "start": test.images[start], "end": test.images[end],
+            "start_name": display(names[start]), "end_name": display(proc),
+            "decoded": model.decoder(path, training=False).numpy()[..., 0], "steps": steps,
+        })
+    return rows

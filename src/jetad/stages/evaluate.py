@@ -13,6 +13,10 @@ Keys "<model>/<score>" compare the background (label 0) with every anomaly toget
 score file holds each jet's `process` (jetad score copies it from the test file), keys
 "<signal>/<model>/<score>" compare the background with that one process (top, w, z, or qcd when
 the background is another class), and `<figures>/roc_<signal>.pdf` shows its ROC curves.
+Beside them: `jointvae_sampled/<score>`, the image scores from a sampled latent (jetad score
+writes both; the deterministic keys are unchanged), and `supervised/classifier`, the ceiling of
+a classifier trained with labels (`jetad supervised`; not anomaly detection). --summary and
+--summary-csv write the signal x score table of AUC and 1/eps_B with their intervals.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ def _signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
 
 def run(args, params) -> None:
     from jetad.analysis import bootstrap, metrics, plots
-    from jetad.analysis.scores import LABELS, read_score_file
+    from jetad.analysis import summary as tables
+    from jetad.analysis.scores import read_score_file
 
     params = params.for_stage(args.command)
     ep = params.evaluate
@@ -75,16 +80,24 @@ def run(args, params) -> None:
                         f"{n_top} anomalous")
     background, signals = _signals(vae, args.scores)
     base = read_score_file(args.baseline_scores) if args.baseline_scores else None
-    if base is not None and (len(base["label"]) != len(label)
-                             or not np.array_equal(base["label"], vae["label"])):
-        raise DataError(
-            f"{args.baseline_scores}: labels differ from {args.scores} "
-            f"({len(base['label'])} vs {len(label)} jets); score the same test file"
-        )
+    sup = read_score_file(args.supervised_scores) if args.supervised_scores else None
+    if sup is not None and "classifier" not in sup["scores"]:
+        raise DataError(f"{args.supervised_scores}: no score 'classifier' (holds "
+                        f"{', '.join(sup['scores'])}): not a jetad supervised score file")
+    for other, path in ((base, args.baseline_scores), (sup, args.supervised_scores)):
+        if other is not None and (len(other["label"]) != len(label)
+                                  or not np.array_equal(other["label"], vae["label"])):
+            raise DataError(
+                f"{path}: labels differ from {args.scores} "
+                f"({len(other['label'])} vs {len(label)} jets); score the same test file"
+            )
     logger.info("read %d jets (%d anomalous) with %d scores from %s", len(label), n_top,
                 len(vae["scores"]), args.scores)
     # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
     series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
+    # image scores from a sampled latent (older score files have none)
+    series.update({f"jointvae_sampled/{k}": v
+                   for k, v in (vae.get("sampled_scores") or {}).items()})
     series["baseline/jet_mass"] = vae["jet_mass"].astype(np.float64)
     taus = [t for t in ("tau21", "tau32") if t in vae]
     for tau in taus:
@@ -99,6 +112,15 @@ def run(args, params) -> None:
             series[f"baseline/conv_ae_{k}"] = v
         logger.info("read baseline scores %s from %s", sorted(base["scores"]),
                     args.baseline_scores)
+    # per signal, the supervised ceiling's own likelihood ratio of that signal (jetad supervised)
+    own: dict[str, dict[str, np.ndarray]] = {}
+    if sup is not None:
+        series["supervised/classifier"] = sup["scores"]["classifier"]
+        for sig in signals:
+            if f"classifier_{sig}" in sup["scores"]:
+                own[f"{sig}/"] = {"supervised/classifier": sup["scores"][f"classifier_{sig}"]}
+        logger.info("read the supervised ceiling %s from %s", sorted(sup["scores"]),
+                    args.supervised_scores)
 
     seed = params.seed
     # (prefix of the metrics keys, the jets compared): every anomaly, then each signal alone
@@ -108,6 +130,7 @@ def run(args, params) -> None:
     results = {}
     for prefix, sel in selections.items():
         for name, values in series.items():
+            values = own.get(prefix, {}).get(name, values)
             r = metrics.summary(label[sel], values[sel])
             # seeded bootstrap: statistical errors from the finite test set (not training
             # spread)
@@ -126,18 +149,21 @@ def run(args, params) -> None:
         logger.info("%-26s AUC %.4f [%.4f, %.4f]  TPR@FPR10%% %.3f  1/eps_B@0.3 %s", name,
                     r["auc"], lo, hi, r["tpr_at_fpr_10pct"], "inf" if rej is None else f"{rej:.1f}")
 
-    def legend(name: str) -> str:
-        model, score = name.split("/", 1)
-        if model == "jointvae":
-            return LABELS.get(score, score)
-        if score == "jet_mass":
-            return "jet mass"
-        if score.startswith("tau"):
-            return f"1 - {score}"
-        return f"conv AE {score.removeprefix('conv_ae_')}"
+    table = tables.rows(results, list(series), list(signals))
+    if args.summary_csv:
+        write_text(args.summary_csv, tables.to_csv(table))
+    if args.summary:
+        write_text(args.summary, tables.to_markdown(table, background))
+    if args.summary or args.summary_csv:
+        logger.info("wrote the summary of %d signals x %d scores to %s", max(1, len(signals)),
+                    len(series), " and ".join(p for p in (args.summary, args.summary_csv) if p))
 
+    legend = tables.legend
+    # the sampled-latent scores are in metrics.json and the summary; the figures keep one curve
+    # per score so that they stay legible
+    drawn = {k: v for k, v in series.items() if not k.startswith("jointvae_sampled/")}
     curves = {}
-    for name, values in series.items():
+    for name, values in drawn.items():
         fpr, tpr = metrics.roc(label, values)
         curves[legend(name)] = (fpr, tpr, results[name]["auc"])
     note = plots.data_note(params)
@@ -151,19 +177,45 @@ def run(args, params) -> None:
         for sig in signals:
             sel = selections[f"{sig}/"]
             sig_curves = {}
-            for name, values in series.items():
+            for name, values in drawn.items():
+                values = own.get(f"{sig}/", {}).get(name, values)
                 fpr, tpr = metrics.roc(label[sel], values[sel])
                 sig_curves[legend(name)] = (fpr, tpr, results[f"{sig}/{name}"]["auc"])
             with atomic_path(folder / f"roc_{sig}.pdf", suffix=".pdf") as tmp:
                 plots.roc_curves(sig_curves, tmp, note,
-                                 title=f"{background or 'background'} vs {sig}")
+                                 title=f"{tables.display(background)} vs {tables.display(sig)}")
         if signals:
             logger.info("wrote ROC curves of %s to %s", ", ".join(signals), folder)
+        from jetad.analysis.scores import softmax
+
+        # each class by its own name, the background first (so it keeps the first colour)
+        if signals:
+            groups = {tables.display(background): label == 0}
+            groups.update({tables.display(s): m for s, m in signals.items()})
+        else:
+            groups = {"background": label == 0, "anomalies": label == 1}
+        bg_name = next(iter(groups))
         with atomic_path(folder / "score_distributions.pdf", suffix=".pdf") as tmp:
-            plots.score_distributions({legend(k): v for k, v in series.items()}, label, tmp,
+            plots.score_distributions({legend(k): v for k, v in drawn.items()}, groups, tmp,
                                       note)
         if "z_mean" in vae and "category" in vae:
             with atomic_path(folder / "latent_pca.pdf", suffix=".pdf") as tmp:
-                plots.latent_pca(vae["z_mean"], label, vae["category"], tmp, note,
-                                 max_points=ep.pca_max_points, seed=seed)
+                plots.latent_pca(vae["z_mean"], groups, vae["category"], tmp, note,
+                                 max_points=ep.pca_max_points, seed=seed, background=bg_name)
         logger.info("wrote score distributions and latent PCA to %s", folder)
+        if "z_mean" in vae and "logits" in vae:
+            methods = ["PCA", "t-SNE"]
+            if ep.umap:
+                try:
+                    from umap import UMAP  # noqa: F401
+                    methods.append("UMAP")
+                except ImportError:
+                    logger.warning("evaluate.umap is true but umap-learn is not installed "
+                                   "(pip install umap-learn): latent embeddings without UMAP")
+            parts = {"continuous latent (means)": vae["z_mean"],
+                     "discrete latent (softmax of the logits)": softmax(vae["logits"])}
+            with atomic_path(folder / "latent_embeddings.pdf", suffix=".pdf") as tmp:
+                plots.latent_embeddings(parts, groups, tmp, note, tuple(methods),
+                                        max_points=ep.embedding_max_points, seed=seed,
+                                        background=bg_name)
+            logger.info("wrote the latent embeddings (%s) to %s", ", ".join(methods), folder)

@@ -57,6 +57,16 @@ def run(args, params) -> None:
         logger.info("wrote the %s reduced encoder (%d effective parameters) to %s", kind,
                     encoder.effective_params(enc), out / name)
         models[kind] = enc
+    if args.weights_figure:
+        from jetad.analysis import plots
+
+        # the quantized encoder's kernels as it computes with them (through its quantizer)
+        with atomic_path(args.weights_figure, suffix=".pdf") as tmp:
+            plots.weight_histograms({"large JointVAE encoder": vae.encoder,
+                                     "float reduced encoder": models["float"],
+                                     "quantized reduced encoder (QKeras)": models["quantized"]},
+                                    tmp, plots.data_note(params))
+        logger.info("wrote the weights of the three encoders to %s", args.weights_figure)
     evaluate(args, params, vae, models, losses, cfg, test, large)
 
 

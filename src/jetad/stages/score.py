@@ -3,8 +3,12 @@
 The KL scores come from the encoder's distribution parameters alone (analytic KL, no sampling).
 The reconstruction fed to the image scores uses the latent without noise (z = mean,
 c = softmax(logits / tau)) unless `score.sample: true`, which draws one seeded sample per jet.
-With --figures, also draws the mean images and reconstructions per class, a latent
-interpolation strip from the mean QCD latent to the mean top latent, and weight histograms.
+Either way the file also holds /sampled_scores: the image scores from one seeded latent sample
+per jet, as the authors scored, so evaluate reports them beside the deterministic ones (the KL
+scores need no sample: they are the same).
+With --figures, also draws the mean images and reconstructions per class (named from the test
+file's processes), the decoded path between a typical background jet's latent and a typical jet
+of each anomalous process, and the weights per layer.
 """
 
 from __future__ import annotations
@@ -34,20 +38,26 @@ def run(args, params) -> None:
     setup_tf(seed)
     from jetad.analysis import scores as sc
     from jetad.models.jointvae import load
-    from jetad.models.scoring import class_means, score_images
+    from jetad.models.scoring import class_means, class_names, score_images
 
     model = load(args.model)
     logger.info("loaded JointVAE from %s (%s)", args.model, model.param_counts())
     n_top = int((test.label == 1).sum())
-    logger.info("read %d test jets from %s (%d QCD, %d top)", len(test), args.test,
-                len(test) - n_top, n_top)
+    names = class_names(test)
+    logger.info("read %d test jets from %s (%d %s, %d %s)", len(test), args.test,
+                len(test) - n_top, names[0], n_top, names[1])
     res = score_images(model, test.images, sp.batch_size, sp.sample, seed)
     rec = res.pop("reconstruction")
+    # the same seeds as `score.sample: true`, so with it the two sets are equal
+    sampled = score_images(model, test.images, sp.batch_size, True, seed)
+    sampled = {k: sampled[k] for k in sc.IMAGE_SCORES}
     mean_img, mean_rec = class_means(test.images, rec, test.label)
     extra = {
         "z_mean": res.pop("z_mean").astype(np.float32),
         "z_logvar": res.pop("z_logvar").astype(np.float32),
-        "category": np.argmax(res.pop("logits"), axis=1).astype(np.int16),
+        "category": np.argmax(res["logits"], axis=1).astype(np.int16),
+        # the categorical code's distribution, for evaluate's embeddings of the discrete part
+        "logits": res.pop("logits").astype(np.float32),
         "jet_pt": test.jet_pt,
         # N-subjettiness from pixelize, for evaluate's tau21 / tau32 baselines on these jets
         "tau21": test.tau21.astype(np.float32),
@@ -56,6 +66,7 @@ def run(args, params) -> None:
         "process": test.process.astype(np.int8),
         "mean_image": mean_img,
         "mean_reconstruction": mean_rec,
+        "sampled_scores": sampled,
     }
     sc.write_score_file(
         args.out, res, test.label, test.jet_mass, extra,
@@ -67,22 +78,25 @@ def run(args, params) -> None:
     )
     logger.info("wrote %d x %d scores to %s", len(test), len(res), args.out)
     if args.figures:
-        write_figures(model, test, rec, extra, Path(args.figures), params)
+        write_figures(model, test, rec, extra, Path(args.figures), params, res["kl_total"])
 
 
-def write_figures(model, test, rec, extra, folder: Path, params) -> None:
+def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
     from jetad.analysis import plots
-    from jetad.models.scoring import latent_interpolation
+    from jetad.models.scoring import class_names, interpolation_rows
 
     note = plots.data_note(params)
+    names = class_names(test)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "mean_images.pdf", suffix=".pdf") as tmp:
-        plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note)
+        plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note, names)
     with atomic_path(folder / "examples.pdf", suffix=".pdf") as tmp:
-        plots.example_reconstructions(test.images, rec, test.label, tmp, note)
-    strip, steps = latent_interpolation(model, extra["z_mean"], extra["category"], test.label)
-    with atomic_path(folder / "latent_interpolation.pdf", suffix=".pdf") as tmp:
-        plots.interpolation_strip(strip, steps, tmp, note)
+        plots.example_reconstructions(test.images, rec, test.label, tmp, note, names=names)
+    rows = interpolation_rows(model, test, extra, kl_total)
+    if rows:
+        with atomic_path(folder / "latent_interpolation.pdf", suffix=".pdf") as tmp:
+            plots.jet_interpolation(rows, tmp, note)
     with atomic_path(folder / "weights.pdf", suffix=".pdf") as tmp:
-        plots.weight_histograms({"encoder": model.encoder, "decoder": model.decoder}, tmp)
-    logger.info("wrote 4 figures to %s", folder)
+        plots.weight_histograms({"JointVAE encoder": model.encoder,
+                                 "JointVAE decoder": model.decoder}, tmp, note)
+    logger.info("wrote %d figures to %s", 3 + bool(rows), folder)

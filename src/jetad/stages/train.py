@@ -64,6 +64,6 @@ def run(args, params) -> None:
     logger.info("wrote %s and %s (%d epochs)", args.metrics, history_path, len(state["history"]))
     if args.plot:
         with atomic_path(args.plot, suffix=".pdf") as tmp:
-            plots.training_curves(state["history"], tmp)
+            plots.training_curves(state["history"], tmp, plots.data_note(params))
         logger.info("wrote %s", args.plot)
     ck.clear()
