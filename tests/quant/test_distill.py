@@ -170,10 +170,34 @@ def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir):
 def test_distill_refuses_signal_jets_in_training(distill_workdir, tmp_path):
     d = distill_workdir
     write_images(tmp_path / "mixed.h5", fake_jets(20, 5, 9))
-    rc, err = jetad(d, "distill", "--train", str(tmp_path / "mixed.h5"), "--val", "val.h5",
+    res = jetad(d, "distill", "--train", str(tmp_path / "mixed.h5"), "--val", "val.h5",
                     "--test", "test.h5", "--vae", "model", "--out", str(tmp_path / "o"),
                     "--scores", str(tmp_path / "sc.h5"), "--metrics", str(tmp_path / "m.json"),
                     check=False)
-    assert rc == 2
-    assert err.strip().count("\n") == 0 and "mixed.h5" in err and "anomalous" in err
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert err.count("\n") == 0 and "mixed.h5" in err and "anomalous" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed.h5"]
+
+
+def test_design_rows_round_trip_through_csv(tmp_path):
+    """The student's rows join results/fpga/design.csv through `jetad resources
+    --extra-design`: read back unchanged; a CSV of other columns is refused."""
+    import pandas as pd
+
+    from jetad.errors import DataError
+    from jetad.fpga import design as dz
+    from jetad.quant import distill as ds
+
+    flow = {"latency_cycles": 6, "interval_cycles": 1, "da4ml_cost": 31404.0, "reg_bits": 5961,
+            "LUT": 20000, "FF": 5000, "DSP": 0, "BRAM": 0}
+    rows = ds.design_rows(flow, [8, 8, 8], 0.25)
+    path = tmp_path / "design.csv"
+    pd.DataFrame(rows, columns=list(dz.COLUMNS)).to_csv(path, index=False)
+    back = dz.read_rows(path)
+    assert [r["source"] for r in back] == ["da4ml", "yosys"]
+    assert back[1]["LUT"] == 20000 and back[1]["latency_ns"] == 30.0
+    assert back[0]["FF_pct"] == pytest.approx(100 * 5961 / 3_456_000)
+    (tmp_path / "bad.csv").write_text("config,LUT\nx,1\n")
+    with pytest.raises(DataError, match="bad.csv: columns"):
+        dz.read_rows(tmp_path / "bad.csv")

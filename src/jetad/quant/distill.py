@@ -79,6 +79,47 @@ class StudentConfig:
         return asdict(self)
 
 
+def fit_reduced_encoder(enc, vae, x: np.ndarray, epochs: int, batch_size: int,
+                        learning_rate: float, beta: float, seed: int) -> float:
+    """Train a reduced encoder as `jetad qat` does (JointVAE loss through the trained, frozen
+    decoder); returns the last epoch's mean loss. For the no-instance-norm lever: the same
+    training as the float reduced encoder of `jetad qat`, without its normalization layers."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from jetad.models import jointvae
+
+    decoder = vae.decoder
+    decoder.trainable = False
+    opt = keras.optimizers.AdamW(learning_rate, weight_decay=1e-3)
+
+    @tf.function
+    def step(xb):
+        with tf.GradientTape() as tape:
+            logits, mean, logvar = enc(xb[..., None], training=True)
+            z, c = jointvae.sample_latent(mean, logvar, logits, vae.cfg.tau)
+            rec = decoder(tf.concat([z, c], -1), training=True)[..., 0]
+            terms = vae.loss_terms(xb, rec, logits, mean, logvar, beta)
+        grads = tape.gradient(terms["loss"], enc.trainable_variables)
+        opt.apply_gradients(zip(grads, enc.trainable_variables, strict=True))
+        for layer in enc.layers:  # keep the grouped convs block-diagonal
+            c_ = getattr(layer, "kernel_constraint", None)
+            if c_ is not None and hasattr(c_, "mask"):
+                layer.kernel.assign(c_(layer.kernel))
+        return terms["loss"]
+
+    rng = np.random.default_rng(seed)
+    loss = float("nan")
+    for _epoch in range(epochs):
+        order = rng.permutation(len(x))
+        total, nb = 0.0, 0
+        for i in range(0, len(x), batch_size):
+            total += float(step(tf.constant(x[order[i:i + batch_size]])))
+            nb += 1
+        loss = total / max(nb, 1)
+    return loss
+
+
 def pool_images(images: np.ndarray, pool: int) -> np.ndarray:
     """(n, npix, npix) -> (n, npix/pool, npix/pool, 1) float32 block sums (float64 adds)."""
     n, h, w = images.shape
@@ -260,6 +301,7 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
     -> yosys. Returns {'latency_cycles', 'interval_cycles', 'da4ml_cost', 'reg_bits', 'LUT',
     'FF', 'mismatches', 'n_compared', 'rtl_scores'}; LUT/FF None without synthesis."""
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from jetad.fpga import rtl
 
@@ -269,7 +311,11 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
         logger.info("da4ml: %s traced and pipelined in %.0f s: %d stages, cost %.0f LUT, %d "
                     "register bits", model.name, time.time() - start, design.latency_cycles,
                     design.cost, design.reg_bits)
-    design.compile()
+    # yosys and the Verilator build are separate processes: run them side by side
+    pool = ThreadPoolExecutor(max_workers=1)
+    synth = pool.submit(design.synthesize) if synthesize else None
+    synth_start = time.time()
+    design.compile(jobs=2)
     want = predict(model, x_test)
     got = design.predict(rtl.input_grid(model, x_test)).reshape(-1)
     mismatches = int(np.count_nonzero(got != want))
@@ -281,16 +327,15 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
            "interval_cycles": 1, "da4ml_cost": design.cost, "reg_bits": design.reg_bits,
            "mismatches": mismatches, "n_compared": int(len(want)), "rtl_scores": got,
            "LUT": None, "FF": None}
-    if synthesize:
-        start = time.time()
-        syn = design.synthesize()
+    if synth is not None:
+        syn = synth.result()
         out.update(LUT=int(syn["LUT"]), FF=int(syn["FF"]),
                    DSP=int(syn["cells"].get("DSP48E2", 0)),
-                   BRAM=int(sum(v for k, v in syn["cells"].items() if k.startswith("RAMB"))),
-                   synth_seconds=round(time.time() - start))
+                   BRAM=int(sum(v for k, v in syn["cells"].items() if k.startswith("RAMB"))))
         if logger:
-            logger.info("yosys synth_xilinx -family xcup: %d LUT, %d FF in %.0f s", out["LUT"],
-                        out["FF"], time.time() - start)
+            logger.info("yosys synth_xilinx -family xcup: %d LUT, %d FF (%.0f s after start)",
+                        out["LUT"], out["FF"], time.time() - synth_start)
+    pool.shutdown()
     return out
 
 

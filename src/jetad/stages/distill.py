@@ -99,6 +99,28 @@ def run(args, params) -> None:
         red = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
         aucs["float reduced encoder"] = ds.signal_aucs(label, process, red["kl_total"])
     levers = []
+    if reduced is not None and dp.get("no_norm_lever", True):
+        from jetad.quant import encoder as qenc
+
+        qp = params["qat"]
+        ecfg = qenc.EncoderConfig.from_params({**qp, "npix": npix, "norm": "none",
+                                               "latent_cont": vae.cfg.latent_cont,
+                                               "latent_disc": vae.cfg.latent_disc})
+        enc = qenc.build(ecfg, quantized=False, name="encoder_reduced_nonorm")
+        ix = subsample(len(train), qp.get("max_images"), seed)
+        loss = ds.fit_reduced_encoder(enc, vae, np.asarray(train.images[ix], np.float32),
+                                      qp["epochs"], qp["batch_size"], qp["learning_rate"],
+                                      qp["beta"], seed)
+        outs = enc.predict(np.asarray(test.images, np.float32)[..., None], batch_size=1000,
+                           verbose=0)
+        nn = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
+        name = "float reduced encoder, no norm"
+        aucs[name] = ds.signal_aucs(label, process, nn["kl_total"])
+        levers.append({"model": name, "lever": "no instance norm (qat's training)",
+                       "loss": loss, "val_loss": None, "kernel_sparsity": None,
+                       "auc": aucs[name]})
+        logger.info("%-28s loss %.4g, AUC %s", name, loss,
+                    ", ".join(f"{k} {v:.4f}" for k, v in aucs[name].items()))
 
     def record(model_name, lever, model, fit_summary, extra=None):
         score = ds.predict(model, xt)
@@ -114,7 +136,7 @@ def run(args, params) -> None:
     fstudent = ds.build(cfg, x.shape[1:], quantized=False)
     got = ds.fit(fstudent, x, y, xv, yv, cfg, cfg.epochs)
     float_score = record("float student", "distillation + pooling (float)", fstudent, got)
-    prec = "/".join(map(str, bits))
+    prec = "/".join(map(str, bits)) if len(set(bits)) > 1 else str(bits[0])
     qstudent = ds.build(cfg, x.shape[1:], quantized=True, bits=bits)
     got = ds.fit(qstudent, x, y, xv, yv, cfg, cfg.epochs)
     record(f"QKeras student <{prec}>", "precision (QAT)", qstudent, got, {"bits": bits})
@@ -182,7 +204,8 @@ def run(args, params) -> None:
     if args.design:
         import pandas as pd
 
-        write_text(args.design, pd.DataFrame(rows, columns=list(dz.COLUMNS)).to_csv(index=False))
+        write_text(args.design, pd.DataFrame(rows, columns=list(dz.COLUMNS))
+                   .to_csv(index=False, lineterminator="\n"))
     logger.info("wrote the student to %s and its scores to %s", out, args.scores)
 
 

@@ -55,6 +55,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--design-json", default=None,
                         help="output JSON of the design rows and the analytic per-layer rows")
     parser.add_argument("--design-table", default=None, help="output markdown design table")
+    parser.add_argument("--extra-design", nargs="*", default=[],
+                        help="design CSVs of other designs to add to the design outputs (jetad "
+                             "distill --design: the trigger student)")
 
 
 def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
@@ -245,7 +248,10 @@ def design_figures(args, params, model) -> tuple[list[dict], list[dict]]:
 
     rp = params["resources"]
     reports = read_reports([*args.reports, *(rp.get("reports") or [])])
-    return design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
+    rows, layers = design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
+    for path in args.extra_design:
+        rows += design.read_rows(path)
+    return rows, layers
 
 
 def write_design(args, rows, layers, logger) -> None:
