@@ -295,6 +295,15 @@ def target_check(design: dict, auc: float, reference_auc: float, max_pct: float 
                        "interval_cycles": max_interval, "auc_drop": max_auc_drop}}
 
 
+def da4ml_figures(model, out_dir) -> dict:
+    """{'da4ml_LUT', 'reg_bits', 'latency_cycles'} of da4ml's pipelined trace of the whole
+    model (no simulation, no synthesis): a few seconds, for every point of the scans."""
+    from jetad.fpga import rtl
+
+    d = rtl.build(model, out_dir, name=model.name)
+    return {"da4ml_LUT": d.cost, "reg_bits": d.reg_bits, "latency_cycles": d.latency_cycles}
+
+
 def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
              logger=None) -> dict:
     """The whole student through da4ml -> Verilog -> Verilator (on `x_test`, raw pooled images)

@@ -93,11 +93,16 @@ def run(args, params) -> None:
         from jetad.quant.encoder import load_qmodel
         from jetad.quant.report import kl_scores
 
-        enc = load_qmodel(reduced, "float reduced encoder")
-        outs = enc.predict(np.asarray(test.images, np.float32)[..., None], batch_size=1000,
-                           verbose=0)
-        red = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
-        aucs["float reduced encoder"] = ds.signal_aucs(label, process, red["kl_total"])
+        # the qat stage's two encoders: float (the target's reference) and QKeras <16,6>
+        for fname, what in ((reduced, "float reduced encoder"),
+                            (reduced.with_name("qencoder.h5"), "QKeras reduced encoder")):
+            if not fname.is_file():
+                continue
+            enc = load_qmodel(fname, what)
+            outs = enc.predict(np.asarray(test.images, np.float32)[..., None], batch_size=1000,
+                               verbose=0)
+            red = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
+            aucs[what] = ds.signal_aucs(label, process, red["kl_total"])
     levers = []
     if reduced is not None and dp.get("no_norm_lever", True):
         from jetad.quant import encoder as qenc
@@ -125,12 +130,18 @@ def run(args, params) -> None:
     def record(model_name, lever, model, fit_summary, extra=None):
         score = ds.predict(model, xt)
         aucs[model_name] = ds.signal_aucs(label, process, score)
+        quantized = model_name != "float student"
+        hw = {}
+        if quantized:  # da4ml's cost of every scan point: the frontier, not only the choice
+            with tempfile.TemporaryDirectory(prefix="jetad-distill-scan-") as tmp:
+                hw = ds.da4ml_figures(model, Path(tmp) / "rtl")
         levers.append({"model": model_name, "lever": lever, **fit_summary,
-                       "kernel_sparsity": ds.kernel_sparsity(model)
-                       if model_name != "float student" else None,
-                       "auc": aucs[model_name], **(extra or {})})
-        logger.info("%-28s val loss %.4f, AUC %s", model_name, fit_summary["val_loss"],
-                    ", ".join(f"{k} {v:.4f}" for k, v in aucs[model_name].items()))
+                       "kernel_sparsity": ds.kernel_sparsity(model) if quantized else None,
+                       **hw, "auc": aucs[model_name], **(extra or {})})
+        logger.info("%-24s val loss %.4f, AUC %s%s", model_name, fit_summary["val_loss"],
+                    ", ".join(f"{k} {v:.4f}" for k, v in aucs[model_name].items()),
+                    f"; da4ml {hw['da4ml_LUT']:.0f} LUT, {hw['latency_cycles']} cycles"
+                    if hw else "")
         return score
 
     fstudent = ds.build(cfg, x.shape[1:], quantized=False)
@@ -222,6 +233,16 @@ def markdown(doc: dict) -> str:
              f"{'x'.join(map(str, doc['pooled_shape']))} sum-pooled before the FPGA)", "",
              "KL-total AUC per signal (background vs that signal; `all`: every anomaly)", "",
              pd.DataFrame(rows).to_markdown(index=False), "",
+             "Levers: validation loss (MSE on the standardized log KL of background jets) and "
+             "da4ml's whole-design cost (LUT estimate, pipeline stages at 5 ns)", "",
+             pd.DataFrame([{
+                 "model": v["model"], "lever": v["lever"],
+                 "val loss": f"{v['val_loss']:.4f}" if v.get("val_loss") is not None else "",
+                 "zero weights": (f"{v['kernel_sparsity']:.2f}"
+                                  if v.get("kernel_sparsity") is not None else ""),
+                 "da4ml LUT": f"{v['da4ml_LUT']:,.0f}" if "da4ml_LUT" in v else "",
+                 "cycles": v.get("latency_cycles", "")} for v in doc["levers"]])
+             .to_markdown(index=False), "",
              f"Chosen: {doc['student']} (sparsity by validation loss). Netlist (da4ml -> "
              f"yosys synth_xilinx -family xcup, whole design): LUT {r.get('LUT')}, FF "
              f"{r.get('FF')}, DSP {r.get('DSP', 0)}, latency {r['latency_cycles']} cycles "
