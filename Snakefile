@@ -1,5 +1,6 @@
-# jetad workflow: every rule is a one-line call of `jetad <stage>`; dvc.yaml holds the same
-# stages (tests/test_workflow_parity.py keeps the two in step). Parameters: params.yaml only.
+# jetad workflow: every rule is a one-line call of `jetad <stage>`, written with dvc.yaml from
+# the stage registry (src/jetad/pipeline/registry.py) by `python -m jetad.pipeline --write`.
+# Parameters: params.yaml only.
 from jetad.params import validate
 
 configfile: "params.yaml"
@@ -12,10 +13,7 @@ validate(config, "params.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/model.smk"
-include: "workflow/rules/fpga.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/stages.smk"
 
 
 rule all:

@@ -3,6 +3,7 @@ file, a bad params.yaml stops Snakemake before any job, the same seed gives the 
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,7 +72,8 @@ def synthetic_jets(n: int, seed: int = 0) -> Jets:
 
 
 @pytest.mark.slow  # 30,000 jets through subprocesses
-def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_path, root):
+def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_path, root,
+                                                                          env_path):
     """SIGKILL while the output is being written: the kill is sent only once the temporary
     file of jetad.atomic exists, and that file is still there afterwards (SIGKILL runs no
     cleanup), which proves the process died between opening and renaming its output."""
@@ -105,6 +107,14 @@ def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_
     assert not out.exists()
     assert temporaries() == seen
     assert not [p for p in out_dir.iterdir() if not p.name.startswith(".")]
+    # DVC does not count the leftover as part of a tracked folder (the project's .dvcignore)
+    shutil.copy(root / ".dvcignore", tmp_path / ".dvcignore")
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    ignored = subprocess.run(["dvc", "check-ignore", str(seen[0].relative_to(tmp_path))],
+                             cwd=tmp_path, capture_output=True, text=True)
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    kept = subprocess.run(["dvc", "check-ignore", "jets.h5"], cwd=tmp_path)
+    assert kept.returncode == 1
     # a rerun beside the leftover writes the whole, right output
     subprocess.run(cmd, check=True, capture_output=True)
     data = read_images(out)

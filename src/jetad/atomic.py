@@ -10,6 +10,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+# Marks every temporary name, so that .dvcignore can hide the ones a SIGKILL leaves behind
+# inside a DVC-tracked folder (DVC would otherwise count them as part of the output).
+TMP_MARK = "jetad-tmp"
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -21,7 +25,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent
+        prefix=f".{path.name}.{TMP_MARK}.", suffix=suffix or ".tmp", dir=path.parent
     )
     os.close(fd)
     tmp_path = Path(tmp)
@@ -48,7 +52,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TMP_MARK}.", dir=path.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the result from other users
@@ -56,7 +60,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         old = None
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TMP_MARK}.old.", dir=path.parent))
             os.replace(path, old / path.name)
         os.replace(tmp, path)
         if old is not None:

@@ -5,23 +5,16 @@ A stage runs `jetad.cli`, `jetad.params` (which reads the JSON schema of top-lev
 of the sections the stage declares), the stage's module, and every `jetad` module these
 import, found by a static scan of `import jetad...` and `from jetad... import ...`, including
 imports inside functions. A package data file counts when a module names it in a string
-(`Path(__file__).with_name("nnet_instancenorm.h")`). The stage modules that `jetad.cli` loads
-by name only to build its `--help` are not followed: they do not take part in another
-stage's work.
+(`Path(__file__).with_name("nnet_instancenorm.h")`). The stage registry names each command's
+module in a string, not an import: one stage does not depend on another's code.
 
-    python -m jetad.code_deps            # check dvc.yaml: exit 1 if its code deps are stale
-    python -m jetad.code_deps --write    # rewrite the code deps in dvc.yaml
-
-Snakemake computes the same lists when it builds its graph (workflow/rules/common.smk);
-tests/test_workflow_parity.py checks that dvc.yaml holds them.
+dvc.yaml holds these lists, written by `python -m jetad.pipeline --write`; Snakemake computes
+the same lists when it builds its graph (code() in workflow/rules/common.smk).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
-import io
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -29,7 +22,6 @@ PACKAGE = "jetad"
 SRC = "src"
 # run by every stage: the entry point and the parameter check
 COMMON = ("jetad.cli", "jetad.params")
-WRITE_COMMAND = "python -m jetad.code_deps --write"
 
 
 def _module_path(root: Path, name: str) -> Path | None:
@@ -102,21 +94,18 @@ def module_files(root: Path, name: str) -> frozenset[Path]:
     return frozenset(files)
 
 
-def stage_modules(root: Path) -> dict[str, str]:
-    """`jetad <stage>` -> module, read from jetad/cli.py's COMMANDS without importing it."""
-    tree = ast.parse((root / SRC / PACKAGE / "cli.py").read_text())
-    for node in tree.body:
-        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-        if isinstance(target, ast.Name) and target.id == "COMMANDS":
-            return ast.literal_eval(node.value)
-    raise LookupError("jetad/cli.py defines no COMMANDS")
+def stage_modules() -> dict[str, str]:
+    """`jetad <stage>` -> module, from the stage registry."""
+    from jetad.pipeline.registry import COMMANDS
+
+    return {c.name: c.module for c in COMMANDS}
 
 
 def stage_files(stage: str, sections=(), root: str | Path = ".") -> list[str]:
     """Project-relative paths of the source files `jetad <stage>` runs, with the schema of
     the top-level keys and of each params.yaml section in `sections`."""
     root = Path(root).resolve()
-    module = stage_modules(root)[stage]
+    module = stage_modules()[stage]
     files: set[Path] = set()
     for name in (*COMMON, module):
         files |= module_files(root, name)
@@ -125,69 +114,3 @@ def stage_files(stage: str, sections=(), root: str | Path = ".") -> list[str]:
         if (schema / f"{section}.json").is_file():
             files.add(schema / f"{section}.json")
     return sorted(str(p.relative_to(root)) for p in files)
-
-
-def _yaml():
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def _section_names(params) -> list[str]:
-    names = []
-    for entry in params or []:
-        names.extend(entry if isinstance(entry, dict) else [entry])
-    return [str(n) for n in names]
-
-
-def updated_dvc_yaml(root: str | Path = ".") -> tuple[str, str]:
-    """(current text, text with every stage's code deps recomputed) of root/dvc.yaml.
-    A stage's data deps keep their order; its code deps (paths under src/) follow, sorted."""
-    root = Path(root).resolve()
-    current = (root / "dvc.yaml").read_text()
-    yaml = _yaml()
-    doc = yaml.load(current)
-    for stage, body in doc["stages"].items():
-        code = stage_files(stage, _section_names(body.get("params")), root)
-        data = [d for d in body.get("deps", []) if not str(d).startswith(f"{SRC}/")]
-        if "deps" in body:
-            body["deps"][:] = data + code
-        else:
-            # deps go before params and outs, where a reader looks for them
-            keys = list(body)
-            body.insert(keys.index("cmd") + 1 if "cmd" in keys else 0, "deps", data + code)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return current, out.getvalue()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m jetad.code_deps",
-        description="Check (default) or rewrite the code deps of dvc.yaml's stages.")
-    parser.add_argument("--write", action="store_true", help="rewrite dvc.yaml in place")
-    parser.add_argument("--root", default=".", help="project directory (default: .)")
-    args = parser.parse_args(argv)
-    current, updated = updated_dvc_yaml(args.root)
-    if args.write:
-        if updated != current:
-            from jetad.atomic import write_text
-
-            write_text(Path(args.root) / "dvc.yaml", updated)
-            print("dvc.yaml: code deps rewritten")
-        else:
-            print("dvc.yaml: code deps up to date")
-        return 0
-    if updated != current:
-        print(f"dvc.yaml: code deps are stale; run `{WRITE_COMMAND}`", file=sys.stderr)
-        return 1
-    print("dvc.yaml: code deps up to date")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,13 +14,7 @@ import yaml
 from jetad.atomic import write_text
 from jetad.errors import ConfigError
 
-HELP = "rewrite params.yaml from a preset (quick, default, thesis)"
-NEEDS_PARAMS = False
 PRESET_DIR = Path("workflow/presets")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("name", help="preset name: a file workflow/presets/<name>.yaml")
 
 
 def merge(base: dict, overlay: dict) -> dict:

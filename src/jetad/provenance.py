@@ -17,17 +17,9 @@ from pathlib import Path
 from jetad import log
 from jetad.atomic import file_md5, write_text
 
-HELP = "record parameters, data checksums, package versions and git revision"
 LOG = log.get("jetad.provenance")
 PACKAGES = ("jetad", "numpy", "pandas", "tables", "h5py", "tensorflow", "tf_keras", "qkeras",
             "hls4ml", "scikit-learn", "pythia8mc", "fastjet", "snakemake", "dvc", "matplotlib")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--in", dest="inputs", nargs="+", required=True,
-                        help="data files whose checksums to record")
-    parser.add_argument("--json", required=True, help="output JSON")
-    parser.add_argument("--html", required=True, help="output HTML table for the report")
 
 
 def git_revision() -> str:

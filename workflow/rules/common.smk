@@ -1,6 +1,5 @@
-# Helpers shared by the rules.
+# Helpers of the generated rules (stages.smk): they need Snakemake's `config` and `workflow`.
 from jetad.code_deps import stage_files
-from jetad.data.jets import processes as jet_processes
 
 
 def sections(*names):
@@ -20,25 +19,3 @@ def code(stage):
         return stage_files(stage, declared)
 
     return files
-
-
-def jets_source_input(wildcards):
-    source = config["data"]["source"]
-    if source == "generate":
-        return expand(
-            "data/chunks/{process}_{chunk}.h5",
-            process=JET_PROCESSES,
-            chunk=config["generate"]["chunks"],
-        )
-    if source == "download":
-        return expand("data/download/{name}", name=config["download"]["files"])
-    return [config["data"]["file"]]
-
-
-# the processes of data/jets/<process>.h5: qcd and generate.signals, or qcd and top
-JET_PROCESSES = jet_processes(config["data"]["source"], config)
-JET_FILES = expand("data/jets/{process}.h5", process=JET_PROCESSES)
-
-JETS_IN = {"generate": "data/chunks", "download": "data/download"}.get(
-    config["data"]["source"], config["data"]["file"]
-)

@@ -17,14 +17,8 @@ from jetad import log
 from jetad.atomic import file_md5
 from jetad.errors import DataError
 
-HELP = "download the top-tagging HDF5 files (checksummed, resumable)"
 LOG = log.get("jetad.download")
 BLOCK = 1 << 20
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--name", required=True, help="file of the record, e.g. val.h5")
-    parser.add_argument("--out", required=True, help="where to put it")
 
 
 def record_checksums(api_url: str, timeout: float) -> dict[str, str]:

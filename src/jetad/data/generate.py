@@ -22,7 +22,6 @@ from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
 from jetad.data.processes import PROCESSES
 from jetad.errors import ConfigError
 
-HELP = "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet"
 # The order fixes the chunk seeds: append, never reorder.
 SIGNALS = PROCESSES[1:]
 LOG = log.get("jetad.generate")
@@ -44,14 +43,6 @@ DEFAULT_PTHAT_MIN = {"qcd": 500.0, "top": 500.0, "w": 450.0, "z": 450.0}
 # First guess of the acceptance, only to size the first batch.
 PRIOR_ACCEPTANCE = {"qcd": 0.35, "top": 0.25, "w": 0.13, "z": 0.13}
 MAX_BATCH = 256
-
-
-def add_arguments(parser) -> None:
-    # Checked in run() rather than by argparse choices, for the one-line error of the house style.
-    parser.add_argument("--process", required=True, help="one of " + ", ".join(PROCESSES))
-    parser.add_argument("--chunk", type=int, required=True, help="chunk id (seeds the chunk)")
-    parser.add_argument("--out", required=True, help="output HDF5 file")
-    parser.add_argument("--n-jets", type=int, default=None, help="override jets_per_chunk")
 
 
 def chunk_seed(seed: int, process: str, chunk: int) -> int:

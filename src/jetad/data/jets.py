@@ -14,17 +14,7 @@ from __future__ import annotations
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "merge generated chunks / downloaded or user files into one file per process"
 LOG = log.get("jetad.jets")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--source", choices=("generate", "download", "file"), required=True)
-    parser.add_argument("--in", dest="input", required=True,
-                        help="folder of generated chunks or downloaded files, or the own file")
-    parser.add_argument("--out-dir", required=True,
-                        help="folder of the outputs, one <process>.h5 per process (source "
-                             "generate: qcd and generate.signals; else qcd and top)")
 
 
 def processes(source: str, params: dict) -> list[str]:

@@ -30,22 +30,11 @@ import numpy as np
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "turn jet constituents into centred, rotated, flipped, normalized jet images"
 LOG = log.get("jetad.pixelize")
 
 # per-jet status codes of the kernel
 OK, NO_CONSTITUENT, NOTHING_INSIDE = 0, 1, 2
 BLOCK = 256  # jets per parallel task (one scratch allocation each)
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--in", dest="inputs", nargs="+", required=True,
-                        help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' "
-                             "process is PROCESS, else the file's name when it is one of "
-                             "qcd, top, w, z (data/jets/w.h5), else is_signal_new (0 QCD, 1 top)")
-    parser.add_argument("--out", required=True, help="output image file (HDF5)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads (default: all cores available to this process)")
 
 
 _KERNEL = None

@@ -13,15 +13,7 @@ import numpy as np
 from jetad import log
 from jetad.errors import DataError
 
-HELP = "split jet images: the background into train/val/test, every other class into test"
 LOG = log.get("jetad.split")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--in", dest="input", required=True, help="image file from pixelize")
-    parser.add_argument("--train", required=True)
-    parser.add_argument("--val", required=True)
-    parser.add_argument("--test", required=True)
 
 
 def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,

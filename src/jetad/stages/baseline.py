@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from jetad import log
 
-HELP = "train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)"
-
 logger = log.get("jetad.baseline")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--train", required=True, help="QCD training images")
-    parser.add_argument("--val", required=True, help="QCD validation images")
-    parser.add_argument("--test", required=True, help="test images (QCD and top)")
-    parser.add_argument("--out", required=True, help="output score file (HDF5, score 'mse')")
-    parser.add_argument("--model", default=None, help="also save the autoencoder here (dir)")
 
 
 def run(args, params) -> None:

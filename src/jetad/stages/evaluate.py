@@ -26,19 +26,7 @@ from jetad import log
 from jetad.atomic import atomic_path, write_text
 from jetad.errors import DataError
 
-HELP = "ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines"
-
 logger = log.get("jetad.evaluate")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--scores", required=True, help="JointVAE score file (jetad score)")
-    parser.add_argument("--baseline-scores", default=None,
-                        help="conv-autoencoder score file (jetad baseline)")
-    parser.add_argument("--roc", required=True, help="output PDF of the ROC curves")
-    parser.add_argument("--metrics", required=True, help="output metrics JSON")
-    parser.add_argument("--figures", default=None,
-                        help="directory for score distributions and the latent PCA")
 
 
 def _jsonable(obj):

@@ -13,20 +13,8 @@ which `hls.csim: ap_fixed` runs instead; see jetad.fpga.csim).
 
 from __future__ import annotations
 
-HELP = "hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, per block)"
-
 TARGET_IMAGES = 50_000  # the thesis' C simulation: ~50,000 test images in 31 h 53 min
 RANDOM_IMAGES = 200  # without --test and hls.n_images null
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="QKeras encoder (jetad qat: qencoder.h5)")
-    parser.add_argument("--test", default=None,
-                        help="test images to emulate (default: random images, no KL AUC)")
-    parser.add_argument("--out-dir", required=True, help="hls4ml project directories go here")
-    parser.add_argument("--report", required=True,
-                        help="output JSON: per part max diff and timings, KL AUC hls vs qkeras")
-    parser.add_argument("--table", default=None, help="output markdown table of the report")
 
 
 def _images(args, params, input_shape, n, data=None):

@@ -11,22 +11,6 @@ table, the ROC curves in one PDF, and the QTools energy table (CSV + markdown).
 
 from __future__ import annotations
 
-HELP = "quantization-aware training of the reduced encoder with the trained float decoder"
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--train", required=True, help="QCD training images (jetad split)")
-    parser.add_argument("--vae", required=True, help="trained JointVAE model directory (decoder)")
-    parser.add_argument("--test", required=True, help="test images (QCD and top)")
-    parser.add_argument("--scores", default=None,
-                        help="large JointVAE score file (jetad score) for the comparison")
-    parser.add_argument("--out", required=True, help="output directory for the encoders")
-    parser.add_argument("--metrics", required=True, help="output JSON: losses, KL AUC, TPR")
-    parser.add_argument("--table", default=None, help="output markdown table of the metrics")
-    parser.add_argument("--roc", default=None, help="output PDF of the KL ROC curves")
-    parser.add_argument("--energy", default=None, help="output CSV of the QTools energy")
-    parser.add_argument("--energy-table", default=None, help="output markdown energy table")
-
 
 def run(args, params) -> None:
     from pathlib import Path

@@ -24,8 +24,6 @@ The markdown table follows thesis Table 3.5: conv2_b0_0, conv2_b1_1, dconv_b2, f
 
 from __future__ import annotations
 
-HELP = "per-layer FPGA resource estimates (analytic, da4ml, Vivado reports, rho extrapolation)"
-
 # Thesis Table 3.5 (Vivado HLS 2020.1 estimates, SPEC 5); conv2_b0_0 was itself extrapolated.
 THESIS = {
     "conv2_b0_0": {"DSP": 752, "LUT": 6_189_696, "FF": 229_536, "BRAM": 288},
@@ -39,25 +37,6 @@ TABLE_ROWS = ("conv2_b0_0", "conv2_b1_1", "dconv_b2", "final block")
 FINAL_BLOCK = ("conv_fin", "z_categorical", "z_mean", "z_var", "heads")  # heads: the 3 dense
 COLUMNS = ("layer", "resource", "value", "pct_u250", "source", "reference", "rho", "note")
 KEYS = ("DSP", "LUT", "FF", "BRAM")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="QKeras encoder (jetad qat)")
-    parser.add_argument("--reports", nargs="*", default=[],
-                        help="synthesized hls4ml project dirs, named after the layer (added to "
-                             "resources.reports)")
-    parser.add_argument("--out", required=True, help="output CSV, one number per row")
-    parser.add_argument("--table", default=None, help="output markdown table (thesis Table 3.5)")
-    parser.add_argument("--json", default=None, help="output JSON of the same rows")
-    parser.add_argument("--design", default=None,
-                        help="output CSV of whole-design figures (resources, latency, interval), "
-                             "one row per configuration x source (jetad.fpga.design)")
-    parser.add_argument("--design-json", default=None,
-                        help="output JSON of the design rows and the analytic per-layer rows")
-    parser.add_argument("--design-table", default=None, help="output markdown design table")
-    parser.add_argument("--extra-design", nargs="*", default=[],
-                        help="design CSVs of other designs to add to the design outputs (jetad "
-                             "distill --design: the trigger student)")
 
 
 def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
@@ -249,7 +228,7 @@ def design_figures(args, params, model) -> tuple[list[dict], list[dict]]:
     rp = params["resources"]
     reports = read_reports([*args.reports, *(rp.get("reports") or [])])
     rows, layers = design.rows(model, params["hls"], rp, reports, use_da4ml=rp["da4ml"])
-    for path in args.extra_design:
+    for path in args.extra_design or []:
         rows += design.read_rows(path)
     return rows, layers
 

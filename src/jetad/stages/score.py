@@ -17,17 +17,7 @@ from jetad import log
 from jetad.atomic import atomic_path
 from jetad.data.processes import PROCESSES
 
-HELP = "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass"
-
 logger = log.get("jetad.score")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="model directory from `jetad train`")
-    parser.add_argument("--test", required=True, help="test images (QCD and top)")
-    parser.add_argument("--out", required=True, help="output score file (HDF5)")
-    parser.add_argument("--figures", default=None,
-                        help="directory for reconstruction, interpolation and weight figures")
 
 
 def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:

@@ -11,15 +11,6 @@ layer when `resources.synthesis` is on (see `jetad.fpga.synth`).
 
 from __future__ import annotations
 
-HELP = "HLS C synthesis of one hls4ml layer project (needs vivado_hls or vitis-run on PATH)"
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--project", required=True,
-                        help="hls4ml project directory written by jetad hls")
-    parser.add_argument("--out", required=True,
-                        help="output directory: the synthesized copy with its reports")
-
 
 def run(args, params) -> None:
     import time

@@ -26,25 +26,11 @@ from jetad.data.images import read_background_images, subsample
 from jetad.errors import DataError, JetadError
 from jetad.models.determinism import setup_tf
 
-HELP = "train the JointVAE on QCD jet images (checkpoints every epoch; resumes when killed)"
-
 METRICS = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
 # Keras' ReduceLROnPlateau default: an improvement must beat the best by this much.
 PLATEAU_MIN_DELTA = 1e-4
 
 logger = log.get("jetad.train")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--train", required=True, help="QCD training images (jetad split)")
-    parser.add_argument("--val", required=True, help="QCD validation images")
-    parser.add_argument("--model", required=True, help="output model directory")
-    parser.add_argument("--metrics", required=True, help="output JSON: final/best-epoch metrics")
-    parser.add_argument("--history", default=None,
-                        help="output CSV, one row per epoch (default: metrics path with .csv)")
-    parser.add_argument("--plot", default=None, help="output PDF of the training curves")
-    parser.add_argument("--checkpoint-dir", default=None,
-                        help="per-epoch checkpoints (default: <model>.ckpt)")
 
 
 def fingerprint(*parts) -> str:

@@ -1,0 +1,400 @@
+"""Every `jetad` command, declared once. A pipeline stage's entry gives its arguments, inputs,
+outputs, parameter sections, threads and resources; from it come `jetad <stage>`'s argparse
+(jetad.cli), the Snakemake rules (workflow/rules/stages.smk) and dvc.yaml, both written by
+
+    python -m jetad.pipeline --write
+
+Adding a stage: a module with run(args, params), one Stage below, then that command.
+The order here is the order of `jetad --help` and of the generated files.
+"""
+
+from __future__ import annotations
+
+from jetad.data.processes import PROCESSES
+from jetad.pipeline.spec import (
+    ALL_SECTIONS,
+    METRICS,
+    PLOTS,
+    Arg,
+    Command,
+    FromParams,
+    Out,
+    Report,
+    Stage,
+    Wildcard,
+)
+
+MEM = 8000  # MB: the training and image stages hold the image files in memory
+
+
+def _fpga(path: str, caption: str) -> Out:
+    return Out(path, report=Report(f"../report/{caption}.rst", "FPGA"))
+
+
+def _figures(path: str) -> Out:
+    return Out(path, directory=True,
+               report=Report("../report/figures.rst", "Figures", patterns=("{name}.pdf",)))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "preset", "jetad.presets",
+        "rewrite params.yaml from a preset (quick, default, thesis)",
+        args=(Arg("name", help="preset name: a file workflow/presets/<name>.yaml"),),
+        needs_params=False,
+    ),
+    Command(
+        "check-params", "jetad.check_params",
+        "validate params.yaml against the schema; exit non-zero naming every bad key",
+    ),
+    Stage(
+        "generate", "jetad.data.generate",
+        "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet",
+        args=(
+            # checked in run() rather than by argparse choices, for the one-line error
+            Arg("--process", required=True, help="one of " + ", ".join(PROCESSES),
+                value="{wildcards.process}"),
+            Arg("--chunk", type=int, required=True, help="chunk id (seeds the chunk)",
+                value="{wildcards.chunk}"),
+            Arg("--out", required=True, help="output HDF5 file", value="{output.chunk}"),
+            Arg("--n-jets", type=int, help="override jets_per_chunk"),
+        ),
+        outputs={"chunk": "data/chunks/{process}_{chunk}.h5"},
+        log="logs/generate/{process}_{chunk}.log",
+        params=("seed", "generate"),
+        wildcards={
+            # qcd and generate.signals (DVC: as params.yaml has them when dvc.yaml is written)
+            "process": Wildcard("|".join(PROCESSES), FromParams("generated_processes")),
+            "chunk": Wildcard(r"\d+", "${generate.chunks}"),
+        },
+        threads=1,
+        resources={"mem_mb": 2000, "runtime": 120},
+    ),
+    Stage(
+        "download", "jetad.data.download",
+        "download the top-tagging HDF5 files (checksummed, resumable)",
+        args=(
+            Arg("--name", required=True, help="file of the record, e.g. val.h5",
+                value="{wildcards.name}"),
+            Arg("--out", required=True, help="where to put it", value="{output.file}"),
+        ),
+        outputs={"file": "data/download/{name}"},
+        log="logs/download/{name}.log",
+        params=("download",),
+        wildcards={"name": Wildcard()},
+        resources={"mem_mb": 1000, "runtime": 240},
+        # DVC runs the offline source (data.source: generate) only
+        engines=("snakemake",),
+    ),
+    Stage(
+        "jets", "jetad.data.jets",
+        "merge generated chunks / downloaded or user files into one file per process",
+        args=(
+            Arg("--source", choices=("generate", "download", "file"), required=True,
+                value=FromParams("source")),
+            Arg("--in", dest="input", required=True,
+                help="folder of generated chunks or downloaded files, or the own file",
+                value=FromParams("jets_in")),
+            Arg("--out-dir", required=True,
+                help="folder of the outputs, one <process>.h5 per process (source generate: "
+                     "qcd and generate.signals; else qcd and top)",
+                value="data/jets"),
+        ),
+        # DVC: the folder, whose files are the generate stages' outs
+        inputs={"sources": FromParams("jets_source_files", dvc=["data/chunks"])},
+        outputs={"jets": FromParams("jet_files")},
+        params=("data", "generate", "download"),
+        resources={"mem_mb": MEM, "runtime": 60},
+    ),
+    Stage(
+        "pixelize", "jetad.data.pixelize",
+        "turn jet constituents into centred, rotated, flipped, normalized jet images",
+        args=(
+            Arg("--in", dest="inputs", nargs="+", required=True,
+                help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' process "
+                     "is PROCESS, else the file's name when it is one of qcd, top, w, z "
+                     "(data/jets/w.h5), else is_signal_new (0 QCD, 1 top)",
+                value="{input.jets}"),
+            Arg("--out", required=True, help="output image file (HDF5)",
+                value="{output.images}"),
+            Arg("--threads", type=int,
+                help="threads (default: all cores available to this process)",
+                value="{threads}"),
+        ),
+        inputs={"jets": FromParams("jet_files")},
+        outputs={"images": "data/images/images.h5"},
+        params=("pixelize",),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 60},
+    ),
+    Stage(
+        "split", "jetad.data.split",
+        "split jet images: the background into train/val/test, every other class into test",
+        args=(
+            Arg("--in", dest="input", required=True, help="image file from pixelize",
+                value="{input.images}"),
+            Arg("--train", required=True, value="{output.train}"),
+            Arg("--val", required=True, value="{output.val}"),
+            Arg("--test", required=True, value="{output.test}"),
+        ),
+        inputs={"images": "data/images/images.h5"},
+        outputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
+                 "test": "data/split/test.h5"},
+        params=("seed", "split"),
+        resources={"mem_mb": MEM, "runtime": 30},
+    ),
+    Stage(
+        "train", "jetad.stages.train",
+        "train the JointVAE on QCD jet images (checkpoints every epoch; resumes when killed)",
+        args=(
+            Arg("--train", required=True, help="QCD training images (jetad split)",
+                value="{input.train}"),
+            Arg("--val", required=True, help="QCD validation images", value="{input.val}"),
+            Arg("--model", required=True, help="output model directory",
+                value="{output.model}"),
+            Arg("--metrics", required=True, help="output JSON: final/best-epoch metrics",
+                value="{output.metrics}"),
+            Arg("--history",
+                help="output CSV, one row per epoch (default: metrics path with .csv)",
+                value="{output.history}"),
+            Arg("--plot", help="output PDF of the training curves", value="{output.plot}"),
+            # not an output: kept between runs so that a killed training resumes
+            Arg("--checkpoint-dir", help="per-epoch checkpoints (default: <model>.ckpt)",
+                value="data/checkpoints/jointvae"),
+        ),
+        inputs={"train": "data/split/train.h5", "val": "data/split/val.h5"},
+        outputs={
+            "model": Out("results/model/jointvae", directory=True),
+            "metrics": Out("results/training_metrics.json", dvc=METRICS, cache=False),
+            "history": Out("results/training_history.csv", dvc=PLOTS, cache=False, x="epoch"),
+            "plot": Out("results/training.pdf",
+                        report=Report("../report/training.rst", "Training")),
+        },
+        params=("seed", "train"),
+        threads=2,
+        # the thesis preset is a day of CPU: ask the cluster for a GPU there
+        resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams("gpu")},
+    ),
+    Stage(
+        "score", "jetad.stages.score",
+        "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass",
+        args=(
+            Arg("--model", required=True, help="model directory from `jetad train`",
+                value="{input.model}"),
+            Arg("--test", required=True, help="test images (QCD and top)",
+                value="{input.test}"),
+            Arg("--out", required=True, help="output score file (HDF5)",
+                value="{output.scores}"),
+            Arg("--figures",
+                help="directory for reconstruction, interpolation and weight figures",
+                value="{output.figures}"),
+        ),
+        inputs={"model": "results/model/jointvae", "test": "data/split/test.h5"},
+        outputs={"scores": "results/scores.h5",
+                 "figures": _figures("results/figures/score")},
+        params=("seed", "score"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 120},
+    ),
+    Stage(
+        "evaluate", "jetad.stages.evaluate",
+        "ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and "
+        "baselines",
+        args=(
+            Arg("--scores", required=True, help="JointVAE score file (jetad score)",
+                value="{input.scores}"),
+            Arg("--baseline-scores", help="conv-autoencoder score file (jetad baseline)",
+                value="{input.baseline}"),
+            Arg("--roc", required=True, help="output PDF of the ROC curves",
+                value="{output.roc}"),
+            Arg("--metrics", required=True, help="output metrics JSON",
+                value="{output.metrics}"),
+            Arg("--figures", help="directory for score distributions and the latent PCA",
+                value="{output.figures}"),
+        ),
+        inputs={"scores": "results/scores.h5", "baseline": "results/baseline_scores.h5"},
+        outputs={
+            "roc": Out("results/roc.pdf", report=Report("../report/roc.rst", "Evaluation")),
+            "metrics": Out("results/metrics.json", dvc=METRICS, cache=False),
+            "figures": _figures("results/figures/evaluate"),
+        },
+        params=("seed", "evaluate"),
+        resources={"mem_mb": 4000, "runtime": 30},
+    ),
+    Stage(
+        "baseline", "jetad.stages.baseline",
+        "train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)",
+        args=(
+            Arg("--train", required=True, help="QCD training images", value="{input.train}"),
+            Arg("--val", required=True, help="QCD validation images", value="{input.val}"),
+            Arg("--test", required=True, help="test images (QCD and top)",
+                value="{input.test}"),
+            Arg("--out", required=True, help="output score file (HDF5, score 'mse')",
+                value="{output.scores}"),
+            Arg("--model", help="also save the autoencoder here (dir)"),
+        ),
+        inputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
+                "test": "data/split/test.h5"},
+        outputs={"scores": "results/baseline_scores.h5"},
+        params=("seed", "baseline"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    Stage(
+        "qat", "jetad.stages.qat",
+        "quantization-aware training of the reduced encoder with the trained float decoder",
+        args=(
+            Arg("--train", required=True, help="QCD training images (jetad split)",
+                value="{input.train}"),
+            Arg("--vae", required=True, help="trained JointVAE model directory (decoder)",
+                value="{input.vae}"),
+            Arg("--test", required=True, help="test images (QCD and top)",
+                value="{input.test}"),
+            Arg("--scores", help="large JointVAE score file (jetad score) for the comparison",
+                value="{input.scores}"),
+            Arg("--out", required=True, help="output directory for the encoders",
+                value="{output.model}"),
+            Arg("--metrics", required=True, help="output JSON: losses, KL AUC, TPR",
+                value="{output.metrics}"),
+            Arg("--table", help="output markdown table of the metrics",
+                value="{output.table}"),
+            Arg("--roc", help="output PDF of the KL ROC curves", value="{output.roc}"),
+            Arg("--energy", help="output CSV of the QTools energy", value="{output.energy}"),
+            Arg("--energy-table", help="output markdown energy table",
+                value="{output.energy_table}"),
+        ),
+        inputs={"train": "data/split/train.h5", "test": "data/split/test.h5",
+                "vae": "results/model/jointvae", "scores": "results/scores.h5"},
+        outputs={
+            "model": Out("results/quantized/model", directory=True),
+            "metrics": Out("results/quantized/metrics.json", dvc=METRICS, cache=False),
+            "table": _fpga("results/quantized/metrics.md", "quantized"),
+            "roc": _fpga("results/quantized/roc.pdf", "quantized_roc"),
+            "energy": "results/quantized/energy.csv",
+            "energy_table": _fpga("results/quantized/energy.md", "energy"),
+        },
+        params=("seed", "qat"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    Stage(
+        "hls", "jetad.stages.hls",
+        "hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, "
+        "per block)",
+        args=(
+            Arg("--model", required=True, help="QKeras encoder (jetad qat: qencoder.h5)",
+                value="{input.model}/qencoder.h5"),
+            Arg("--test", help="test images to emulate (default: random images, no KL AUC)",
+                value="{input.test}"),
+            Arg("--out-dir", required=True, help="hls4ml project directories go here",
+                value="{output.projects}"),
+            Arg("--report", required=True,
+                help="output JSON: per part max diff and timings, KL AUC hls vs qkeras",
+                value="{output.report}"),
+            Arg("--table", help="output markdown table of the report", value="{output.table}"),
+        ),
+        inputs={"model": "results/quantized/model", "test": "data/split/test.h5"},
+        outputs={
+            "projects": Out("results/hls", directory=True),
+            "report": Out("results/fpga/emulation.json", dvc=METRICS, cache=False),
+            "table": _fpga("results/fpga/emulation.md", "emulation"),
+        },
+        params=("seed", "train", "hls"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    Stage(
+        "synth", "jetad.stages.synth",
+        "HLS C synthesis of one hls4ml layer project (needs vivado_hls or vitis-run on PATH)",
+        args=(
+            Arg("--project", required=True, help="hls4ml project directory written by jetad hls",
+                value="{input.projects}/{wildcards.mode}/{wildcards.part}"),
+            Arg("--out", required=True,
+                help="output directory: the synthesized copy with its reports",
+                value="{output.project}"),
+        ),
+        inputs={"projects": "results/hls"},
+        outputs={"project": Out("results/synth/{mode}/{part}", directory=True)},
+        log="logs/synth/{mode}/{part}.log",
+        snakemake_params={"logic_synthesis": FromParams("logic_synthesis")},
+        wildcards={"mode": Wildcard("layer|block"), "part": Wildcard()},
+        threads=1,
+        # generous: Vivado HLS time and memory grow with the unrolled multipliers of a layer
+        resources={"mem_mb": 16000, "runtime": 720},
+        # one job per layer project ('<mode>/<part>') when resources.synthesis is on (or auto
+        # with the tool on PATH); DVC cannot add stages by a parameter
+        engines=("snakemake",),
+        when="synth_projects",
+    ),
+    Stage(
+        "resources", "jetad.stages.resources",
+        "per-layer FPGA resource estimates (analytic, da4ml, Vivado reports, rho "
+        "extrapolation)",
+        args=(
+            Arg("--model", required=True, help="QKeras encoder (jetad qat)",
+                value="{input.model}/qencoder.h5"),
+            Arg("--out", required=True, help="output CSV, one number per row",
+                value="{output.csv}"),
+            Arg("--json", help="output JSON of the same rows", value="{output.json}"),
+            Arg("--table", help="output markdown table (thesis Table 3.5)",
+                value="{output.table}"),
+            Arg("--design",
+                help="output CSV of whole-design figures (resources, latency, interval), one "
+                     "row per configuration x source (jetad.fpga.design)",
+                value="{output.design}"),
+            Arg("--design-json",
+                help="output JSON of the design rows and the analytic per-layer rows",
+                value="{output.design_json}"),
+            Arg("--design-table", help="output markdown design table",
+                value="{output.design_table}"),
+            Arg("--reports", nargs="*", default=[],
+                help="synthesized hls4ml project dirs, named after the layer (added to "
+                     "resources.reports)",
+                value="{input.synthesized}", when="synth_projects"),
+        ),
+        inputs={
+            "model": "results/quantized/model",
+            "synthesized": FromParams("synth_outputs", dvc=[]),
+            # projects synthesized elsewhere and copied back (Snakemake checks they exist)
+            "copied_back": FromParams("copied_back", dvc=[]),
+        },
+        outputs={
+            "csv": "results/fpga/resources.csv",
+            "json": "results/fpga/resources.json",
+            "table": _fpga("results/fpga/resources.md", "resources"),
+            "design": "results/fpga/design.csv",
+            "design_json": "results/fpga/design.json",
+            "design_table": _fpga("results/fpga/design.md", "design"),
+        },
+        params=("hls", "resources"),
+        resources={"mem_mb": 4000, "runtime": 30},
+    ),
+    Stage(
+        "provenance", "jetad.provenance",
+        "record parameters, data checksums, package versions and git revision",
+        args=(
+            Arg("--in", dest="inputs", nargs="+", required=True,
+                help="data files whose checksums to record", value="{input.jets}"),
+            Arg("--json", required=True, help="output JSON", value="{output.json}"),
+            Arg("--html", required=True, help="output HTML table for the report",
+                value="{output.html}"),
+        ),
+        inputs={"jets": FromParams("jet_files")},
+        outputs={
+            "json": Out("results/provenance.json", cache=False),
+            "html": Out("results/provenance.html", cache=False,
+                        report=Report("../report/provenance.rst", "Provenance")),
+        },
+        params=ALL_SECTIONS,
+        resources={"mem_mb": 1000, "runtime": 10},
+    ),
+)
+
+STAGES: tuple[Stage, ...] = tuple(c for c in COMMANDS if isinstance(c, Stage))
+
+
+def command(name: str) -> Command:
+    for c in COMMANDS:
+        if c.name == name:
+            return c
+    raise KeyError(name)

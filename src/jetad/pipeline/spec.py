@@ -1,0 +1,143 @@
+"""The vocabulary of the stage registry (jetad.pipeline.registry): a command, its arguments,
+and for a pipeline stage its inputs, outputs, parameter sections and resources.
+
+A stage is written the way a Snakemake rule reads: named inputs and outputs, and arguments
+whose pipeline value refers to them (`"{input.train}"`, `"{output.model}"`,
+`"{wildcards.chunk}"`, `"{threads}"`). jetad.pipeline.render turns one such declaration into
+a Snakemake rule and a DVC stage; jetad.cli turns its arguments into `jetad <stage>`'s
+argparse. Kept free of heavy imports: `jetad --help` builds every parser from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# dvc.yaml lists an output under one of these keys
+OUTS, METRICS, PLOTS = "outs", "metrics", "plots"
+# `params=ALL_SECTIONS`: the stage reads every section of params.yaml
+ALL_SECTIONS = ("*",)
+
+
+@dataclass(frozen=True)
+class FromParams:
+    """A value that depends on params.yaml: the function `name` of jetad.pipeline.values,
+    called with the parameters. Snakemake calls it on its `config` when it builds the graph;
+    dvc.yaml holds its value for DVC's parameters (jetad.pipeline.values.dvc_params), or
+    `dvc` when DVC's description differs (a folder dep for Snakemake's list of files)."""
+
+    name: str
+    dvc: Any = None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One command-line argument of `jetad <stage>` (argparse's add_argument keywords), and
+    `value`: what the pipeline passes (None: the pipeline leaves it out). A value is a
+    string in Snakemake's shell syntax, or a FromParams that gives the string. `when` names a
+    jetad.pipeline.values function: the pipeline passes the argument only where it is true."""
+
+    flag: str
+    help: str | None = None
+    type: Callable | None = None
+    default: Any = None
+    required: bool = False
+    nargs: str | None = None
+    choices: tuple | None = None
+    dest: str | None = None
+    value: str | FromParams | None = None
+    when: str | None = None
+
+    def add_to(self, parser) -> None:
+        kwargs = {k: getattr(self, k) for k in ("help", "type", "nargs", "choices", "dest")
+                  if getattr(self, k) is not None}
+        if not self.flag.startswith("-"):
+            parser.add_argument(self.flag, **kwargs)
+            return
+        if self.required:
+            kwargs["required"] = True
+        else:
+            kwargs["default"] = self.default
+        parser.add_argument(self.flag, **kwargs)
+
+
+@dataclass(frozen=True)
+class Report:
+    """An output shown in `snakemake --report`: its caption (relative to workflow/rules/)
+    and category; `patterns` for a directory of figures."""
+
+    caption: str
+    category: str
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Out:
+    """An output file (or directory). `dvc`: the dvc.yaml list it goes in (outs, metrics,
+    plots), `cache`: whether DVC caches it, `x`: the x column of a DVC plot."""
+
+    path: str | FromParams
+    directory: bool = False
+    report: Report | None = None
+    dvc: str = OUTS
+    cache: bool = True
+    x: str | None = None
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A wildcard of a Snakemake rule, which is a `matrix` key of the DVC stage. `pattern`:
+    Snakemake's wildcard constraint; `values`: the matrix values in dvc.yaml (a list, a
+    `${section.key}` template or a FromParams)."""
+
+    pattern: str | None = None
+    values: Any = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """`jetad <name>`: `module` defines run(args, params); `args` its arguments besides
+    --params and --log (which every command has)."""
+
+    name: str
+    module: str
+    help: str
+    args: tuple[Arg, ...] = ()
+    needs_params: bool = True
+
+
+@dataclass(frozen=True)
+class Stage(Command):
+    """A command that is a step of the pipeline: a Snakemake rule and (unless `engines`
+    says otherwise) a DVC stage of the same name.
+
+    inputs / outputs: name -> path (inputs: a path, a list of paths or a FromParams; outputs:
+    a path or an Out). `params`: the params.yaml sections it reads (rerun when they change);
+    `snakemake_params`: extra keyword params of the rule (name -> FromParams). `log`: default
+    logs/<name>.log. `when`: a jetad.pipeline.values function; Snakemake defines the rule only
+    where it is true. `resources` values are numbers or FromParams."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    params: tuple[str, ...] = ()
+    snakemake_params: dict[str, FromParams] = field(default_factory=dict)
+    wildcards: dict[str, Wildcard] = field(default_factory=dict)
+    log: str | None = None
+    threads: int | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    engines: tuple[str, ...] = ("snakemake", "dvc")
+    when: str | None = None
+
+    @property
+    def log_path(self) -> str:
+        return self.log or f"logs/{self.name}.log"
+
+    @property
+    def pipeline_args(self) -> tuple[Arg, ...]:
+        return tuple(a for a in self.args if a.value is not None)
+
+
+def out(spec) -> Out:
+    """An outputs entry as an Out (a plain path is a cached file in dvc.yaml's outs)."""
+    return spec if isinstance(spec, Out) else Out(spec)

@@ -1,0 +1,72 @@
+"""The parts of the pipeline that depend on params.yaml (the FromParams of
+jetad.pipeline.registry). Snakemake calls these on its `config` when it builds the graph
+(workflow/rules/stages.smk imports them); `python -m jetad.pipeline --write` calls them on
+dvc_params() to write dvc.yaml, whose stages describe one configuration."""
+
+from __future__ import annotations
+
+import copy
+
+
+def dvc_params(params: dict) -> dict:
+    """The configuration dvc.yaml describes: params.yaml with the offline source and without
+    HLS synthesis. DVC cannot choose stages by a parameter: the download source and the
+    synthesis jobs are Snakemake's (README, "Data sources")."""
+    params = copy.deepcopy(params)
+    params["data"]["source"] = "generate"
+    params["resources"]["synthesis"] = False
+    return params
+
+
+def source(params: dict) -> str:
+    return params["data"]["source"]
+
+
+def generated_processes(params: dict) -> list[str]:
+    """qcd and generate.signals: the processes of the generate jobs."""
+    from jetad.data.jets import processes
+
+    return processes("generate", params)
+
+
+def jet_files(params: dict) -> list[str]:
+    """data/jets/<process>.h5 of every process `jetad jets` writes for data.source."""
+    from jetad.data.jets import processes
+
+    return [f"data/jets/{p}.h5" for p in processes(source(params), params)]
+
+
+def jets_in(params: dict) -> str:
+    """What `jetad jets --in` reads: the folder of a source's files, or the user's file."""
+    return {"generate": "data/chunks", "download": "data/download"}.get(
+        source(params), params["data"]["file"])
+
+
+def jets_source_files(params: dict) -> list[str]:
+    """The files of jets_in that data.source uses (the generate and download jobs' outputs)."""
+    from jetad.data.jets import input_files
+
+    return input_files(source(params), jets_in(params), params)
+
+
+def synth_projects(params: dict) -> list[str]:
+    """'<mode>/<part>' of every project to synthesize; empty when synthesis is off."""
+    from jetad.fpga.synth import projects
+
+    return projects(params)
+
+
+def synth_outputs(params: dict) -> list[str]:
+    return [f"results/synth/{p}" for p in synth_projects(params)]
+
+
+def copied_back(params: dict) -> list[str]:
+    return list(params["resources"].get("reports", []))
+
+
+def logic_synthesis(params: dict) -> bool:
+    return params["resources"].get("logic_synthesis", False)
+
+
+def gpu(params: dict) -> int:
+    return 1 if params.get("preset") == "thesis" else 0
