@@ -12,24 +12,6 @@ and the student's whole-design rows in the columns of results/fpga/design.csv (`
 
 from __future__ import annotations
 
-HELP = "distil the JointVAE's KL score into a small pruned QKeras student and build its netlist"
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--train", required=True, help="background training images (jetad split)")
-    parser.add_argument("--val", required=True, help="background validation images")
-    parser.add_argument("--test", required=True, help="test images (background and signals)")
-    parser.add_argument("--vae", required=True, help="trained JointVAE model directory (teacher)")
-    parser.add_argument("--reduced", default=None,
-                        help="jetad qat output directory: its float reduced encoder is the "
-                             "reference of the target")
-    parser.add_argument("--out", required=True, help="output directory: students and Verilog")
-    parser.add_argument("--scores", required=True, help="output HDF5: scores of the test jets")
-    parser.add_argument("--metrics", required=True, help="output JSON: AUC per lever and signal")
-    parser.add_argument("--table", default=None, help="output markdown table")
-    parser.add_argument("--design", default=None,
-                        help="output CSV: the student's whole-design rows (design.csv columns)")
-
 
 def run(args, params) -> None:
     import json
