@@ -201,3 +201,18 @@ def test_design_rows_round_trip_through_csv(tmp_path):
     (tmp_path / "bad.csv").write_text("config,LUT\nx,1\n")
     with pytest.raises(DataError, match="bad.csv: columns"):
         dz.read_rows(tmp_path / "bad.csv")
+
+
+def test_paired_drop_interval_is_zero_for_the_same_score_and_positive_for_a_worse_one():
+    from jetad.quant import distill as ds
+
+    rng = np.random.default_rng(2)
+    label = np.r_[np.zeros(300), np.ones(200)].astype(int)
+    process = np.r_[np.zeros(300), np.ones(100), np.full(100, 2)].astype(np.int8)  # qcd, top, w
+    good = label + rng.normal(0, 0.7, len(label))
+    worse = label + rng.normal(0, 2.0, len(label))
+    assert ds.paired_drop_interval(label, process, "top", good, good, seed=1) == [0.0, 0.0]
+    lo, hi = ds.paired_drop_interval(label, process, "top", good, worse, seed=1)
+    want = (ds.signal_aucs(label, process, good)["top"]
+            - ds.signal_aucs(label, process, worse)["top"])
+    assert 0 < lo < want < hi

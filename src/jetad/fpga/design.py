@@ -256,6 +256,8 @@ def markdown(design_rows: list[dict]) -> str:
     foot = ("\n\nSources: vivado_hls/vitis_hls = C-synthesis reports (read with hls4ml's parser); "
             "vivado_synth = their logic synthesis; analytic = jetad.fpga.latency's model of "
             "hls4ml 1.3's code; da4ml = distributed-arithmetic kernels only (no norm, "
-            "activations or adds). Empty cells: the source has no such number. The L1 trigger "
-            "sees a bunch crossing every 25 ns (5 cycles at 200 MHz).\n")
+            "activations or adds); configs student/...: the distilled trigger student's whole "
+            "netlist (jetad distill; da4ml's estimate and yosys synth_xilinx). Empty cells: "
+            "the source has no such number. The L1 trigger sees a bunch crossing every 25 ns "
+            "(5 cycles at 200 MHz).\n")
     return head + show.to_markdown(index=False) + foot

@@ -280,6 +280,24 @@ def signal_aucs(label: np.ndarray, process: np.ndarray, score: np.ndarray) -> di
     return out
 
 
+def paired_drop_interval(label, process, signal: str, reference: np.ndarray,
+                         score: np.ndarray, seed: int, n: int = 200,
+                         level: float = 0.68) -> list[float]:
+    """Central `level` interval of AUC(reference) - AUC(score) on background vs `signal`, over
+    stratified bootstrap replicas shared by both scores (paired: the same jets each time)."""
+    from jetad.analysis import bootstrap
+    from jetad.data.processes import PROCESSES
+
+    label = np.asarray(label).astype(int)
+    sel = (label == 0) | (process == PROCESSES.index(signal)) if signal != "all" \
+        else np.ones(len(label), bool)
+    w = bootstrap.replicas(label[sel], n, seed)
+    drop = (bootstrap.weighted_auc(label[sel], reference[sel], w)
+            - bootstrap.weighted_auc(label[sel], score[sel], w))
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    return [float(v) for v in np.percentile(drop, q)]
+
+
 def target_check(design: dict, auc: float, reference_auc: float, max_pct: float = 30.0,
                  max_latency_ns: float = 200.0, max_interval: int = 5,
                  max_auc_drop: float = 0.02) -> dict:

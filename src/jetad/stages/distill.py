@@ -71,6 +71,7 @@ def run(args, params) -> None:
                 float(np.median(kl_train)), target.mean, target.std)
 
     aucs: dict[str, dict] = {"teacher (JointVAE)": ds.signal_aucs(label, process, kl_test)}
+    ref_scores = {"teacher (JointVAE)": kl_test}
     if reduced is not None:
         from jetad.quant.encoder import load_qmodel
         from jetad.quant.report import kl_scores
@@ -85,6 +86,7 @@ def run(args, params) -> None:
                                verbose=0)
             red = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
             aucs[what] = ds.signal_aucs(label, process, red["kl_total"])
+            ref_scores[what] = red["kl_total"]
     levers = []
     if reduced is not None and dp.get("no_norm_lever", True):
         from jetad.quant import encoder as qenc
@@ -172,7 +174,9 @@ def run(args, params) -> None:
     ref_name = "float reduced encoder" if reduced is not None else "teacher (JointVAE)"
     on = "top" if "top" in aucs[student_name] else "all"
     check = ds.target_check(best, aucs[student_name][on], aucs[ref_name][on])
-    check.update(reference=ref_name, signal=on, source=best["source"])
+    check.update(reference=ref_name, signal=on, source=best["source"],
+                 auc_drop_interval_68=ds.paired_drop_interval(
+                     label, process, on, ref_scores[ref_name], student_score, seed))
     logger.info("target (every resource < 30%%, <= 200 ns, II <= 5, AUC %s within 0.02 of the "
                 "%s): %s %s", on, ref_name, "MET" if check["met"] else "NOT met",
                 check["checks"])
@@ -233,5 +237,6 @@ def markdown(doc: dict) -> str:
              f"Target vs the {t['reference']} on {t['signal']}: "
              f"{'MET' if t['met'] else 'NOT met'} "
              + ", ".join(f"{k} {'ok' if v else 'FAIL'}" for k, v in t["checks"].items())
-             + f" (AUC drop {t['auc_drop']:+.4f})", ""]
+             + f" (AUC drop {t['auc_drop']:+.4f}, paired-bootstrap 68% interval "
+             f"[{t['auc_drop_interval_68'][0]:+.4f}, {t['auc_drop_interval_68'][1]:+.4f}])", ""]
     return "\n".join(lines)
