@@ -46,6 +46,14 @@ def run(args, params) -> None:
     from jetad.models.determinism import setup_tf
 
     setup_tf(seed)
+
+    def reseed():
+        # each model starts from the seed, whatever ran before it (loading the reference
+        # encoders, other levers): a lever's result does not depend on which others are on
+        import tf_keras
+
+        tf_keras.utils.set_random_seed(seed)
+
     from jetad.analysis.scores import write_score_file
     from jetad.fpga import design as dz
     from jetad.models import jointvae
@@ -95,6 +103,7 @@ def run(args, params) -> None:
         ecfg = qenc.EncoderConfig.from_params({**qp, "npix": npix, "norm": "none",
                                                "latent_cont": vae.cfg.latent_cont,
                                                "latent_disc": vae.cfg.latent_disc})
+        reseed()
         enc = qenc.build(ecfg, quantized=False, name="encoder_reduced_nonorm")
         ix = subsample(len(train), qp.get("max_images"), seed)
         loss = ds.fit_reduced_encoder(enc, vae, np.asarray(train.images[ix], np.float32),
@@ -128,14 +137,17 @@ def run(args, params) -> None:
                     if hw else "")
         return score
 
+    reseed()
     fstudent = ds.build(cfg, x.shape[1:], quantized=False)
     got = ds.fit(fstudent, x, y, xv, yv, cfg, cfg.epochs)
     float_score = record("float student", "distillation + pooling (float)", fstudent, got)
     prec = "/".join(map(str, bits)) if len(set(bits)) > 1 else str(bits[0])
+    reseed()
     qstudent = ds.build(cfg, x.shape[1:], quantized=True, bits=bits)
     got = ds.fit(qstudent, x, y, xv, yv, cfg, cfg.epochs)
     record(f"QKeras student <{prec}>", "precision (QAT)", qstudent, got, {"bits": bits})
     for b in cfg.bits_scan:
+        reseed()
         other = ds.build(cfg, x.shape[1:], quantized=True, bits=[int(b)] * len(bits),
                          name=f"student_{b}b")
         got = ds.fit(other, x, y, xv, yv, cfg, cfg.epochs)
@@ -143,6 +155,7 @@ def run(args, params) -> None:
 
     scan, pruned = [], {}
     for s in sorted(float(v) for v in cfg.sparsity_scan):
+        reseed()
         model, got = ds.prune(qstudent, x, y, xv, yv, cfg, s)
         pruned[s] = model
         scan.append({"sparsity": s, **got, "kernel_sparsity": ds.kernel_sparsity(model)})
