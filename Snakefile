@@ -1,7 +1,7 @@
 # jetad workflow: every rule is a one-line call of `jetad <stage>`, written with dvc.yaml from
 # the stage registry (src/jetad/pipeline/registry.py) by `python -m jetad.pipeline --write`.
 # Parameters: params.yaml only.
-from jetad.params import validate
+from jetad.params import validate_or_exit
 
 configfile: "params.yaml"
 
@@ -9,7 +9,7 @@ configfile: "params.yaml"
 report: "workflow/report/workflow.rst"
 
 # Refuse a bad params.yaml before any job is scheduled, naming the key.
-validate(config, "params.yaml")
+validate_or_exit(config, "params.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -25,20 +25,21 @@ import numpy as np
 
 
 def build(model, out_dir, settings, csim, args):
-    from jetad.fpga import hls
+    from jetad.fpga import emulate, project
+    from jetad.fpga.build import build_library
 
     t0 = time.time()
-    hls_model = hls.convert(model, out_dir, settings, "qencoder")
-    hls.write_project(hls_model, args.cflags, args.cxx, csim)
-    lib = hls.build_library(hls_model)
-    return hls.Compiled.of(hls_model, lib), time.time() - t0
+    hls_model = project.convert(model, out_dir, settings, "qencoder")
+    project.write_project(hls_model, args.cflags, args.cxx, csim)
+    lib = build_library(hls_model)
+    return emulate.Compiled.of(hls_model, lib), time.time() - t0
 
 
 def run(comp, x, args):
-    from jetad.fpga import hls
+    from jetad.fpga import emulate
 
     t0 = time.time()
-    got = hls.emulate(comp, x, processes=args.processes, batch=args.batch)
+    got = emulate.emulate(comp, x, processes=args.processes, batch=args.batch)
     return got, len(x) / (time.time() - t0)
 
 
@@ -57,7 +58,7 @@ def main() -> None:
     ap.add_argument("--cxx", default=None, help="compiler (default g++; e.g. clang++)")
     args = ap.parse_args()
 
-    from jetad.fpga import grouped, hls
+    from jetad.fpga import emulate, grouped, project
     from jetad.quant import encoder
 
     model = encoder.build(quantized=True)
@@ -65,7 +66,7 @@ def main() -> None:
     x = rng.random((args.n, 40, 40, 1), dtype=np.float32)
     x /= x.sum(axis=(1, 2, 3), keepdims=True)
     out = Path(args.out_dir or tempfile.mkdtemp(prefix="jetad_emulate_"))
-    settings = hls.HLSSettings(io_type=args.io_type, strategy=args.strategy)
+    settings = project.HLSSettings(io_type=args.io_type, strategy=args.strategy)
     export = model if args.no_per_group else grouped.per_group(model)
 
     comp, compile_s = build(export, out / "integer", settings, "integer", args)
@@ -75,7 +76,7 @@ def main() -> None:
         "per_group": not args.no_per_group, "cflags": args.cflags, "cxx": args.cxx or "g++",
         "integer": {"n": args.n, "compile_s": round(compile_s, 1), "images_per_s": round(rate, 1),
                     f"projected_s_{args.target}": round(args.target / rate, 1)},
-        "max_abs_diff_vs_qkeras": hls.max_abs_diff(got, hls.keras_outputs(model, x)),
+        "max_abs_diff_vs_qkeras": emulate.max_abs_diff(got, emulate.keras_outputs(model, x)),
         "project": str(out),
     }
     n_ref = min(args.ref_n, args.n)

@@ -4,6 +4,9 @@ Pythia's event rate times the acceptance is the floor no generator with these se
 (every accepted jet needs its events generated); the ratio says how close `generate_chunk` (the
 code `jetad generate` runs) comes to it. Both are timed in CPU seconds of this process, in
 alternating rounds, so that other jobs on a shared machine slow neither side more than the other.
+A second table splits the time over the floor by part (the chunk's own CPU timers): nextBatch
+beyond next() (building the record arrays), events made after a chunk's last jet, clustering,
+truth matching, Pythia init + imports, the rest.
 
 `--window` instead measures the pTHat windows of params.yaml (SPEC 1.2, issue 13): jets with and
 without `PhaseSpace:pTHatMax`, acceptance gain, and the two-sample KS p-values of jet pT, mass and
@@ -49,9 +52,11 @@ def speed(args, gen: dict) -> None:
           "jetad generate so that a shared machine slows both alike")
     print(f"{'process':8} {'next() ev/s':>11} {'accept':>7} {'floor jets/s':>12} "
           f"{'generate jets/s':>15} {'ratio':>6}")
+    parts = {}
     for process in args.processes:
         lo, hi = pthat_window(gen, process)
-        ev = ev_s = jets = jets_s = events = 0.0
+        ev = ev_s = jets = jets_s = events = generated = 0.0
+        cpu = dict.fromkeys(("init", "pythia", "cluster", "match", "other"), 0.0)
         for r in range(args.rounds):
             seed = 1000 + r
             n, s = pythia_rate(process, args.events, seed, lo, hi)
@@ -62,10 +67,26 @@ def speed(args, gen: dict) -> None:
             jets_s += time.process_time() - start
             jets += stats["jets"]
             events += stats["events"]
+            generated += stats["generated_events"]
+            for k, v in stats["cpu_seconds"].items():
+                cpu[k] += v
         rate, acceptance = ev / ev_s, jets / events
         floor, got = rate * acceptance, jets / jets_s
         print(f"{process:8} {rate:11.0f} {100 * acceptance:6.1f}% {floor:12.1f} {got:15.1f} "
               f"{got / floor:6.2f}", flush=True)
+        parts[process] = (events / rate, generated / rate, cpu, jets_s)
+    # Where the time over the floor goes, in units of the floor (next() for the events used):
+    # nextBatch beyond next() for the events it made (record conversion), the events made after
+    # a chunk's last jet, the clustering, truth matching, Pythia init + imports, the rest.
+    print("time over the floor, in % of the floor's time (next() for the events used):")
+    print(f"{'process':8} {'nextBatch':>9} {'unused ev':>9} {'cluster':>8} {'truth':>6} "
+          f"{'init':>6} {'rest':>6} {'total':>7}")
+    for process, (floor_s, made_s, cpu, total) in parts.items():
+        cells = [cpu["pythia"] - made_s, made_s - floor_s, cpu["cluster"], cpu["match"],
+                 cpu["init"], total - sum(cpu.values()) + cpu["other"]]
+        print(f"{process:8} " + " ".join(f"{100 * c / floor_s:{w}.1f}" for c, w in
+                                         zip(cells, (9, 9, 8, 6, 6, 6), strict=True))
+              + f" {100 * (total - floor_s) / floor_s:7.1f}")
 
 
 def features(jets) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 import jetad  # noqa: F401
+from jetad import params
 from jetad.data.generate import generate_chunk
 from jetad.data.pixelize import pixelize
 
@@ -46,8 +47,10 @@ def main() -> None:
     parser.add_argument("--jets", type=int, default=100_000, help="jets to pixelize")
     parser.add_argument("--gen-jets", type=int, default=200, help="jets per class to generate")
     parser.add_argument("--ef-jets", type=int, default=5_000, help="jets for energyflow")
+    parser.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
+    cfg = params.load(args.params).pixelize
 
     print(f"generating {args.gen_jets} QCD and top jets (one core each, in turn) ...")
     parts = []
@@ -59,19 +62,19 @@ def main() -> None:
     base = np.concatenate(parts)
     p4 = np.resize(base, (args.jets, *base.shape[1:]))
 
-    pixelize(p4[:2000])  # warm up
-    t1 = best_of(lambda: pixelize(p4, threads=1))
-    tn = best_of(lambda: pixelize(p4, threads=cores))
+    pixelize(p4[:2000], cfg.npix, cfg.deta, cfg.dphi)  # warm up
+    t1 = best_of(lambda: pixelize(p4, cfg.npix, cfg.deta, cfg.dphi, threads=1))
+    tn = best_of(lambda: pixelize(p4, cfg.npix, cfg.deta, cfg.dphi, threads=cores))
     jetad_1, jetad_n = args.jets / t1, args.jets / tn
 
     from energyflow.utils import pixelate
 
     ef_in = to_ptyphi(p4[: args.ef_jets])
-    width = 40 * 0.029
+    width = cfg.npix * cfg.deta
 
     def ef():
         for jet in ef_in:
-            pixelate(jet, npix=40, img_width=width, nb_chan=1, norm=True)
+            pixelate(jet, npix=cfg.npix, img_width=width, nb_chan=1, norm=True)
 
     t_ef = best_of(ef, repeat=2)
     ef_rate = args.ef_jets / t_ef

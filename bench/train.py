@@ -26,7 +26,7 @@ def measure(overrides: dict, train_params: dict, batch: int, steps: int):
 
     from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig
-    from jetad.stages.train import make_steps
+    from jetad.models.training import make_steps
 
     cfg = JointVAEConfig.from_params({**train_params, **overrides})
     model = JointVAE(cfg)
@@ -65,8 +65,8 @@ def main() -> None:
     args = p.parse_args()
     try:
         tp = params_mod.load(args.params)["train"]
-    except Exception:  # no params.yaml here: thesis defaults
-        tp = {"width": 1.0, "batch_size": 128}
+    except Exception:  # no params.yaml here: the thesis' objective and sizes
+        tp = {"width": 1.0, "batch_size": 128, "objective": "beta", "beta": 3000.0}
     batch = args.batch_size or tp.get("batch_size", 128)
     if args.widths:
         runs = [(f"width {w:g}", {"width": w}) for w in args.widths]

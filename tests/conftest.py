@@ -1,15 +1,37 @@
+"""Fixtures shared by the test modules: the project's root, scratch copies of the project,
+the CLI run in-process, small jets and jet images, and Snakemake's plan of jobs. Helpers that
+build things are fixtures returning a function (tests call them with their own arguments);
+no test module imports another one or this file."""
+
+import contextlib
+import io
+import json
+import logging
 import os
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pytest
 
-import jetad  # noqa: F401  (sets TF_USE_LEGACY_KERAS before any TensorFlow import)
+import jetad as _package  # noqa: F401  (sets TF_USE_LEGACY_KERAS before any TensorFlow import)
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+
+# a JointVAE small enough to train in seconds (params.yaml's train section)
+TINY_TRAIN = {
+    "latent_cont": 8, "latent_disc": 5, "beta": 1.0, "tau": 1.0, "kl_eps": 1e-7,
+    "encoder_filters": [32, 64, 128, 128], "encoder_down_groups": 1, "encoder_res_groups": 2,
+    "decoder_expand": 256, "decoder_filters": [32, 128, 128, 64], "decoder_groups": 2,
+    "width": 0.125, "learning_rate": 3e-3, "weight_decay": 1e-3, "lr_factor": 0.5,
+    "lr_patience": 3, "early_stopping_patience": 4, "batch_size": 32, "epochs": 2,
+    "max_train_jets": 96, "max_val_jets": 32,
+}
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +46,7 @@ def env_path(monkeypatch):
     return VENV_BIN
 
 
-def copy_project(dest: Path) -> Path:
-    """A scratch copy of the workflow files and the source (not data, results or the venv).
-
-    The source is there because stages depend on it (dvc.yaml deps, rule inputs); to run the
-    copy's code rather than the installed one, put `dest/src` first on PYTHONPATH."""
+def _copy_project(dest: Path) -> Path:
     for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "workflow", dest / "workflow")
@@ -38,10 +56,167 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def jets_from_ptetaphi(pt, eta, phi) -> np.ndarray:
-    """Massless constituents (N, M, 4) as (E, px, py, pz) from (pt, eta, phi) arrays (N, M)."""
+@pytest.fixture(scope="session")
+def copy_project():
+    """copy_project(dest): a scratch copy of the workflow files and the source (not data,
+    results or the venv) in dest, returned.
+
+    The source is there because stages depend on it (dvc.yaml deps, rule inputs); to run the
+    copy's code rather than the installed one, put `dest/src` first on PYTHONPATH."""
+    return _copy_project
+
+
+def _jets_from_ptetaphi(pt, eta, phi) -> np.ndarray:
     pt, eta, phi = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi))
     p4 = np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)],
                   axis=-1)
     p4[pt <= 0] = 0
     return p4.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def jets_from_ptetaphi():
+    """jets_from_ptetaphi(pt, eta, phi): massless constituents (N, M, 4) as (E, px, py, pz)
+    from (pt, eta, phi) arrays (N, M)."""
+    return _jets_from_ptetaphi
+
+
+def _make_jets(n=5, seed=0):
+    from jetad.data.layout import Jets
+
+    rng = np.random.default_rng(seed)
+    p4 = np.zeros((n, 200, 4), dtype=np.float32)
+    k = 30
+    pt = rng.uniform(1, 50, (n, k))
+    phi = rng.uniform(-0.3, 0.3, (n, k))
+    eta = rng.uniform(-0.3, 0.3, (n, k))
+    p4[:, :k] = np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi),
+                          pt * np.sinh(eta)], axis=-1)
+    return Jets(p4, np.zeros((n, 4), np.float32), np.zeros(n, np.int8),
+                (np.arange(n) % 2).astype(np.int8))
+
+
+@pytest.fixture(scope="session")
+def make_jets():
+    """make_jets(n=5, seed=0): n jets of 30 constituents in the top-tagging layout (Jets),
+    labels alternating 0, 1."""
+    return _make_jets
+
+
+def _fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40):
+    from jetad.data.images import ImageSet
+
+    rng = np.random.default_rng(seed)
+    n = n_qcd + n_top
+    label = np.array([0] * n_qcd + [1] * n_top, np.int8)
+    images = rng.random((n, npix, npix)).astype(np.float32) ** 12 * 0.01
+    c = npix // 2
+    images[:, c, c] += 1.0
+    for i in np.flatnonzero(label):
+        for _ in range(2):
+            y, x = rng.integers(c - 8, c + 8, 2)
+            images[i, y, x] += rng.uniform(0.3, 0.8)
+    images /= images.sum(axis=(1, 2), keepdims=True)
+    mass = np.where(label == 1, rng.normal(175, 15, n), rng.normal(80, 30, n))
+    pt, eta = rng.normal(600, 20, n), rng.normal(0, 1, n)
+    n_const = rng.integers(20, 80, n)
+    # drawn last, so the other fields keep their values: three-prong tops have a small tau32,
+    # tau21 is the same for both classes
+    tau21 = rng.uniform(0.3, 0.8, n)
+    tau32 = np.where(label == 1, rng.uniform(0.2, 0.6, n), rng.uniform(0.5, 0.9, n))
+    return ImageSet(images, label, pt.astype(np.float32), eta.astype(np.float32),
+                    mass.astype(np.float32), n_const.astype(np.int16),
+                    tau21.astype(np.float32), tau32.astype(np.float32))
+
+
+@pytest.fixture(scope="session")
+def fake_jets():
+    """fake_jets(n_qcd, n_top, seed, npix=40): random jet-like images (ImageSet) summing to 1;
+    tops get three prongs, QCD one, so a score can separate them."""
+    return _fake_jets
+
+
+@pytest.fixture(scope="session")
+def tiny_train():
+    """A train section for a JointVAE small enough to train in seconds, read-only (shared by
+    the session): `dict(tiny_train)` gives a copy to change or write."""
+    return MappingProxyType(TINY_TRAIN)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stderr: str
+
+
+def _jetad(workdir, *args, check=True, params="params.yaml"):
+    from jetad import cli
+
+    old_cwd, old_env = os.getcwd(), os.environ.get("JETAD_PARAMS")
+    err = io.StringIO()
+    try:
+        os.chdir(workdir)
+        os.environ["JETAD_PARAMS"] = str(workdir / params)
+        with contextlib.redirect_stderr(err):
+            rc = cli.main(list(args))
+    finally:
+        os.chdir(old_cwd)
+        if old_env is None:
+            os.environ.pop("JETAD_PARAMS", None)
+        else:
+            os.environ["JETAD_PARAMS"] = old_env
+        logging.getLogger().handlers.clear()
+    if check and rc:
+        raise AssertionError(f"jetad {args[0]} failed:\n{err.getvalue()[-3000:]}")
+    return Result(rc, err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def jetad():
+    """jetad(workdir, *args, check=True, params="params.yaml"): run `jetad <args>` in workdir
+    in this process (a subprocess would pay TensorFlow's import each time); returns
+    (returncode, stderr) and raises when check and it failed."""
+    return _jetad
+
+
+# Snakemake's dry run through its Python API: every job it would run, from the JOB_INFO events
+# of its logging interface (the events logger plugins receive), as JSON on stdout.
+_SNAKEMAKE_JOBS = """
+import json, logging, sys
+from pathlib import Path
+from types import MappingProxyType
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import (ConfigSettings, DAGSettings, OutputSettings,
+                                      ResourceSettings, StorageSettings)
+from snakemake_interface_logger_plugins.common import LogEvent
+
+jobs = []
+
+class Jobs(logging.Handler):
+    def emit(self, record):
+        if getattr(record, "event", None) == LogEvent.JOB_INFO and record.rule_name != "all":
+            jobs.append({k: getattr(record, k) for k in ("rule_name", "input", "output",
+                                                         "shellcmd", "threads")})
+
+logging.getLogger("snakemake").addHandler(Jobs())
+with SnakemakeApi(OutputSettings(dryrun=True)) as api:
+    workflow = api.workflow(snakefile=Path("Snakefile"), resource_settings=ResourceSettings(cores=2),
+                            config_settings=ConfigSettings(), storage_settings=StorageSettings())
+    workflow.dag(DAGSettings(targets=set(sys.argv[1:]), forceall=True)).execute_workflow(
+        pseudo_executor="dryrun")
+json.dump(jobs, sys.stdout)
+"""
+
+
+def _snakemake_jobs(workdir, target="all") -> list[dict]:
+    out = subprocess.run([sys.executable, "-c", _SNAKEMAKE_JOBS, target], cwd=workdir,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def snakemake_jobs():
+    """snakemake_jobs(workdir, target="all"): the jobs `snakemake <target>` would run in
+    workdir (all of them, as with --forceall), each a dict of rule_name, input, output,
+    shellcmd and threads."""
+    return _snakemake_jobs

@@ -17,7 +17,6 @@ import yaml
 from jetad.data.images import read_images
 from jetad.data.layout import MAX_CONSTITUENTS, Jets, read_jets, write_jets
 from jetad.data.pixelize import pixelize
-from tests.conftest import copy_project, jets_from_ptetaphi
 
 JETAD = [sys.executable, "-m", "jetad.cli"]
 
@@ -58,7 +57,7 @@ def test_generation_killed_before_its_write_leaves_nothing_and_reruns_to_the_sam
     assert len(read_jets(out)) == 30
 
 
-def synthetic_jets(n: int, seed: int = 0) -> Jets:
+def synthetic_jets(jets_from_ptetaphi, n: int, seed: int = 0) -> Jets:
     """n jets of 40 massless constituents spread around the jet axis."""
     rng = np.random.default_rng(seed)
     m = 40
@@ -72,14 +71,14 @@ def synthetic_jets(n: int, seed: int = 0) -> Jets:
 
 
 @pytest.mark.slow  # 30,000 jets through subprocesses
-def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(tmp_path, root,
-                                                                          env_path):
+def test_pixelize_killed_inside_its_write_leaves_no_output_and_reruns_right(
+        tmp_path, root, env_path, jets_from_ptetaphi):
     """SIGKILL while the output is being written: the kill is sent only once the temporary
     file of jetad.atomic exists, and that file is still there afterwards (SIGKILL runs no
     cleanup), which proves the process died between opening and renaming its output."""
     params = yaml.safe_load((root / "params.yaml").read_text())
     src = tmp_path / "jets.h5"
-    jets = synthetic_jets(30000)
+    jets = synthetic_jets(jets_from_ptetaphi, 30000)
     write_jets(src, jets)
     out_dir = tmp_path / "images"
     out = out_dir / "images.h5"
@@ -147,7 +146,7 @@ def test_parallel_jobs_never_write_the_same_file(tmp_path, root):
 
 
 @pytest.mark.integration
-def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
+def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path, copy_project):
     copy_project(tmp_path)
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["train"]["epochs_typo"] = 3
@@ -155,10 +154,29 @@ def test_snakemake_refuses_bad_params_before_any_job(tmp_path, env_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     run = subprocess.run(["snakemake", "--cores", "1", "data/split/train.h5"], cwd=tmp_path,
                          capture_output=True, text=True)
-    assert run.returncode != 0
-    assert "train: Additional properties are not allowed ('epochs_typo'" in run.stderr
-    assert "pixelize.npix: -4 is less than the minimum of 2" in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    # one line naming both keys (other lines on stderr are Snakemake's plugins' warnings)
+    error, = (line for line in run.stderr.splitlines() if "error" in line)
+    assert error.startswith("jetad workflow: error: params.yaml: ")
+    assert "train: Additional properties are not allowed ('epochs_typo'" in error
+    assert "pixelize.npix: -4 is less than the minimum of 2" in error
     assert not (tmp_path / "data" / "chunks").exists()
+
+
+@pytest.mark.integration
+def test_snakemake_refuses_an_unknown_signal_in_one_line(tmp_path, env_path, copy_project):
+    copy_project(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["generate"]["signals"] = ["top", "hvy"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    run = subprocess.run(["snakemake", "--cores", "1", "data/split/train.h5"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and "ConfigError" not in run.stderr
+    mine = [line for line in run.stderr.splitlines() if "jetad" in line or "params" in line]
+    assert mine == ["jetad workflow: error: params.yaml: generate.signals: 'hvy' is not one of "
+                    "['top', 'w', 'z']"]
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.slow  # generation and two pixelize subprocesses

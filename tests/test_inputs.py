@@ -29,13 +29,10 @@ from jetad.analysis.scores import NAMES, write_score_file
 from jetad.data.images import FIELDS, ImageSet, write_images
 from jetad.data.layout import KEY, to_frame, write_jets
 from jetad.presets import merge
-from tests.data.test_layout import make_jets
-from tests.stages.test_train_score_evaluate import fake_jets
 
 # every case is a jetad subprocess (about a hundred of them)
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 JETAD = [sys.executable, "-m", "jetad.cli"]
 
 # -- the bad files ----------------------------------------------------------------------------
@@ -143,7 +140,7 @@ def _pandas(path: Path, frame: pd.DataFrame, key: str = KEY, fmt: str = "table")
     return path
 
 
-def jet_files(d: Path) -> dict[str, Path]:
+def jet_files(d: Path, make_jets) -> dict[str, Path]:
     bad = d / "bad"
     good = d / "good" / "jets.h5"
     write_jets(good, make_jets(6))
@@ -183,7 +180,7 @@ def _raw_images(path: Path, data: ImageSet, drop: tuple[str, ...] = (),
     return path
 
 
-def image_files(d: Path) -> dict[str, Path]:
+def image_files(d: Path, fake_jets) -> dict[str, Path]:
     bad = d / "bad"
     good = fake_jets(8, 0, 7)
     paths = _common(bad, "images", d / "good" / "train.h5")
@@ -261,7 +258,7 @@ import tensorflow as tf
 from jetad.models import baseline_ae, jointvae
 from jetad.params import load
 from jetad.quant import encoder
-from jetad.stages.train import fingerprint
+from jetad.models.training import fingerprint
 
 params = load("params.yaml")
 tp, bp = params["train"], params["baseline"]
@@ -319,12 +316,12 @@ def model_inputs(d: Path) -> tuple[dict[str, Path], dict[str, Path], dict[str, P
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, fake_jets, make_jets, root):
     d = tmp_path_factory.mktemp("bad_inputs")
     for sub in ("bad", "good", "out"):
         (d / sub).mkdir()
-    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
-                   yaml.safe_load((ROOT / "workflow" / "presets" / "quick.yaml").read_text()))
+    params = merge(yaml.safe_load((root / "params.yaml").read_text()),
+                   yaml.safe_load((root / "workflow" / "presets" / "quick.yaml").read_text()))
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     write_images(d / "good" / "train.h5", fake_jets(16, 0, 1))
     write_images(d / "good" / "val.h5", fake_jets(8, 0, 2))
@@ -334,7 +331,8 @@ def bench(tmp_path_factory):
     build = subprocess.Popen([sys.executable, "-c", BUILD_MODELS], cwd=d, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
-    files = {"jets": jet_files(d), "images": image_files(d), "scores": score_files(d)}
+    files = {"jets": jet_files(d, make_jets), "images": image_files(d, fake_jets),
+             "scores": score_files(d)}
     log, _ = build.communicate(timeout=600)
     assert build.returncode == 0, log[-3000:]
     files["model_dir"], files["qmodel"], files["checkpoint"] = model_inputs(d)

@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from jetad.data.images import read_images
-from tests.conftest import copy_project
 
 pytestmark = pytest.mark.integration
 SPLIT = ["data/split/train.h5", "data/split/val.h5", "data/split/test.h5"]
@@ -56,7 +55,7 @@ def git_dvc_init(workdir: Path, env) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, copy_project):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     smk = copy_project(tmp_path_factory.mktemp("snakemake"))
     dvc = copy_project(tmp_path_factory.mktemp("dvc"))
@@ -194,7 +193,7 @@ def test_engines_agree_after_each_other(runs):
     assert set(plan.values()) == {"no update"}, plan
     # the check can fail: Snakemake comparing no content at all would rerun. (The quick
     # preset's files are all under Snakemake's default 1 MB limit; that the profile lifts it is
-    # tested in tests/test_workflow_parity.py.)
+    # tested in tests/cluster/test_profiles.py.)
     assert "update pending" in snakemake_plan(smk, env, "--max-checksum-file-size", "0").values()
     assert dvc_status(smk, env) == {}
     # the other direction: DVC's run, then Snakemake

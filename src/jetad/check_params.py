@@ -2,4 +2,4 @@
 
 
 def run(args, params) -> None:
-    print("params OK: " + ", ".join(sorted(params)))
+    print("params OK: " + ", ".join(sorted(params.for_stage(args.command).raw)))

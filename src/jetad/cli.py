@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(command.name, help=command.help, description=command.help)
         p.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
         p.add_argument("--log", default=None, help="also append the log to this file")
-        for arg in command.args:
-            arg.add_to(p)
+        command.add_to(p)
         p.set_defaults(_command=command)
     return parser
 

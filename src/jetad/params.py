@@ -1,11 +1,17 @@
-"""Load params.yaml and validate it against the JSON schema before any stage runs.
+"""Load params.yaml, validate it against the JSON schema and build its typed sections.
 
 The schema is one file per top-level section under jetad/schema/, so each stage owns its
-own part; unknown sections and unknown keys are refused with the key's path named.
+own part; unknown sections and unknown keys are refused with the key's path named. A key
+left out takes the `default` of its schema: defaults live there and in params.yaml only.
+`load` returns a `Params`: the top-level `seed` and `preset`, and one typed object per
+section (jetad.sections). A stage reads it through `params.for_stage(name)`, which refuses
+any section the stage does not declare in the stage registry (its `params=`, from which
+Snakemake and DVC rerun it), so that a change of a section reruns every stage that reads it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from functools import cache
@@ -43,47 +49,75 @@ def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, A
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = []
+        # One line (the house style): a list item's index is dropped from the key, since the
+        # message quotes the offending value ("generate.signals: 'hvy' is not one of ...").
+        problems = []
         for err in errors:
-            key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-            lines.append(f"  {key}: {err.message}")
-        raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))
-    _check_relations(params, origin)
+            path = list(err.absolute_path)
+            while path and isinstance(path[-1], int):
+                path.pop()
+            problems.append(f"{'.'.join(map(str, path)) or '(top level)'}: {err.message}")
+        raise ConfigError(f"{origin}: " + "; ".join(dict.fromkeys(problems)))
+    _check_relations(build(params), origin)
     return params
 
 
-def _check_relations(params: dict[str, Any], origin: str) -> None:
-    gen = params.get("generate", {})
-    if gen.get("jet_pt_min", 0) >= gen.get("jet_pt_max", float("inf")):
-        raise ConfigError(f"{origin} is invalid:\n  generate.jet_pt_min must be below jet_pt_max")
-    train = params.get("train", {})
-    if train.get("objective") == "capacity":
+def validate_or_exit(params: dict[str, Any], origin: str = "params.yaml",
+                     prog: str = "jetad workflow") -> dict[str, Any]:
+    """validate() for a caller without the CLI's error handler (the Snakefile): a bad file
+    gives the one-line error on stderr and exit 2, not a traceback."""
+    import sys
+
+    try:
+        return validate(params, origin)
+    except ConfigError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _check_relations(params: Params, origin: str) -> None:
+    def bad(message: str) -> ConfigError:
+        return ConfigError(f"{origin}: {message}")
+
+    gen = params.get("generate")
+    if gen is not None and gen.jet_pt_min >= gen.jet_pt_max:
+        raise bad("generate.jet_pt_min must be below jet_pt_max")
+    train = params.get("train")
+    if train is not None and train.objective == "capacity":
         import math
 
-        cap = train.get("capacity")
-        if not cap:
-            raise ConfigError(f"{origin} is invalid:\n  train.capacity must be set when "
-                              "train.objective is 'capacity'")
-        k = train.get("latent_disc", 2)
-        if cap["disc_max"] > math.log(k) + 1e-9:
-            raise ConfigError(f"{origin} is invalid:\n  train.capacity.disc_max must be at most "
-                              f"log(latent_disc) = {math.log(k):.4g} nats (a categorical of {k} "
-                              "classes carries no more)")
-    data = params.get("data", {})
-    if data.get("source") == "file" and not data.get("file"):
-        raise ConfigError(f"{origin} is invalid:\n  data.file must be set when data.source is 'file'")
+        if train.capacity is None:
+            raise bad("train.capacity must be set when train.objective is 'capacity'")
+        k = train.latent_disc
+        if train.capacity.disc_max > math.log(k) + 1e-9:
+            raise bad(f"train.capacity.disc_max must be at most log(latent_disc) = "
+                      f"{math.log(k):.4g} nats (a categorical of {k} classes carries no more)")
+    data = params.get("data")
+    if data is not None and data.source == "file" and not data.file:
+        raise bad("data.file must be set when data.source is 'file'")
+    split = params.get("split")
+    if split is None or data is None:
+        return
     # refused here, before hours of generation, rather than by split at the end of the data
-    background = params.get("split", {}).get("background", "qcd")
-    source = data.get("source", "generate")
-    known = (["qcd", *gen.get("signals", ["top"])] if source == "generate" else ["qcd", "top"])
-    if background not in known:
-        why = ("qcd or one of generate.signals" if source == "generate"
-               else f"qcd or top with data.source {source}")
-        raise ConfigError(f"{origin} is invalid:\n  split.background '{background}' is not "
-                          f"generated: {why} ({', '.join(known)})")
+    if data.source == "generate":
+        signals = gen.signals if gen is not None else default("generate", "signals")
+        known = ["qcd", *signals]
+    else:
+        known = ["qcd", "top"]
+    if split.background not in known:
+        why = ("qcd or one of generate.signals" if data.source == "generate"
+               else f"qcd or top with data.source {data.source}")
+        raise bad(f"split.background '{split.background}' is not generated: {why} "
+                  f"({', '.join(known)})")
 
 
-def load(path: str | os.PathLike | None = None) -> dict[str, Any]:
+def default(section: str, key: str) -> Any:
+    """The schema's default of `section.key`: for library functions called without params."""
+    return copy.deepcopy(schema()["properties"][section]["properties"][key]["default"])
+
+
+def load_raw(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The validated params.yaml as plain data, as written (no defaults filled in)."""
     path = Path(path or os.environ.get("JETAD_PARAMS", DEFAULT_PATH))
     if not path.is_file():
         raise ConfigError(f"{path}: no such parameter file (run from the project directory)")
@@ -94,3 +128,122 @@ def load(path: str | os.PathLike | None = None) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     return validate(params, str(path))
+
+
+def load(path: str | os.PathLike | None = None) -> Params:
+    """The validated params.yaml with its defaults filled in, as typed sections."""
+    return build(load_raw(path))
+
+
+# Sections a stage reads that its registry entry (jetad.pipeline.registry) does not declare
+# yet, for the lead to declare there; tests/test_params.py fails once one is declared.
+# score, evaluate, qat: data.source, for the data note on their figures (analysis.plots);
+# synth: resources.logic_synthesis, which the rule tracks as its own `logic_synthesis` param
+# (an argument --logic-synthesis would spare the stage params.yaml altogether).
+PENDING: dict[str, tuple[str, ...]] = {
+    "score": ("data",), "evaluate": ("data",), "qat": ("data",), "synth": ("resources",),
+}
+
+
+def declared(stage: str) -> tuple[str, ...]:
+    """The params.yaml sections `jetad <stage>` declares in the stage registry ("*": all;
+    a command that is no pipeline stage, like check-params, reads all)."""
+    from jetad.pipeline.registry import command
+    from jetad.pipeline.spec import ALL_SECTIONS
+
+    try:
+        cmd = command(stage)
+    except KeyError:
+        raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
+    return (*getattr(cmd, "params", ALL_SECTIONS), *PENDING.get(stage, ()))
+
+
+class UndeclaredSection(LookupError):
+    """A stage read a params.yaml section it does not declare: a bug in the stage, since the
+    engines would not rerun it when that section changes."""
+
+
+class Params:
+    """The validated parameters: `seed`, `preset` and one typed object per section, read as
+    attributes (`params.train.epochs`) or by name (`params["train"]`)."""
+
+    def __init__(self, values: dict[str, Any], raw: dict[str, Any],
+                 stage: str | None = None, declared: frozenset[str] | None = None):
+        self._values, self._raw = values, raw
+        self._stage, self._declared = stage, declared
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._values:
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise KeyError(name)
+        if self._declared is not None and name not in self._declared:
+            raise UndeclaredSection(
+                f"jetad {self._stage} reads params.yaml section '{name}' but declares only "
+                f"{', '.join(sorted(self._declared))}; declare it (params= of its entry in "
+                "jetad.pipeline.registry) or pass it another way")
+        return self._values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._values else default
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def __iter__(self):
+        return iter(self._values if self._declared is None
+                    else [k for k in self._values if k in self._declared])
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The declared part of params.yaml as written (for provenance)."""
+        return {k: copy.deepcopy(v) for k, v in self._raw.items() if k in set(self)}
+
+    def for_stage(self, stage: str) -> Params:
+        """These parameters as `jetad <stage>` may read them: only its declared sections."""
+        sections = declared(stage)
+        return Params(self._values, self._raw, stage,
+                      None if "*" in sections else frozenset(sections))
+
+
+def _fill(value: Any, prop: dict[str, Any], cls: type | None) -> Any:
+    """A section's value with schema defaults filled in; a mapping given in part keeps the
+    default's entries for the keys it leaves out (e.g. generate.pthat_min per process)."""
+    default = prop.get("default")
+    if isinstance(value, dict) and isinstance(default, dict):
+        value = {**default, **value}
+    if cls is not None and isinstance(value, dict):
+        return _section(cls, value, prop)
+    return copy.deepcopy(value)
+
+
+def _section(cls, values: dict[str, Any], prop: dict[str, Any]):
+    props = prop["properties"]
+    kwargs = {}
+    for name in cls._names():
+        spec = props[name]
+        value = values[name] if name in values else copy.deepcopy(spec.get("default"))
+        kwargs[name] = _fill(value, spec, cls.nested.get(name))
+    return cls(**kwargs)
+
+
+def build(params: dict[str, Any]) -> Params:
+    """Typed parameters from a validated params.yaml mapping, schema defaults filled in."""
+    from jetad.sections import SECTIONS
+
+    props = schema()["properties"]
+    values: dict[str, Any] = {
+        key: params.get(key, props[key].get("default")) for key in ("seed", "preset")
+    }
+    for name, cls in SECTIONS.items():
+        # a section without required keys may be left out: its schema defaults stand
+        if name in params or not props[name].get("required"):
+            values[name] = _section(cls, params.get(name, {}), props[name])
+    for name in params.keys() - values.keys():
+        # a section with a schema but no class yet (tests/test_params.py asks for one) stays
+        # plain data
+        values[name] = copy.deepcopy(params[name])
+    return Params(values, params)

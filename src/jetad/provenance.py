@@ -14,7 +14,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from jetad import log
+from jetad import log, tables
 from jetad.atomic import file_md5, write_text
 
 LOG = log.get("jetad.provenance")
@@ -57,13 +57,6 @@ def collect(inputs: list[str], params: dict) -> dict:
     }
 
 
-def _table(rows, header) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table border='1' cellpadding='4'><tr>{head}</tr>{body}</table>"
-
-
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
     for key, value in d.items():
@@ -82,17 +75,20 @@ def to_html(info: dict) -> str:
         f"data source <b>{html.escape(info['data_source'])}</b> "
         f"({html.escape(info['data_note'])}); Python {info['python']} on {info['machine']}</p>",
         "<h3>Data files</h3>",
-        _table([(p, f["md5"], f["bytes"]) for p, f in info["files"].items()],
-               ("file", "md5", "bytes")),
-        "<h3>Parameters (params.yaml)</h3>", _table(_flatten(info["params"]), ("key", "value")),
-        "<h3>Packages</h3>", _table(sorted(info["packages"].items()), ("package", "version")),
+        tables.html([(p, f["md5"], f["bytes"]) for p, f in info["files"].items()],
+                    ("file", "md5", "bytes")),
+        "<h3>Parameters (params.yaml)</h3>",
+        tables.html(_flatten(info["params"]), ("key", "value")),
+        "<h3>Packages</h3>",
+        tables.html(sorted(info["packages"].items()), ("package", "version")),
         "</body></html>",
     ]
     return "\n".join(parts)
 
 
 def run(args, params) -> None:
-    info = collect(args.inputs, params)
+    # as params.yaml spells it: the defaults the schema fills in are not written
+    info = collect(args.inputs, params.for_stage(args.command).raw)
     write_text(args.json, json.dumps(info, indent=2, sort_keys=True) + "\n")
     write_text(args.html, to_html(info))
     LOG.info("wrote %s and %s: %d files checksummed, git %s", args.json, args.html,

@@ -11,7 +11,6 @@ import pytest
 from jetad.data.download import fetch, record_checksums
 from jetad.data.layout import read_jets, write_jets
 from jetad.errors import DataError
-from tests.data.test_layout import make_jets
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,7 +58,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, make_jets):
     source = tmp_path / "src.h5"
     write_jets(source, make_jets(40, seed=3))
     Handler.files = {"val.h5": source.read_bytes()}

@@ -6,10 +6,9 @@ import yaml
 
 from jetad.data.jets import input_files
 from jetad.data.layout import read_jets, write_jets
-from tests.data.test_layout import make_jets
 
 
-def test_own_file_is_split_by_class(tmp_path, root):
+def test_own_file_is_split_by_class(tmp_path, root, make_jets):
     own = tmp_path / "mine.h5"
     jets = make_jets(9, seed=2)  # labels alternate 0, 1, 0, ...
     write_jets(own, jets)
@@ -37,7 +36,7 @@ def test_sources_name_only_the_files_params_list(root):
     assert input_files("download", "d", params) == ["d/val.h5", "d/test.h5"]
 
 
-def test_a_file_without_tops_is_refused(tmp_path, root):
+def test_a_file_without_tops_is_refused(tmp_path, root, make_jets):
     own = tmp_path / "qcd_only.h5"
     jets = make_jets(4)
     jets.label[:] = 0
@@ -51,7 +50,7 @@ def test_a_file_without_tops_is_refused(tmp_path, root):
     assert not (tmp_path / "out").exists()
 
 
-def test_generated_chunks_make_one_file_per_process_and_keep_their_label(tmp_path, root):
+def test_generated_chunks_make_one_file_per_process_and_keep_their_label(tmp_path, root, make_jets):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["generate"].update(chunks=[0], signals=["z"])
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

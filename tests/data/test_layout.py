@@ -2,24 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jetad.data.layout import COLUMNS, Jets, read_jets, write_jets
+from jetad.data.layout import COLUMNS, read_jets, write_jets
 from jetad.errors import DataError
 
 
-def make_jets(n=5, seed=0) -> Jets:
-    rng = np.random.default_rng(seed)
-    p4 = np.zeros((n, 200, 4), dtype=np.float32)
-    k = 30
-    pt = rng.uniform(1, 50, (n, k))
-    phi = rng.uniform(-0.3, 0.3, (n, k))
-    eta = rng.uniform(-0.3, 0.3, (n, k))
-    p4[:, :k] = np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi),
-                          pt * np.sinh(eta)], axis=-1)
-    return Jets(p4, np.zeros((n, 4), np.float32), np.zeros(n, np.int8),
-                (np.arange(n) % 2).astype(np.int8))
-
-
-def test_roundtrip_in_published_layout(tmp_path):
+def test_roundtrip_in_published_layout(tmp_path, make_jets):
     jets = make_jets()
     path = tmp_path / "jets.h5"
     write_jets(path, jets)
@@ -38,7 +25,7 @@ def test_roundtrip_in_published_layout(tmp_path):
         assert table.coldescrs["values_block_1"].shape == (2,)
 
 
-def test_same_jets_give_same_bytes(tmp_path):
+def test_same_jets_give_same_bytes(tmp_path, make_jets):
     jets = make_jets()
     write_jets(tmp_path / "a.h5", jets)
     write_jets(tmp_path / "b.h5", jets)
@@ -54,7 +41,7 @@ def write_raw(path, frame):
     ("negative", r"negative constituent energy in rows 1"),
     ("empty", r"jet with no constituent in rows 3"),
 ])
-def test_bad_rows_are_refused_naming_file_and_rows(tmp_path, defect, message):
+def test_bad_rows_are_refused_naming_file_and_rows(tmp_path, defect, message, make_jets):
     jets = make_jets()
     frame = pd.DataFrame(
         np.concatenate([jets.p4.reshape(5, -1), jets.truth], axis=1), columns=COLUMNS[:804])

@@ -1,21 +1,27 @@
 import numpy as np
 import pytest
 
-from jetad.data.pixelize import jet_kinematics, pixelize
+from jetad.data.kinematics import jet_kinematics
+from jetad.data.pixelize import pixelize
 from jetad.errors import DataError
-from tests.conftest import jets_from_ptetaphi
 
 NPIX = 40
 DETA, DPHI = 0.029, 0.035
 C = NPIX // 2
 
 
-def image(pt, eta, phi):
-    return pixelize(jets_from_ptetaphi([pt], [eta], [phi]), NPIX, DETA, DPHI)[0]
+@pytest.fixture
+def image(jets_from_ptetaphi):
+    """image(pt, eta, phi): the image of one jet."""
+
+    def one(pt, eta, phi):
+        return pixelize(jets_from_ptetaphi([pt], [eta], [phi]), NPIX, DETA, DPHI)[0]
+
+    return one
 
 
 @pytest.mark.parametrize("eta,phi", [(0.0, 0.0), (1.3, 2.9), (-1.7, -3.1), (0.4, np.pi)])
-def test_single_constituent_lands_in_centre_pixel(eta, phi):
+def test_single_constituent_lands_in_centre_pixel(eta, phi, image):
     img = image([500.0], [eta], [phi])
     assert img[C, C] == pytest.approx(1.0)
     assert img.sum() == pytest.approx(1.0)
@@ -31,14 +37,14 @@ def two_prong(angle, centre=(0.3, 1.0)):
 
 
 @pytest.mark.parametrize("angle", [0.0, 0.37, 1.2, 2.0, np.pi / 2, 3.0, 4.4, 5.9])
-def test_rotated_two_prong_jet_gives_the_same_image(angle):
+def test_rotated_two_prong_jet_gives_the_same_image(angle, image):
     reference = image(*two_prong(0.0))
     rotated = image(*two_prong(angle))
     np.testing.assert_allclose(rotated, reference, atol=1e-6)
     assert np.count_nonzero(reference) == 3
 
 
-def test_major_axis_is_vertical_and_flip_puts_bulk_lower_left():
+def test_major_axis_is_vertical_and_flip_puts_bulk_lower_left(image):
     img = image(*two_prong(0.8))
     rows, cols = np.nonzero(img)
     # the two prongs lie along one column (vertical major axis)
@@ -53,7 +59,7 @@ def test_major_axis_is_vertical_and_flip_puts_bulk_lower_left():
     assert hard[0] < C  # the harder prong sits below the centre
 
 
-def test_flip_is_applied_in_both_axes():
+def test_flip_is_applied_in_both_axes(image):
     # an asymmetric jet: heavy below-left after the transform, whatever its orientation
     pt = [400.0, 100.0, 80.0, 60.0]
     base_eta = np.array([0.0, 0.25, 0.05, -0.03])
@@ -63,7 +69,7 @@ def test_flip_is_applied_in_both_axes():
         np.testing.assert_allclose(img, images[0], atol=1e-6)
 
 
-def test_pixels_sharing_constituents_accumulate():
+def test_pixels_sharing_constituents_accumulate(image):
     # three constituents at one point share a pixel whatever the transform; the fourth lies
     # elsewhere. Overwriting instead of adding would give 30 / 50 in the shared pixel.
     pt = [100.0, 50.0, 30.0, 20.0]
@@ -74,7 +80,7 @@ def test_pixels_sharing_constituents_accumulate():
     assert img.max() == pytest.approx(180.0 / 200.0, rel=1e-5)
 
 
-def test_every_image_sums_to_one_and_kinematics_are_right(rng):
+def test_every_image_sums_to_one_and_kinematics_are_right(rng, jets_from_ptetaphi):
     n, m = 500, 60
     pt = rng.exponential(20.0, (n, m))
     pt[:, 40:] = 0
@@ -93,14 +99,14 @@ def test_every_image_sums_to_one_and_kinematics_are_right(rng):
     assert (jmass > 0).all()
 
 
-def test_jets_near_phi_boundary_are_not_empty():
+def test_jets_near_phi_boundary_are_not_empty(image):
     # constituents straddling phi = +-pi are one jet once phi is measured from the leader
     img = image([200.0, 100.0], [0.0, 0.0], [np.pi - 0.01, -np.pi + 0.01])
     assert img.sum() == pytest.approx(1.0)
     assert np.count_nonzero(img) == 2
 
 
-def test_jet_with_nothing_in_the_window_is_an_error():
+def test_jet_with_nothing_in_the_window_is_an_error(jets_from_ptetaphi):
     p4 = jets_from_ptetaphi([[100.0, 0.0], [50.0, 50.0]], [[0.0, 0.0], [0.0, 2.0]],
                             [[0.0, 0.0], [0.0, 0.0]])
     # second jet: two equal constituents 2.0 apart -> centroid between them, both outside
@@ -136,7 +142,7 @@ def reference_image(p4, npix=NPIX, deta=DETA, dphi=DPHI):
     return img / img.sum()
 
 
-def test_images_match_a_plain_per_jet_reference(rng):
+def test_images_match_a_plain_per_jet_reference(rng, jets_from_ptetaphi):
     n, m = 300, 80
     pt = rng.exponential(20.0, (n, m))
     pt[np.arange(m) >= rng.integers(5, m, (n, 1))] = 0  # 5 to m constituents
@@ -150,7 +156,7 @@ def test_images_match_a_plain_per_jet_reference(rng):
     assert close.mean() > 0.98, f"{(~close).sum()} of {n} jets differ from the reference"
 
 
-def test_errors_count_rows_from_the_offset():
+def test_errors_count_rows_from_the_offset(jets_from_ptetaphi):
     p4 = jets_from_ptetaphi([[100.0], [50.0], [0.0]], [[0.0], [0.0], [0.0]], [[0.0], [0.0], [0.0]])
     with pytest.raises(DataError, match=r"f.h5: jets with no constituent, rows 1002$"):
         pixelize(p4, NPIX, DETA, DPHI, origin="f.h5", offset=1000)
@@ -167,9 +173,18 @@ def test_kernel_atan2_matches_numpy():
     assert np.abs(got - np.arctan2(y, x)).max() < 1e-6
 
 
-def prong_jets(n: int, prongs: int, seed: int) -> np.ndarray:
-    """(n, 200, 4) jets of 40 constituents spread by 0.03 around `prongs` centres 0.4 apart,
-    each jet at its own (eta, phi) and orientation."""
+@pytest.fixture
+def prong_jets(jets_from_ptetaphi):
+    """prong_jets(n, prongs, seed): (n, 200, 4) jets of 40 constituents spread by 0.03 around
+    `prongs` centres 0.4 apart, each jet at its own (eta, phi) and orientation."""
+
+    def jets(n: int, prongs: int, seed: int) -> np.ndarray:
+        return _prong_jets(jets_from_ptetaphi, n, prongs, seed)
+
+    return jets
+
+
+def _prong_jets(jets_from_ptetaphi, n: int, prongs: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     m = 40
     angle = rng.uniform(0, 2 * np.pi, (n, 1))
@@ -183,7 +198,7 @@ def prong_jets(n: int, prongs: int, seed: int) -> np.ndarray:
     return p4
 
 
-def test_pixelize_stage_writes_smaller_tau21_for_two_prong_jets(tmp_path):
+def test_pixelize_stage_writes_smaller_tau21_for_two_prong_jets(tmp_path, prong_jets):
     """jetad pixelize on a file of one-prong (label 0) and two-prong (label 1) jets: the
     image file carries each jet's N-subjettiness, row for row, and tau21 tells them apart."""
     import subprocess

@@ -112,7 +112,7 @@ def test_background_top_makes_qcd_the_anomaly(images, root):
 def test_unknown_background_is_refused(images, root):
     proc, outs = _split(images, root, "higgs", background="higgs")
     assert proc.returncode == 2
-    # the parameter check's form: the file, then one line per wrong key
+    # the parameter check's form: one line, the file then the wrong key
     assert proc.stderr.startswith("jetad split: error: ") and "Traceback" not in proc.stderr
     assert "split.background: 'higgs' is not one of ['qcd', 'top', 'w', 'z']" in proc.stderr
     assert not (images / "higgs").exists()

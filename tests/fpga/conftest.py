@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 
-def small_qmodel(with_norm: bool = False, name: str = "small"):
+def _small_qmodel(with_norm: bool = False, name: str = "small"):
     """A small QKeras model in the encoder's style: quantized input, a block-diagonal grouped
     conv (groups 2), optional instance norm, leaky quantized relu, flatten, dense."""
     import tf_keras
@@ -31,22 +31,36 @@ def small_qmodel(with_norm: bool = False, name: str = "small"):
     return model
 
 
-def images(n=64, shape=(8, 8, 4), seed=0):
+def _images(n=64, shape=(8, 8, 4), seed=0):
     rng = np.random.default_rng(seed)
     return (rng.random((n, *shape)) * 4 - 1).astype(np.float32)
 
 
 @pytest.fixture(scope="session")
+def small_qmodel():
+    """`small_qmodel(with_norm=False, name="small")`: a new small QKeras model (see _small_qmodel)."""
+    return _small_qmodel
+
+
+@pytest.fixture(scope="session")
+def images():
+    """`images(n=64, shape=(8, 8, 4), seed=0)`: seeded inputs in [-1, 3)."""
+    return _images
+
+
+@pytest.fixture(scope="session")
 def compiled_small(tmp_path_factory):
     """{(io_type, strategy): (model, Compiled)} for the small model without norm."""
-    from jetad.fpga import hls
+    from jetad.fpga.build import compile_model
+    from jetad.fpga.emulate import Compiled
+    from jetad.fpga.project import HLSSettings, convert
 
     out = {}
-    model = small_qmodel()
+    model = _small_qmodel()
     for io_type, strategy in (("io_parallel", "Latency"), ("io_parallel", "Resource"),
                               ("io_stream", "Latency")):
         d = tmp_path_factory.mktemp(f"small_{io_type}_{strategy}")
-        s = hls.HLSSettings(io_type=io_type, strategy=strategy)
-        hm = hls.convert(model, d, s, "small")
-        out[(io_type, strategy)] = (model, hls.Compiled.of(hm, hls.compile_model(hm)), hm)
+        s = HLSSettings(io_type=io_type, strategy=strategy)
+        hm = convert(model, d, s, "small")
+        out[(io_type, strategy)] = (model, Compiled.of(hm, compile_model(hm)), hm)
     return out

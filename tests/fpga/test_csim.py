@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from jetad.errors import JetadError
-from tests.fpga.conftest import images, small_qmodel
 
 
 def odd_qmodel():
@@ -43,24 +42,26 @@ def odd_qmodel():
 # coarse instance-norm types for "odd": one LSB of a sum or of the variance shows in the output
 COARSE_NORM = {"result": "ap_fixed<14,6>", "accum": "ap_fixed<22,10>", "norm": "ap_fixed<12,4>",
                "scale": "ap_fixed<12,4>", "bias": "ap_fixed<12,4>"}
-MODELS = {"small_norm": (lambda: small_qmodel(with_norm=True, name="small_norm"), (8, 8, 4), None),
-          "odd": (odd_qmodel, (9, 7, 3), COARSE_NORM)}
+MODELS = {"small_norm": ((8, 8, 4), None), "odd": ((9, 7, 3), COARSE_NORM)}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
-def both_builds(request, tmp_path_factory):
+def both_builds(request, tmp_path_factory, small_qmodel):
     """The same model compiled twice: integer kernels and hls4ml's ap_fixed loops."""
-    from jetad.fpga import hls
+    from jetad.fpga.build import compile_model
+    from jetad.fpga.emulate import Compiled
+    from jetad.fpga.project import DEFAULT_NORM_PRECISION, HLSSettings, convert
 
-    build, shape, norm = MODELS[request.param]
-    model = build()
-    settings = hls.HLSSettings(norm_precision={**hls.DEFAULT_NORM_PRECISION, **(norm or {})})
+    shape, norm = MODELS[request.param]
+    model = (small_qmodel(with_norm=True, name="small_norm") if request.param == "small_norm"
+             else odd_qmodel())
+    settings = HLSSettings(norm_precision={**DEFAULT_NORM_PRECISION, **(norm or {})})
     comps = {}
     for mode in ("integer", "ap_fixed"):
         d = tmp_path_factory.mktemp(f"{request.param}_{mode}")
-        hm = hls.convert(model, d, settings, request.param)
+        hm = convert(model, d, settings, request.param)
         # -O0: no inlining, so the kernels' symbols show which path was built
-        comps[mode] = hls.Compiled.of(hm, hls.compile_model(hm, "-O0 -fPIC", csim=mode))
+        comps[mode] = Compiled.of(hm, compile_model(hm, "-O0 -fPIC", csim=mode))
     return model, shape, comps
 
 
@@ -69,8 +70,8 @@ def _symbols(lib: str) -> str:
 
 
 @pytest.mark.build
-def test_integer_kernels_give_hls4ml_bits(both_builds):
-    from jetad.fpga import hls
+def test_integer_kernels_give_hls4ml_bits(both_builds, images):
+    from jetad.fpga.emulate import emulate
 
     model, shape, comps = both_builds
     rng = np.random.default_rng(11)
@@ -80,8 +81,8 @@ def test_integer_kernels_give_hls4ml_bits(both_builds):
         (rng.normal(size=(16, *shape)) * 60).astype(np.float32),
         (rng.normal(size=(16, *shape)) * 1e-3).astype(np.float32),
     ])
-    got = hls.emulate(comps["integer"], x)[0]
-    ref = hls.emulate(comps["ap_fixed"], x)[0]
+    got = emulate(comps["integer"], x)[0]
+    ref = emulate(comps["ap_fixed"], x)[0]
     assert np.array_equal(got, ref)
     assert np.unique(ref).size > 50  # a model that computes something
 
@@ -108,15 +109,15 @@ def _preprocess(header, tmp_path, name: str, synthesis: bool) -> str:
     return " ".join(out.split())
 
 
-def test_synthesis_reads_hls4ml_code_unchanged(tmp_path):
+def test_synthesis_reads_hls4ml_code_unchanged(tmp_path, small_qmodel):
     """With __SYNTHESIS__ defined the patched header preprocesses to hls4ml's own."""
-    from jetad.fpga import csim, hls
+    from jetad.fpga import csim
+    from jetad.fpga.compat import import_hls4ml
+    from jetad.fpga.project import HLSSettings, convert, write_project
 
-    hls._hls4ml()
-    import hls4ml
-
-    hm = hls.convert(small_qmodel(), tmp_path / "p", hls.HLSSettings(), "small_p")
-    hls.write_project(hm)
+    hls4ml = import_hls4ml()
+    hm = convert(small_qmodel(), tmp_path / "p", HLSSettings(), "small_p")
+    write_project(hm)
     patched = tmp_path / "p" / "firmware" / "nnet_utils" / "nnet_conv2d_latency.h"
     assert (patched.parent / "nnet_conv2d_csim.h").is_file()
     original = (Path(hls4ml.__file__).parent / "templates" / "vivado" / "nnet_utils"

@@ -118,13 +118,11 @@ def test_da4ml_kernel_pipeline():
     assert design.da4ml_kernel(np.zeros((4, 2)), 16, 6) == {"LUT": 0.0, "FF": 0.0, "stages": 0}
 
 
-def test_resources_stage_writes_design(encoder, tmp_path):
+def test_resources_stage_writes_design(encoder, tmp_path, jetad, root):
     import yaml
 
-    from tests.stages.test_train_score_evaluate import ROOT, jetad
-
     encoder.save(tmp_path / "q.h5")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = yaml.safe_load((root / "params.yaml").read_text())
     params["resources"]["da4ml"] = False
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     jetad(tmp_path, "resources", "--model", "q.h5", "--out", "fpga/resources.csv",

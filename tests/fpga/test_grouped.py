@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.fpga.conftest import images, small_qmodel
 
-
-def test_per_group_keras_equal_and_split():
+def test_per_group_keras_equal_and_split(small_qmodel, images):
     from jetad.fpga import grouped
-    from jetad.fpga.hls import keras_outputs
+    from jetad.fpga.emulate import keras_outputs
 
     model = small_qmodel()
     pg = grouped.per_group(model)
@@ -24,7 +22,7 @@ def test_per_group_keras_equal_and_split():
     assert grouped.per_group(pg) is pg
 
 
-def test_per_group_refuses_off_diagonal_weights():
+def test_per_group_refuses_off_diagonal_weights(small_qmodel):
     from jetad.errors import JetadError
     from jetad.fpga import grouped
 
@@ -38,15 +36,18 @@ def test_per_group_refuses_off_diagonal_weights():
 
 
 @pytest.mark.build
-def test_per_group_emulation_bit_exact(tmp_path, compiled_small):
-    from jetad.fpga import grouped, hls
+def test_per_group_emulation_bit_exact(tmp_path, compiled_small, images):
+    from jetad.fpga import grouped
+    from jetad.fpga.build import build_library
+    from jetad.fpga.emulate import Compiled, emulate, keras_outputs
+    from jetad.fpga.project import HLSSettings, convert, write_project
 
     model, comp_bd, _ = compiled_small[("io_parallel", "Latency")]
-    hm = hls.convert(grouped.per_group(model), tmp_path / "pg", hls.HLSSettings(), "small_pg")
-    hls.write_project(hm, "-O1 -fPIC")
+    hm = convert(grouped.per_group(model), tmp_path / "pg", HLSSettings(), "small_pg")
+    write_project(hm, "-O1 -fPIC")
     assert 'CFLAGS="-O1 -fPIC"' in (tmp_path / "pg" / "build_lib.sh").read_text()
-    comp = hls.Compiled.of(hm, hls.build_library(hm))
+    comp = Compiled.of(hm, build_library(hm))
     x = images(64)
-    got = hls.emulate(comp, x)[0]
-    assert np.array_equal(got, hls.emulate(comp_bd, x)[0])
-    assert np.array_equal(got, hls.keras_outputs(model, x)[0])
+    got = emulate(comp, x)[0]
+    assert np.array_equal(got, emulate(comp_bd, x)[0])
+    assert np.array_equal(got, keras_outputs(model, x)[0])

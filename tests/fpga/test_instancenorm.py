@@ -6,38 +6,39 @@ import pytest
 def norm_models(tmp_path_factory):
     import tf_keras
 
-    from jetad.fpga import hls
+    from jetad.fpga.build import compile_model
+    from jetad.fpga.compat import import_hls4ml
+    from jetad.fpga.emulate import Compiled
+    from jetad.fpga.project import DEFAULT_NORM_PRECISION, PART
 
-    hls._hls4ml()
+    hls4ml = import_hls4ml()
     inp = tf_keras.Input((6, 5, 3))
     x = tf_keras.layers.GroupNormalization(groups=-1, name="norm")(inp)
     m = tf_keras.Model(inp, x, name="normonly")
     m.get_layer("norm").set_weights([np.array([1.0, 0.5, 2.0]), np.array([0.1, -0.2, 0.3])])
     out = {}
-    import hls4ml
-
     for io in ("io_parallel", "io_stream"):
         cfg = hls4ml.utils.config_from_keras_model(m, granularity="name", backend="Vivado",
                                                    default_precision="ap_fixed<24,8>")
-        cfg["LayerName"]["norm"]["Precision"] = dict(hls.DEFAULT_NORM_PRECISION)
+        cfg["LayerName"]["norm"]["Precision"] = dict(DEFAULT_NORM_PRECISION)
         hm = hls4ml.converters.convert_from_keras_model(
             m, hls_config=cfg, output_dir=str(tmp_path_factory.mktemp(io)), project_name="normonly",
-            backend="Vivado", part=hls.PART, clock_period=5, io_type=io)
-        out[io] = hls.Compiled.of(hm, hls.compile_model(hm))
+            backend="Vivado", part=PART, clock_period=5, io_type=io)
+        out[io] = Compiled.of(hm, compile_model(hm))
     return m, out
 
 
 @pytest.mark.build
 @pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
 def test_instancenorm_matches_keras(norm_models, io):
-    from jetad.fpga import hls
+    from jetad.fpga.emulate import emulate
 
     m, comp = norm_models
     rng = np.random.default_rng(1)
     # different scales per image and channel: the statistics are per image and channel
     x = (rng.normal(size=(50, 6, 5, 3)) * rng.uniform(0.05, 3, (50, 1, 1, 3))
          + rng.uniform(-2, 2, (50, 1, 1, 3))).astype(np.float32)
-    got = hls.emulate(comp[io], x)[0].reshape(x.shape)
+    got = emulate(comp[io], x)[0].reshape(x.shape)
     want = m.predict(x, verbose=0)
     lsb = 2.0 ** -16  # result ap_fixed<24,8>
     assert np.abs(got - want).max() < 8 * lsb
@@ -52,9 +53,9 @@ def test_groupnorm_with_groups_refused(tmp_path):
     import tf_keras
 
     from jetad.errors import JetadError
-    from jetad.fpga import hls
+    from jetad.fpga.compat import import_hls4ml
 
-    hls4ml = hls._hls4ml()
+    hls4ml = import_hls4ml()
     inp = tf_keras.Input((4, 4, 4))
     m = tf_keras.Model(inp, tf_keras.layers.GroupNormalization(groups=2, name="gn2")(inp))
     with pytest.raises(JetadError, match="gn2"):

@@ -14,8 +14,6 @@ import pytest
 import yaml
 
 from jetad.errors import ConfigError, DataError, JetadError
-from tests.conftest import ROOT, copy_project
-from tests.test_workflow_parity import snakemake_jobs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "conv2_b1_1"
 CONVS = ["dconv_b0", "conv1_b0_0", "conv2_b0_0", "dconv_b1", "conv1_b1_0", "conv2_b1_0",
@@ -23,8 +21,8 @@ CONVS = ["dconv_b0", "conv1_b0_0", "conv2_b0_0", "dconv_b1", "conv1_b1_0", "conv
 
 
 @pytest.fixture
-def params():
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+def params(root):
+    return yaml.safe_load((root / "params.yaml").read_text())
 
 
 def fake_tools(folder: Path, *names: str) -> Path:
@@ -66,28 +64,28 @@ def test_switch_auto_follows_the_tool_of_the_backend(params, tmp_path, monkeypat
 
 
 def test_part_names_are_those_hls_writes(params):
-    from jetad.fpga import hls, synth
+    from jetad.fpga import split, synth
     from jetad.quant import encoder
 
     model = encoder.build(quantized=True)
-    assert synth.part_names({"parts": ["layer"]}) == list(hls.split(model, "layer"))
+    assert synth.part_names({"parts": ["layer"]}) == list(split.split(model, "layer"))
     assert synth.part_names({"only": ["heads", "conv_fin"]}) == ["conv_fin", "heads"]
 
 
-def run_synth(project, out, env_path, path_dirs):
+def run_synth(project, out, env_path, path_dirs, root):
     env = dict(os.environ, PATH=os.pathsep.join([str(env_path), *map(str, path_dirs)]))
     return subprocess.run(
-        [str(env_path / "jetad"), "synth", "--params", str(ROOT / "params.yaml"),
+        [str(env_path / "jetad"), "synth", "--params", str(root / "params.yaml"),
          "--project", str(project), "--out", str(out)],
         capture_output=True, text=True, env=env)
 
 
-def test_synth_without_the_tool_names_it(tmp_path, env_path):
+def test_synth_without_the_tool_names_it(tmp_path, env_path, root):
     system = [Path(sys.executable).parent, "/usr/bin", "/bin"]
     if any(shutil.which(t, path=os.pathsep.join(map(str, system)))
            for t in ("vivado_hls", "vitis-run")):
         pytest.skip("Xilinx HLS is installed here")
-    r = run_synth(FIXTURE, tmp_path / "out", env_path, system)
+    r = run_synth(FIXTURE, tmp_path / "out", env_path, system, root)
     assert r.returncode == 2
     assert f"jetad synth: error: {FIXTURE}: synthesizing this hls4ml Vivado project needs " \
            "vivado_hls on PATH, not found" in r.stderr
@@ -99,11 +97,11 @@ def test_synth_without_the_tool_names_it(tmp_path, env_path):
     tcl = vitis / "project.tcl"
     tcl.write_text(tcl.read_text().replace('set backend "vivado"', 'set backend "vitis"'))
     r = run_synth(vitis, tmp_path / "out", env_path,
-                  [*system, fake_tools(tmp_path / "bin", "vivado_hls")])
+                  [*system, fake_tools(tmp_path / "bin", "vivado_hls")], root)
     assert r.returncode == 2 and "needs vitis-run on PATH" in r.stderr
     assert "vivado_hls is on PATH: write the projects for it with hls.backend: Vivado" in r.stderr
 
-    r = run_synth(tmp_path, tmp_path / "out", env_path, system)
+    r = run_synth(tmp_path, tmp_path / "out", env_path, system, root)
     assert r.returncode == 2 and f"{tmp_path}: not an hls4ml project (no project.tcl)" in r.stderr
 
 
@@ -116,13 +114,14 @@ def test_logic_synthesis_also_needs_vivado(tmp_path, monkeypatch):
         synth.check_tools(FIXTURE, logic=True)
 
 
-def dry_run(workdir, env_path, mutate):
+def dry_run(workdir, snakemake_jobs, mutate):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     mutate(params)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    # without the source files every rule also has as inputs (tests/test_workflow_parity.py)
-    jobs = [(cmd, frozenset(i for i in inputs if not i.startswith("src/")), outputs)
-            for cmd, inputs, outputs in snakemake_jobs(workdir, env_path, "results/fpga/resources.csv")]
+    # without the source files every rule also has as inputs (jetad.code_deps)
+    jobs = [(j["shellcmd"].strip(), frozenset(i for i in j["input"] if not i.startswith("src/")),
+             frozenset(j["output"]))
+            for j in snakemake_jobs(workdir, "results/fpga/resources.csv")]
     synth = sorted(j for j in jobs if j[0] and j[0].startswith("jetad synth "))
     resources = [j for j in jobs if j[0] and j[0].startswith("jetad resources ")]
     assert len(resources) == 1
@@ -130,7 +129,7 @@ def dry_run(workdir, env_path, mutate):
 
 
 @pytest.mark.integration  # a Snakemake dry run
-def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path):
+def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path, copy_project, snakemake_jobs):
     copy_project(tmp_path)
     copied = tmp_path / "copied" / "conv2_b1_1"
     shutil.copytree(FIXTURE, copied)
@@ -139,7 +138,7 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path):
         p["resources"].update(synthesis=True, reports=["copied/conv2_b1_1"])
         p["hls"].update(parts=["whole", "layer"], only=["dconv_b2", "conv_fin", "heads"])
 
-    synth, (cmd, inputs, _outputs) = dry_run(tmp_path, env_path, forced)
+    synth, (cmd, inputs, _outputs) = dry_run(tmp_path, snakemake_jobs, forced)
     parts = ["conv_fin", "dconv_b2", "heads"]
     outs = [f"results/synth/layer/{p}" for p in parts]
     assert synth == [(f"jetad synth --project results/hls/layer/{p} --out {o} "
@@ -152,11 +151,11 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path):
 
 
 @pytest.mark.integration  # a Snakemake dry run
-def test_dry_run_auto_with_vivado_hls_on_path(tmp_path, env_path, monkeypatch):
+def test_dry_run_auto_with_vivado_hls_on_path(tmp_path, env_path, monkeypatch, copy_project, snakemake_jobs):
     copy_project(tmp_path)
     monkeypatch.setenv("PATH", f"{fake_tools(tmp_path / 'xilinx', 'vivado_hls')}{os.pathsep}"
                                f"{os.environ['PATH']}")
-    synth, (cmd, inputs, _outputs) = dry_run(tmp_path, env_path, lambda p: None)
+    synth, (cmd, inputs, _outputs) = dry_run(tmp_path, snakemake_jobs, lambda p: None)
     assert len(synth) == len(CONVS) + 1  # every block of the default hls.parts, and the heads
     assert {o for *_, outs in synth for o in outs} == {
         f"results/synth/block/{n}" for n in [*CONVS, "heads"]}
@@ -193,14 +192,15 @@ def vivado_synth_rpt(lut: int, ff: int, bram_tiles: float, dsp: int) -> str:
 
 
 def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
+    from jetad.fpga.resource_table import long_rows, table_markdown
+    from jetad.params import build
     from jetad.quant import encoder
-    from jetad.stages.resources import long_rows, table_markdown
 
     heads = shutil.copytree(FIXTURE, tmp_path / "back" / "heads")
     (heads / "vivado_synth.rpt").write_text(vivado_synth_rpt(1200, 900, 1.5, 40))
     params["resources"].update(da4ml=False, reports=[str(FIXTURE), str(heads)])
     model = encoder.build(quantized=True)
-    rows = long_rows(model, params, [])
+    rows = long_rows(model, build(params), [])
     by = {(r["layer"], r["source"], r["resource"]): r for r in rows}
     assert by[("conv2_b1_1", "vivado_hls", "LUT")]["value"] == 386856
     assert by[("conv2_b1_1", "vivado_hls", "DSP")]["note"] == str(FIXTURE)
@@ -216,7 +216,7 @@ def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
     assert "| final block |  | vivado_synth |  | 40 (0.33%) | 1,200 (0.07%) |" in table
 
     with pytest.raises(DataError, match="two synthesized projects named conv2_b1_1"):
-        long_rows(model, params, [str(tmp_path / "x" / "conv2_b1_1")])
+        long_rows(model, build(params), [str(tmp_path / "x" / "conv2_b1_1")])
 
 
 def test_atomic_dir_replaces_only_on_success(tmp_path):

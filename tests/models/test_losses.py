@@ -108,7 +108,8 @@ def test_capacity_objective_gradient_pulls_kl_towards_the_target():
 def test_objective_from_params():
     from jetad.models import losses
 
-    assert losses.Objective.from_params({"beta": 3000.0}) == losses.Objective("beta", 3000.0)
+    assert losses.Objective.from_params({"beta": 3000.0, "objective": "beta"}) == \
+        losses.Objective("beta", 3000.0)
     cap = losses.Objective.from_params({
         "beta": 3000.0, "objective": "capacity",
         "capacity": {"gamma": 30, "cont_max": 5, "disc_max": 1, "epochs": 6}})

@@ -13,7 +13,9 @@ import yaml
 
 from jetad.data.images import write_images
 from jetad.errors import JetadError
-from tests.stages.test_train_score_evaluate import ROOT, TINY_TRAIN, fake_jets, jetad
+from tests.conftest import ROOT, TINY_TRAIN
+from tests.conftest import _fake_jets as fake_jets
+from tests.conftest import _jetad as jetad
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("verilator", "g++", "yosys")),

@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from jetad.data.images import write_images
-from tests.stages.test_train_score_evaluate import ROOT, TINY_TRAIN, fake_jets, jetad
 
 pytestmark = pytest.mark.build  # g++ compiles of hls4ml projects
 
@@ -24,13 +23,13 @@ HLS_PARTS = ["conv1_b2_0", "heads"]
 
 
 @pytest.fixture(scope="module")
-def fpga_workdir(tmp_path_factory):
+def fpga_workdir(tmp_path_factory, fake_jets, jetad, root, tiny_train):
     d = tmp_path_factory.mktemp("fpga")
     write_images(d / "train.h5", fake_jets(64, 0, 1))
     write_images(d / "val.h5", fake_jets(32, 0, 2))
     write_images(d / "test.h5", fake_jets(40, 40, 3))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["train"] = {**TINY_TRAIN, "epochs": 1, "max_train_jets": 64}
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["train"] = {**tiny_train, "epochs": 1, "max_train_jets": 64}
     params["score"]["batch_size"] = 64
     params["qat"].update(epochs=1, max_images=64, batch_size=32)
     params["hls"].update(parts=["layer", "block", "whole"], only=HLS_PARTS, n_images=80,
@@ -43,7 +42,7 @@ def fpga_workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def qat_done(fpga_workdir):
+def qat_done(fpga_workdir, jetad):
     d = fpga_workdir
     jetad(d, "qat", "--train", "train.h5", "--vae", "model", "--test", "test.h5",
           "--scores", "scores.h5", "--out", "quantized", "--metrics", "q/metrics.json",
@@ -53,7 +52,7 @@ def qat_done(fpga_workdir):
 
 
 @pytest.fixture(scope="module")
-def hls_done(qat_done):
+def hls_done(qat_done, jetad):
     d = qat_done
     jetad(d, "hls", "--model", "quantized/qencoder.h5", "--test", "test.h5", "--out-dir", "hls",
           "--report", "fpga/emulation.json", "--table", "fpga/emulation.md")
@@ -149,7 +148,7 @@ def test_whole_encoder_is_emulated(hls_done):
     assert abs(kl["hls_emulation"]["kl_total"]["auc"] - kl["qkeras"]["kl_total"]["auc"]) < 0.05
 
 
-def test_resources_sources_labelled(hls_done):
+def test_resources_sources_labelled(hls_done, jetad):
     d = hls_done
     jetad(d, "resources", "--model", "quantized/qencoder.h5", "--out", "fpga/resources.csv",
           "--table", "fpga/resources.md", "--json", "fpga/resources.json")
@@ -171,7 +170,7 @@ def test_resources_sources_labelled(hls_done):
     assert "final block" in (d / "fpga" / "resources.md").read_text()
 
 
-def test_hls_refuses_a_float_encoder(qat_done):
+def test_hls_refuses_a_float_encoder(qat_done, jetad):
     r = jetad(qat_done, "hls", "--model", "quantized/encoder_float.h5", "--test", "test.h5",
               "--out-dir", "hls_bad", "--report", "bad.json", check=False)
     assert r.returncode != 0
@@ -179,7 +178,7 @@ def test_hls_refuses_a_float_encoder(qat_done):
     assert not (qat_done / "bad.json").exists()
 
 
-def test_hls_and_resources_name_a_missing_model(qat_done):
+def test_hls_and_resources_name_a_missing_model(qat_done, jetad):
     for stage, extra in (("hls", ["--out-dir", "h", "--report", "r.json"]),
                          ("resources", ["--out", "r.csv"])):
         r = jetad(qat_done, stage, "--model", "nope.h5", *extra, check=False)
@@ -206,7 +205,7 @@ def _tree(root):
             if p.is_file()}
 
 
-def test_qat_and_hls_reruns_give_the_same_bytes(hls_done):
+def test_qat_and_hls_reruns_give_the_same_bytes(hls_done, jetad):
     d = hls_done
     jetad(d, "qat", "--train", "train.h5", "--vae", "model", "--test", "test.h5",
           "--scores", "scores.h5", "--out", "quantized_again", "--metrics", "q2/metrics.json")

@@ -3,16 +3,12 @@ after a kill, and the errors a user meets with wrong inputs."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -20,92 +16,27 @@ import numpy as np
 import pytest
 import yaml
 
-from jetad.data.images import ImageSet, read_images, write_images
+from jetad.data.images import read_images, write_images
 
-ROOT = Path(__file__).resolve().parents[2]
 JETAD = [sys.executable, "-m", "jetad.cli"]
-
-TINY_TRAIN = {
-    "latent_cont": 8, "latent_disc": 5, "beta": 1.0, "tau": 1.0, "kl_eps": 1e-7,
-    "encoder_filters": [32, 64, 128, 128], "encoder_down_groups": 1, "encoder_res_groups": 2,
-    "decoder_expand": 256, "decoder_filters": [32, 128, 128, 64], "decoder_groups": 2,
-    "width": 0.125, "learning_rate": 3e-3, "weight_decay": 1e-3, "lr_factor": 0.5,
-    "lr_patience": 3, "early_stopping_patience": 4, "batch_size": 32, "epochs": 2,
-    "max_train_jets": 96, "max_val_jets": 32,
-}
-
-
-def fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40) -> ImageSet:
-    """Random jet-like images summing to 1; tops get three prongs, QCD one, so a score can
-    separate them."""
-    rng = np.random.default_rng(seed)
-    n = n_qcd + n_top
-    label = np.array([0] * n_qcd + [1] * n_top, np.int8)
-    images = rng.random((n, npix, npix)).astype(np.float32) ** 12 * 0.01
-    c = npix // 2
-    images[:, c, c] += 1.0
-    for i in np.flatnonzero(label):
-        for _ in range(2):
-            y, x = rng.integers(c - 8, c + 8, 2)
-            images[i, y, x] += rng.uniform(0.3, 0.8)
-    images /= images.sum(axis=(1, 2), keepdims=True)
-    mass = np.where(label == 1, rng.normal(175, 15, n), rng.normal(80, 30, n))
-    pt, eta = rng.normal(600, 20, n), rng.normal(0, 1, n)
-    n_const = rng.integers(20, 80, n)
-    # drawn last, so the other fields keep their values: three-prong tops have a small tau32,
-    # tau21 is the same for both classes
-    tau21 = rng.uniform(0.3, 0.8, n)
-    tau32 = np.where(label == 1, rng.uniform(0.2, 0.6, n), rng.uniform(0.5, 0.9, n))
-    return ImageSet(images, label, pt.astype(np.float32), eta.astype(np.float32),
-                    mass.astype(np.float32), n_const.astype(np.int16),
-                    tau21.astype(np.float32), tau32.astype(np.float32))
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, fake_jets, root, tiny_train):
     d = tmp_path_factory.mktemp("e2e")
     write_images(d / "train.h5", fake_jets(120, 0, 1))
     write_images(d / "val.h5", fake_jets(40, 0, 2))
     write_images(d / "test.h5", fake_jets(60, 60, 3))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["train"] = dict(TINY_TRAIN)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["train"] = dict(tiny_train)
     params["baseline"].update(epochs=2, max_train_jets=96, max_val_jets=32, batch_size=32)
     params["score"]["batch_size"] = 64
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     return d
 
 
-@dataclass
-class Result:
-    returncode: int
-    stderr: str
-
-
-def jetad(workdir, *args, check=True, params="params.yaml"):
-    """Run the CLI in this process (a subprocess would pay TensorFlow's import each time)."""
-    from jetad import cli
-
-    old_cwd, old_env = os.getcwd(), os.environ.get("JETAD_PARAMS")
-    err = io.StringIO()
-    try:
-        os.chdir(workdir)
-        os.environ["JETAD_PARAMS"] = str(workdir / params)
-        with contextlib.redirect_stderr(err):
-            rc = cli.main(list(args))
-    finally:
-        os.chdir(old_cwd)
-        if old_env is None:
-            os.environ.pop("JETAD_PARAMS", None)
-        else:
-            os.environ["JETAD_PARAMS"] = old_env
-        logging.getLogger().handlers.clear()
-    if check and rc:
-        raise AssertionError(f"jetad {args[0]} failed:\n{err.getvalue()[-3000:]}")
-    return Result(rc, err.getvalue())
-
-
 @pytest.fixture(scope="module")
-def trained(workdir):
+def trained(workdir, jetad):
     jetad(workdir, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
           "--metrics", "training_metrics.json", "--plot", "training.pdf")
     return workdir
@@ -124,7 +55,7 @@ def test_train_outputs(trained):
     assert not (trained / "model.ckpt").exists()  # checkpoints removed after success
 
 
-def test_score_and_evaluate(trained):
+def test_score_and_evaluate(trained, jetad):
     d = trained
     jetad(d, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5",
           "--figures", "figs")
@@ -171,7 +102,7 @@ def test_score_and_evaluate(trained):
     assert (d / "figs" / "latent_pca.pdf").is_file()
 
 
-def test_score_refuses_baseline_model_and_wrong_shape(trained):
+def test_score_refuses_baseline_model_and_wrong_shape(trained, fake_jets, jetad):
     d = trained
     jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
           "--out", "b2.h5", "--model", "ae_model")
@@ -185,7 +116,7 @@ def test_score_refuses_baseline_model_and_wrong_shape(trained):
     assert not (d / "x.h5").exists()
 
 
-def test_empty_test_set_and_tops_in_training_are_errors(trained):
+def test_empty_test_set_and_tops_in_training_are_errors(trained, fake_jets, jetad):
     d = trained
     empty = fake_jets(0, 0, 5)
     write_images(d / "empty.h5", empty)
@@ -252,9 +183,9 @@ def test_killed_training_resumes_to_the_same_weights_as_an_uninterrupted_run(wor
         assert w.tobytes() == resumed[name].tobytes(), name
 
 
-def test_score_sample_option_is_seeded_and_kl_does_not_sample(trained):
+def test_score_sample_option_is_seeded_and_kl_does_not_sample(trained, fake_jets):
     from jetad.models.jointvae import load
-    from jetad.stages.score import score_images
+    from jetad.models.scoring import score_images
 
     model = load(trained / "model")
     x = fake_jets(8, 8, 6).images

@@ -101,12 +101,12 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
 
 
 def run(args, params) -> None:
-    cfg = params["download"]
-    md5 = cfg.get("md5", {}).get(args.name)
+    cfg = params.for_stage(args.command).download
+    md5 = cfg.md5.get(args.name)
     if not md5:
-        api = cfg["api"].format(record=cfg["record"])
-        sums = record_checksums(api, cfg.get("timeout", 60))
+        api = cfg.api.format(record=cfg.record)
+        sums = record_checksums(api, cfg.timeout)
         if args.name not in sums:
-            raise DataError(f"record {cfg['record']} lists no md5 for {args.name} at {api}")
+            raise DataError(f"record {cfg.record} lists no md5 for {args.name} at {api}")
         md5 = sums[args.name]
-    fetch(cfg["url"].format(name=args.name), args.out, md5, cfg.get("timeout", 60))
+    fetch(cfg.url.format(name=args.name), args.out, md5, cfg.timeout)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from jetad import log
+from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
 from jetad.data.processes import PROCESSES
 from jetad.errors import ConfigError
@@ -38,8 +39,6 @@ PROCESS_SETTINGS = {
 }
 # The truth-matched particle of each signal (PDG id); its decay quarks must be in the jet too.
 RESONANCE = {"top": 6, "w": 24, "z": 23}
-# Where params.yaml gives no per-process value (SPEC 1.2).
-DEFAULT_PTHAT_MIN = {"qcd": 500.0, "top": 500.0, "w": 450.0, "z": 450.0}
 # First guess of the acceptance, only to size the first batch.
 PRIOR_ACCEPTANCE = {"qcd": 0.35, "top": 0.25, "w": 0.13, "z": 0.13}
 MAX_BATCH = 256
@@ -51,41 +50,52 @@ def chunk_seed(seed: int, process: str, chunk: int) -> int:
     return int(state[0] % 900_000_000) + 1
 
 
+def _default(key: str):
+    from jetad.params import default
+
+    return default("generate", key)
+
+
 @dataclass
 class Cuts:
-    jet_r: float = 0.8
-    pt_min: float = 550.0
-    pt_max: float = 650.0
-    abs_eta_max: float = 2.0
-    match_dr: float = 0.8
+    """The jet selection; `Cuts()` is params.yaml's schema defaults."""
+
+    jet_r: float = field(default_factory=lambda: _default("jet_r"))
+    pt_min: float = field(default_factory=lambda: _default("jet_pt_min"))
+    pt_max: float = field(default_factory=lambda: _default("jet_pt_max"))
+    abs_eta_max: float = field(default_factory=lambda: _default("jet_abs_eta_max"))
+    match_dr: float = field(default_factory=lambda: _default("match_dr"))
 
     @classmethod
-    def from_params(cls, gen: dict) -> Cuts:
-        return cls(
-            jet_r=gen.get("jet_r", 0.8),
-            pt_min=gen.get("jet_pt_min", 550.0),
-            pt_max=gen.get("jet_pt_max", 650.0),
-            abs_eta_max=gen.get("jet_abs_eta_max", 2.0),
-            match_dr=gen.get("match_dr", 0.8),
-        )
+    def from_params(cls, gen) -> Cuts:
+        return cls(jet_r=gen["jet_r"], pt_min=gen["jet_pt_min"], pt_max=gen["jet_pt_max"],
+                   abs_eta_max=gen["jet_abs_eta_max"], match_dr=gen["match_dr"])
 
 
-def per_process(value, process: str, default):
+def per_process(value, process: str):
     """A generate setting given either as one number or as a mapping process -> number."""
     if isinstance(value, dict):
-        return value.get(process, default)
-    return default if value is None else value
+        return value.get(process)
+    return value
 
 
-def pthat_window(gen: dict, process: str) -> tuple[float, float | None]:
-    lo = per_process(gen.get("pthat_min"), process, DEFAULT_PTHAT_MIN[process])
-    hi = per_process(gen.get("pthat_max"), process, None)
+def pthat_window(gen, process: str) -> tuple[float, float | None]:
+    """(pTHatMin, pTHatMax or None) of `process` from the `generate` section; a mapping
+    given in part keeps the schema's values for the other processes (jetad.params)."""
+    lo = per_process(gen["pthat_min"], process)
+    hi = per_process(gen["pthat_max"], process)
     return float(lo), (None if hi is None else float(hi))
 
 
-def make_pythia(process: str, seed: int, ecm: float = 14000.0, pthat_min: float = 500.0,
-                pthat_max: float | None = None):
+def make_pythia(process: str, seed: int, ecm: float | None = None,
+                pthat_min: float | None = None, pthat_max: float | None = None):
+    """Pythia8 for `process`; ecm and pthat_min None: the schema defaults of `generate`."""
     import pythia8mc
+
+    if ecm is None:
+        ecm = _default("ecm")
+    if pthat_min is None:
+        pthat_min = _default("pthat_min")[process]
 
     pythia = pythia8mc.Pythia("", False)
     settings = [
@@ -106,11 +116,6 @@ def make_pythia(process: str, seed: int, ecm: float = 14000.0, pthat_min: float 
     if not pythia.init():
         raise RuntimeError("Pythia8 initialisation failed")
     return pythia
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    dphi = np.mod(np.asarray(phi1) - phi2 + np.pi, 2 * np.pi) - np.pi
-    return np.hypot(np.asarray(eta1) - eta2, dphi)
 
 
 @dataclass
@@ -313,42 +318,58 @@ def generate_chunk(
     n_jets: int,
     seed: int,
     cuts: Cuts | None = None,
-    ecm: float = 14000.0,
+    ecm: float | None = None,
     pthat_min: float | None = None,
     progress: bool = True,
     pthat_max: float | None = None,
 ) -> tuple[Jets, dict]:
     """Generate events until `n_jets` leading jets pass the cuts; return jets and counters."""
+    cpu = dict.fromkeys(("init", "pythia", "cluster", "match", "other"), 0.0)
+    clock = time.process_time()
+
+    def lap(part: str) -> None:
+        # CPU seconds per part, so that the bench can say where a chunk's time goes
+        nonlocal clock
+        now = time.process_time()
+        cpu[part] += now - clock
+        clock = now
+
     import fastjet
     from tqdm import tqdm
 
     cuts = cuts or Cuts()
-    if pthat_min is None:
-        pthat_min = DEFAULT_PTHAT_MIN[process]
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
+    lap("init")
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, cuts.jet_r)
     p4 = np.zeros((n_jets, MAX_CONSTITUENTS, 4), dtype=np.float32)
     truth = np.zeros((n_jets, 4), dtype=np.float32)
-    n_events = n_accepted = n_truncated = n_requested = 0
+    n_events = n_accepted = n_truncated = n_requested = n_generated = 0
     pthat_jets, pthat_events = [], []
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet",
                 disable=None if progress else True)  # None: only on a terminal
     while n_accepted < n_jets:
-        # Sized from the acceptance so far so that the last batch wastes few events; the
-        # sizes depend only on the events, so they are reproducible too.
+        # Sized from the acceptance so far so that the last batch wastes few events (no margin:
+        # one more small batch costs less than the events made after the chunk's last jet);
+        # the sizes depend only on the events, so they are reproducible too.
         acceptance = (n_accepted + 1) / (n_events + 1 / PRIOR_ACCEPTANCE[process])
-        size = min(MAX_BATCH, max(8, math.ceil(1.1 * (n_jets - n_accepted) / acceptance)))
+        size = min(MAX_BATCH, max(8, math.ceil((n_jets - n_accepted) / acceptance)))
+        lap("other")
         events = pythia.nextBatch(size)
+        lap("pythia")
         n_requested += size
         batch = Batch.from_awkward(events)
+        n_generated += batch.n_events
         if batch.n_events == 0:
             if n_requested > 100 + 10 * n_events:
                 raise RuntimeError("Pythia8 keeps failing to generate events")
             continue
+        lap("other")
         accepted, jet_p4, constituents, counts = _leading_jets(batch, cuts, jetdef)
+        lap("cluster")
         if process in RESONANCE and len(accepted):
             matched = match_truth(batch, accepted, jet_p4, process, cuts.match_dr)
+            lap("match")
             ok = ~np.isnan(matched[:, 0])
             constituents = constituents[np.repeat(ok, counts)]
             accepted, counts, matched = accepted[ok], counts[ok], matched[ok]
@@ -370,6 +391,7 @@ def generate_chunk(
         bar.update(take)
     bar.close()
     seconds = time.perf_counter() - start
+    lap("other")
     label = np.full(n_jets, 1 if process in RESONANCE else 0, dtype=np.int8)
     jets = Jets(p4=p4, truth=truth, ttv=np.zeros(n_jets, dtype=np.int8), label=label)
     stats = {
@@ -377,9 +399,13 @@ def generate_chunk(
         "seed": seed,
         "jets": n_jets,
         "events": n_events,
+        # also those after the chunk's last jet in its last batch: generated, never looked at
+        "generated_events": n_generated,
         "acceptance": n_jets / max(n_events, 1),
         "seconds": seconds,
         "jets_per_second": n_jets / seconds,
+        # CPU seconds: Pythia init, nextBatch, clustering and selection, truth matching, the rest
+        "cpu_seconds": cpu,
         "truncated_jets": int(n_truncated),
         # the hard process's pT of each jet's event and of every event used (pTHat window study)
         "pthat_jets": np.concatenate(pthat_jets),
@@ -399,22 +425,23 @@ def mass_peak(mass: np.ndarray, width: float = 2.0) -> float:
 
 
 def run(args, params) -> None:
-    gen = params["generate"]
+    params = params.for_stage(args.command)
+    gen = params.generate
     origin = args.params or "params.yaml"
     if args.process not in PROCESSES:
         raise ConfigError(f"{origin}: unknown process '{args.process}' "
                           f"(known: {', '.join(PROCESSES)})")
-    n_jets = args.n_jets or gen["jets_per_chunk"].get(args.process)
+    n_jets = args.n_jets or gen.jets_per_chunk.get(args.process)
     if not n_jets:
         raise ConfigError(f"{origin}: generate.jets_per_chunk has no entry for '{args.process}'")
-    seed = chunk_seed(params["seed"], args.process, args.chunk)
+    seed = chunk_seed(params.seed, args.process, args.chunk)
     pthat_min, pthat_max = pthat_window(gen, args.process)
     jets, stats = generate_chunk(
         args.process,
         n_jets,
         seed,
         Cuts.from_params(gen),
-        ecm=gen.get("ecm", 14000.0),
+        ecm=gen.ecm,
         pthat_min=pthat_min,
         pthat_max=pthat_max,
     )
@@ -433,6 +460,4 @@ def run(args, params) -> None:
 
 
 def jet_mass(jets: Jets) -> np.ndarray:
-    total = jets.p4.astype(np.float64).sum(axis=1)
-    m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(axis=1)
-    return np.sqrt(np.clip(m2, 0, None))
+    return jet_kinematics(jets.p4)[2]

@@ -1,4 +1,5 @@
-"""`jetad pixelize`: jet constituents -> centred, rotated, flipped, normalized jet images (SPEC 1.3).
+"""Jet constituents -> centred, rotated, flipped, normalized jet images (SPEC 1.3): the kernel
+of `jetad pixelize` (jetad.stages.pixelize).
 
 Conventions (image[row, col], row along the rotated phi axis, col along the rotated eta axis,
 row 0 / col 0 at the most negative coordinate, so `imshow(origin="lower")` shows it as a plot):
@@ -161,7 +162,7 @@ def _kernel():
     return _KERNEL
 
 
-def pixelize(p4: np.ndarray, npix: int = 40, deta: float = 0.029, dphi: float = 0.035,
+def pixelize(p4: np.ndarray, npix: int, deta: float, dphi: float,
              threads: int | None = None, origin: str = "input", offset: int = 0) -> np.ndarray:
     """Images (N, npix, npix) float32 from constituent four-momenta (N, M, 4) as (E, px, py, pz).
 
@@ -187,16 +188,6 @@ def pixelize(p4: np.ndarray, npix: int = 40, deta: float = 0.029, dphi: float = 
         if len(bad):
             raise DataError(f"{origin}: {what}, rows {', '.join(str(int(i) + offset) for i in bad[:10])}")
     return images.reshape(n, npix, npix)
-
-
-def jet_kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Jet pT, eta, mass from the sum of its constituents."""
-    total = np.asarray(p4, dtype=np.float64).sum(axis=1)
-    e, px, py, pz = total.T
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pz), where=pt > 0))
-    mass = np.sqrt(np.clip(e**2 - px**2 - py**2 - pz**2, 0, None))
-    return pt.astype(np.float32), eta.astype(np.float32), mass.astype(np.float32)
 
 
 def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
@@ -234,48 +225,33 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
     return np.full(len(jets), PROCESSES.index(process), dtype=np.int8)
 
 
-def run(args, params) -> None:
+def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
+              batch: int, threads: int | None = None):
+    """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
+    time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
+    is_signal_new); returns (ImageSet, seconds spent on N-subjettiness)."""
     from tqdm import tqdm
 
     from jetad.analysis import nsubjettiness
-    from jetad.atomic import file_md5
-    from jetad.data.images import ImageSet, write_images
-    from jetad.data.layout import count_jets, read_jets
+    from jetad.data.images import ImageSet
+    from jetad.data.kinematics import jet_kinematics
+    from jetad.data.layout import read_jets
 
-    cfg = params["pixelize"]
-    batch = cfg.get("batch", 20000)
-    inputs = input_processes(args.inputs)
-    # every input's layout is checked before the first image is made
-    totals = [(path, process, count_jets(path)) for path, process in inputs]
     parts = []
     tau_seconds = 0.0
-    for path, process, total in totals:
-        for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
-                          disable=None):
-            jets = read_jets(path, start, min(start + batch, total))
-            kind = _process_of(jets, path, process, start)
-            images = pixelize(jets.p4, cfg["npix"], cfg["deta"], cfg["dphi"], args.threads,
-                              origin=path, offset=start)
-            pt, eta, mass = jet_kinematics(jets.p4)
-            # N-subjettiness needs the constituents, which only this stage reads: computed
-            # here and carried with the images to evaluate's tau21 / tau32 baselines
-            start_time = time.perf_counter()
-            taus = nsubjettiness.ratios(jets.p4)
-            tau_seconds += time.perf_counter() - start_time
-            parts.append(ImageSet(images, jets.label, pt, eta, mass,
-                                  jets.n_constituents().astype(np.int16),
-                                  taus["tau21"].astype(np.float32),
-                                  taus["tau32"].astype(np.float32), process=kind))
-    # logged once every file has passed, so that a bad file's error stays the only line
-    for path, process, total in totals:
-        LOG.info("read %s: %d jets (%s), md5 %s", path, total,
-                 process or "process from is_signal_new", file_md5(path))
-    data = ImageSet.concatenate(parts)
-    LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
-    data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"],
-                      sources=",".join(str(p) for p in args.inputs))
-    write_images(args.out, data)
-    names, counts = np.unique(data.process_names(), return_counts=True)
-    LOG.info("wrote %s: %d images (%s), md5 %s", args.out, len(data),
-             ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True)),
-             file_md5(args.out))
+    for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
+                      disable=None):
+        jets = read_jets(path, start, min(start + batch, total))
+        kind = _process_of(jets, path, process, start)
+        images = pixelize(jets.p4, npix, deta, dphi, threads, origin=path, offset=start)
+        pt, eta, mass = (v.astype(np.float32) for v in jet_kinematics(jets.p4))
+        # N-subjettiness needs the constituents, which only pixelize reads: computed here and
+        # carried with the images to evaluate's tau21 / tau32 baselines
+        start_time = time.perf_counter()
+        taus = nsubjettiness.ratios(jets.p4)
+        tau_seconds += time.perf_counter() - start_time
+        parts.append(ImageSet(images, jets.label, pt, eta, mass,
+                              jets.n_constituents().astype(np.int16),
+                              taus["tau21"].astype(np.float32),
+                              taus["tau32"].astype(np.float32), process=kind))
+    return ImageSet.concatenate(parts), tau_seconds

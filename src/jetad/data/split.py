@@ -49,8 +49,9 @@ def run(args, params) -> None:
     from jetad.data.processes import PROCESSES
 
     data = read_images(args.input)
-    cfg = params["split"]
-    background = cfg.get("background", "qcd")
+    params = params.for_stage(args.command)
+    cfg = params.split
+    background = cfg.background
     if not (data.process == PROCESSES.index(background)).any():
         raise DataError(f"{args.input}: no {background} jets, the background of "
                         f"split.background (holds {_counts(data)})")
@@ -58,7 +59,7 @@ def run(args, params) -> None:
     data.label = (data.process != PROCESSES.index(background)).astype(np.int8)
     if not data.label.any():
         raise DataError(f"{args.input}: only {background} jets, no anomaly for the test part")
-    parts = split_indices(data.label, cfg["test_fraction"], cfg["val_fraction"], params["seed"],
+    parts = split_indices(data.label, cfg.test_fraction, cfg.val_fraction, params.seed,
                           origin=str(args.input))
     for name, idx in parts.items():
         out = getattr(args, name)

@@ -12,6 +12,13 @@ Both sit behind `#ifndef __SYNTHESIS__`: Vivado/Vitis HLS synthesis reads hls4ml
 hls4ml wrote it (tested by preprocessing both versions with -D__SYNTHESIS__). With
 `hls.csim: ap_fixed` the build defines JETAD_AP_FIXED_CSIM and the integer paths are skipped, so
 the same project runs hls4ml's own C++ (the reference the tests and bench/emulate.py compare with).
+
+This is a speed-up, not a fix of hls4ml (whose C++ is correct, only slow), so it lives here rather
+than in `jetad.fpga.compat`. The conv kernel is swapped by editing the written project's copy of
+hls4ml 1.3.0's `templates/vivado/nnet_utils/nnet_conv2d_latency.h` (`patch_project`): hls4ml has
+no hook to give a template function a C-simulation-only body. The edit refuses a header that is
+not the one it expects (one definition of `conv_2d_latency_cl`, a final `#endif`), so a changed
+template stops the build with a message instead of silently running hls4ml's loops.
 """
 
 from __future__ import annotations

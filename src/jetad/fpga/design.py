@@ -192,7 +192,7 @@ def rows(model, hls: dict, resources: dict, reports: dict[str, dict],
     bits, integer = precision_of(model)
     cfg = {"io_type": hls["io_type"], "strategy": hls["strategy"],
            "reuse_factor": int(hls["reuse_factor"]), "bits": bits, "integer": integer,
-           "clock_ns": float(hls.get("clock_period", 5.0)), "model": model.name}
+           "clock_ns": float(hls["clock_period"]), "model": model.name}
     design, layers = analytic(model, cfg, resources["frac_bits"], resources["dsp_min_bits"])
     kernels = kernel_layers(model)
     # hls4ml projects of the `layer`/`block` parts: one per conv, one for the dense heads

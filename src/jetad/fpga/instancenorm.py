@@ -11,10 +11,10 @@ and the *biased* variance over all pixels, y = (x - mean) / sqrt(var + epsilon) 
 
 Precision: the sums, mean and variance use `accum_t`, the per-channel multiplier gamma/sqrt(var+eps)
 `norm_t`, gamma `scale_t`, beta `bias_t`; the output `result_t`. The layer is "trusted" in hls4ml's
-bit-exact flow: its types come from the configuration (see `jetad.fpga.hls.norm_precision`), not
-from interval arithmetic, which cannot bound a division by a data-dependent standard deviation.
+bit-exact flow: its types come from the configuration (`jetad.fpga.project.HLSSettings.norm_precision`),
+not from interval arithmetic, which cannot bound a division by a data-dependent standard deviation.
 
-Call `register()` before converting (idempotent); `jetad.fpga.hls` does it.
+Call `register()` before converting (idempotent); `jetad.fpga.compat.import_hls4ml` does it.
 """
 
 from __future__ import annotations

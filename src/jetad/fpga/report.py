@@ -39,11 +39,11 @@ def read(project_dir) -> dict:
 
     Raises DataError naming the folder when the report is missing or incomplete.
     """
-    from jetad.fpga.hls import _hls4ml
+    from jetad.fpga.compat import import_hls4ml
 
     project_dir = Path(project_dir)
     source = SOURCES.get(backend(project_dir), "vivado_hls")
-    hls4ml = _hls4ml()
+    hls4ml = import_hls4ml()
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):

@@ -350,7 +350,7 @@ def build(model, out_dir, name: str | None = None, latency_cutoff: float = LATEN
     from da4ml.codegen import RTLModel
     from da4ml.trace import comb_trace
 
-    from jetad.fpga.hls import project_name
+    from jetad.fpga.project import project_name
 
     name = project_name(name or model.name)
     inp, out = trace(model)

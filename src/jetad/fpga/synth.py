@@ -52,7 +52,7 @@ def enabled(params: dict) -> bool:
 
 
 def part_names(hls: dict) -> list[str]:
-    """The layer/block parts `jetad hls` writes (`jetad.fpga.hls.split`), after hls.only."""
+    """The layer/block parts `jetad hls` writes (`jetad.fpga.split.split`), after hls.only."""
     from jetad.quant.encoder import LAYOUT
 
     names = [name for name, *_ in LAYOUT] + ["heads"]
@@ -111,14 +111,14 @@ def synthesize(project_dir, out_dir, logic: bool = False, logger=None) -> dict:
     """
     from jetad.atomic import atomic_dir
     from jetad.fpga import report
-    from jetad.fpga.hls import _hls4ml
+    from jetad.fpga.compat import import_hls4ml
 
     project_dir, out_dir = Path(project_dir), Path(out_dir)
     b = check_tools(project_dir, logic)
     if not (project_dir / "hls4ml_config.yml").is_file():
         raise DataError(f"{project_dir}: no hls4ml_config.yml (written by hls4ml's "
                         "ModelGraph.write; rerun jetad hls)")
-    hls4ml = _hls4ml()
+    hls4ml = import_hls4ml()
     with atomic_dir(out_dir) as tmp:
         # the g++ emulation library is no HLS source and can be large
         shutil.copytree(project_dir, tmp, dirs_exist_ok=True,

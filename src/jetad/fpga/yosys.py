@@ -59,7 +59,7 @@ def write_verilog(kernel: np.ndarray, name: str, out_dir, bits: int = 16, intege
     """da4ml's Verilog of `kernel` under `out_dir`; returns (top module name, da4ml cost)."""
     from da4ml.codegen import VerilogModel
 
-    from jetad.fpga.hls import project_name
+    from jetad.fpga.project import project_name
     from jetad.fpga.resources import da4ml_solution
 
     top = project_name(name)

@@ -48,3 +48,29 @@ def sum_squared_error(y_true, y_pred):
     # Summed, not averaged, over pixels: jet images sum to 1, so per-pixel means are ~1e-4
     # and would leave the gradients of most pixels negligible next to the weight decay.
     return tf.reduce_sum(tf.square(y_true - y_pred), axis=(1, 2))
+
+
+def train(x_train, x_val, bp, logger=None):
+    """Fit the autoencoder of the `baseline:` parameters `bp` (jetad.sections.Baseline) on
+    the images (n, npix, npix) with Keras' own loop (Model.fit, EarlyStopping restoring the
+    best weights): the baseline has no checkpoints to resume and no sampled latent, so
+    jetad.models.loop would add nothing, and Keras' shuffling keeps its published numbers.
+    Returns the model and the Keras history."""
+    model = build(int(x_train.shape[1]), tuple(bp.filters), bp.latent)
+    if logger:
+        logger.info("conv AE: %d parameters", model.count_params())
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=bp.learning_rate,
+                                         weight_decay=bp.weight_decay),
+        loss=sum_squared_error,
+    )
+    hist = model.fit(
+        x_train, x_train, validation_data=(x_val, x_val), epochs=bp.epochs,
+        batch_size=bp.batch_size, shuffle=True, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(
+            patience=bp.early_stopping_patience, restore_best_weights=True)],
+    )
+    if logger:
+        logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
+                    [round(v, 6) for v in hist.history["val_loss"]])
+    return model, hist.history

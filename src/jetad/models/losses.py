@@ -87,7 +87,7 @@ class Objective:
 
     @classmethod
     def from_params(cls, train: dict) -> Objective:
-        if train.get("objective", "beta") == "beta":
+        if train["objective"] == "beta":
             return cls(kind="beta", beta=float(train["beta"]))
         c = train["capacity"]
         return cls(kind="capacity", beta=float(train["beta"]), gamma=float(c["gamma"]),

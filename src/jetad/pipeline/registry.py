@@ -107,7 +107,7 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
-        "pixelize", "jetad.data.pixelize",
+        "pixelize", "jetad.stages.pixelize",
         "turn jet constituents into centred, rotated, flipped, normalized jet images",
         args=(
             Arg("--in", dest="inputs", nargs="+", required=True,

@@ -96,15 +96,36 @@ class Wildcard:
 
 
 @dataclass(frozen=True)
+class Action:
+    """`jetad <command> <name>`: one action of a command that has several (args.action)."""
+
+    name: str
+    help: str
+    args: tuple[Arg, ...] = ()
+
+
+@dataclass(frozen=True)
 class Command:
     """`jetad <name>`: `module` defines run(args, params); `args` its arguments besides
-    --params and --log (which every command has)."""
+    --params and --log (which every command has); `actions` its sub-commands, if any."""
 
     name: str
     module: str
     help: str
     args: tuple[Arg, ...] = ()
     needs_params: bool = True
+    actions: tuple[Action, ...] = ()
+
+    def add_to(self, parser) -> None:
+        """Declare the command's arguments (and actions) on its argparse parser."""
+        for arg in self.args:
+            arg.add_to(parser)
+        if self.actions:
+            sub = parser.add_subparsers(dest="action", required=True, metavar="<action>")
+            for action in self.actions:
+                p = sub.add_parser(action.name, help=action.help, description=action.help)
+                for arg in action.args:
+                    arg.add_to(p)
 
 
 @dataclass(frozen=True)

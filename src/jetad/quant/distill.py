@@ -79,47 +79,6 @@ class StudentConfig:
         return asdict(self)
 
 
-def fit_reduced_encoder(enc, vae, x: np.ndarray, epochs: int, batch_size: int,
-                        learning_rate: float, beta: float, seed: int) -> float:
-    """Train a reduced encoder as `jetad qat` does (JointVAE loss through the trained, frozen
-    decoder); returns the last epoch's mean loss. For the no-instance-norm lever: the same
-    training as the float reduced encoder of `jetad qat`, without its normalization layers."""
-    import tensorflow as tf
-    import tf_keras as keras
-
-    from jetad.models import jointvae
-
-    decoder = vae.decoder
-    decoder.trainable = False
-    opt = keras.optimizers.AdamW(learning_rate, weight_decay=1e-3)
-
-    @tf.function
-    def step(xb):
-        with tf.GradientTape() as tape:
-            logits, mean, logvar = enc(xb[..., None], training=True)
-            z, c = jointvae.sample_latent(mean, logvar, logits, vae.cfg.tau)
-            rec = decoder(tf.concat([z, c], -1), training=True)[..., 0]
-            terms = vae.loss_terms(xb, rec, logits, mean, logvar, beta)
-        grads = tape.gradient(terms["loss"], enc.trainable_variables)
-        opt.apply_gradients(zip(grads, enc.trainable_variables, strict=True))
-        for layer in enc.layers:  # keep the grouped convs block-diagonal
-            c_ = getattr(layer, "kernel_constraint", None)
-            if c_ is not None and hasattr(c_, "mask"):
-                layer.kernel.assign(c_(layer.kernel))
-        return terms["loss"]
-
-    rng = np.random.default_rng(seed)
-    loss = float("nan")
-    for _epoch in range(epochs):
-        order = rng.permutation(len(x))
-        total, nb = 0.0, 0
-        for i in range(0, len(x), batch_size):
-            total += float(step(tf.constant(x[order[i:i + batch_size]])))
-            nb += 1
-        loss = total / max(nb, 1)
-    return loss
-
-
 def pool_images(images: np.ndarray, pool: int) -> np.ndarray:
     """(n, npix, npix) -> (n, npix/pool, npix/pool, 1) float32 block sums (float64 adds)."""
     n, h, w = images.shape

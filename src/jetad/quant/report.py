@@ -52,17 +52,14 @@ def large_model_scores(path, label) -> dict[str, np.ndarray]:
 
 def metrics_markdown(results: dict[str, dict[str, dict]], title: str) -> str:
     """results: {model: {score: summary}} -> a markdown table of AUC and TPR at FPR 10%."""
+    from jetad import tables
     from jetad.analysis.scores import LABELS
 
-    lines = [f"# {title}", "", "| model | score | AUC | TPR @ FPR 10% | jets (top / QCD) |",
-             "|---|---|---|---|---|"]
-    for model, per_score in results.items():
-        for score, r in per_score.items():
-            lines.append(
-                f"| {model} | {LABELS.get(score, score)} | {100 * r['auc']:.2f}% | "
-                f"{100 * r['tpr_at_fpr_10pct']:.2f}% | {r['n_signal']} / {r['n_background']} |"
-            )
-    return "\n".join(lines) + "\n"
+    rows = [(model, LABELS.get(score, score), f"{100 * r['auc']:.2f}%",
+             f"{100 * r['tpr_at_fpr_10pct']:.2f}%", f"{r['n_signal']} / {r['n_background']}")
+            for model, per_score in results.items() for score, r in per_score.items()]
+    table = tables.markdown(rows, ("model", "score", "AUC", "TPR @ FPR 10%", "jets (top / QCD)"))
+    return f"# {title}\n\n{table}\n"
 
 
 def roc_pdf(label, series: dict[str, np.ndarray], path, note: str | None = None) -> None:
@@ -121,6 +118,8 @@ def energy_csv(rows: list[dict]) -> str:
 
 
 def energy_markdown(rows: list[dict], cmp: dict) -> str:
+    from jetad import tables
+
     def nj(v):
         return "" if v is None else f"{v / 1e3:.1f}"
 
@@ -131,16 +130,14 @@ def energy_markdown(rows: list[dict], cmp: dict) -> str:
         f"MACs are costed as {cmp.get('float_type', 'fp16')} (QTools' keras_quantizer and "
         "keras_accumulator; fp16 reproduces thesis Tables 3.2 and 3.4); each layer counts what "
         "QTools' include_energy rule counts.", "",
-        "| layer | groups | MACs | MACs QTools | float | quantized | float (real MACs) | "
-        "quantized (real MACs) |",
-        "|---|---|---|---|---|---|---|---|",
+        tables.markdown(
+            [(r["layer"], r["groups"], r["macs"] or "", r["macs_qtools"] or "",
+              nj(r["float_energy_pj"]), nj(r["quantized_energy_pj"]),
+              nj(r["float_energy_pj_real_macs"]), nj(r["quantized_energy_pj_real_macs"]))
+             for r in rows],
+            ("layer", "groups", "MACs", "MACs QTools", "float", "quantized", "float (real MACs)",
+             "quantized (real MACs)")),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['layer']} | {r['groups']} | {r['macs'] or ''} | {r['macs_qtools'] or ''} | "
-            f"{nj(r['float_energy_pj'])} | {nj(r['quantized_energy_pj'])} | "
-            f"{nj(r['float_energy_pj_real_macs'])} | {nj(r['quantized_energy_pj_real_macs'])} |"
-        )
     lines += [
         "",
         f"Total: float {cmp['float']['total_uj']:.4f} uJ, quantized "

@@ -13,7 +13,8 @@ def run(args, params) -> None:
     from jetad.data.images import read_background_images, read_images, subsample
     from jetad.models.determinism import setup_tf
 
-    bp, seed = params["baseline"], int(params["seed"])
+    params = params.for_stage(args.command)
+    bp, seed = params.baseline, params.seed
     # inputs first: TensorFlow prints on stderr when imported
     train = read_background_images(args.train)
     npix = train.images.shape[1]
@@ -21,37 +22,20 @@ def run(args, params) -> None:
     val = read_background_images(args.val, npix, "validation", have)
     test = read_images(args.test, npix=npix, expected_by=have)
     setup_tf(seed)
-    import tf_keras as keras
-
     from jetad.models import baseline_ae
     from jetad.models.jointvae import save_model
 
-    itrain = subsample(len(train), bp.get("max_train_jets"), seed)
-    ival = subsample(len(val), bp.get("max_val_jets"), seed + 1)
+    itrain = subsample(len(train), bp.max_train_jets, seed)
+    ival = subsample(len(val), bp.max_val_jets, seed + 1)
     logger.info("read %d/%d/%d train/val/test jets; training on %d", len(train), len(val),
                 len(test), len(itrain))
-    model = baseline_ae.build(npix, tuple(bp["filters"]), int(bp["latent"]))
-    logger.info("conv AE: %d parameters", model.count_params())
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=bp["learning_rate"],
-                                         weight_decay=bp["weight_decay"]),
-        loss=baseline_ae.sum_squared_error,
-    )
-    xt, xv = train.images[itrain], val.images[ival]
-    hist = model.fit(
-        xt, xt, validation_data=(xv, xv), epochs=int(bp["epochs"]),
-        batch_size=int(bp["batch_size"]), shuffle=True, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(
-            patience=int(bp["early_stopping_patience"]), restore_best_weights=True)],
-    )
-    logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
-                [round(v, 6) for v in hist.history["val_loss"]])
-    rec = model.predict(test.images, batch_size=int(bp["batch_size"]) * 2, verbose=0)
+    model, _history = baseline_ae.train(train.images[itrain], val.images[ival], bp, logger)
+    rec = model.predict(test.images, batch_size=bp.batch_size * 2, verbose=0)
     sc.write_score_file(args.out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
                         attrs={"model": "conv_ae", "test": str(args.test)})
     logger.info("wrote %d baseline MSE scores to %s", len(test), args.out)
     if args.model:
         save_model(args.model, baseline_ae.ARCHITECTURE,
-                   {"npix": npix, "filters": list(bp["filters"]), "latent": int(bp["latent"])},
+                   {"npix": npix, "filters": list(bp.filters), "latent": bp.latent},
                    {"model": model})
         logger.info("wrote conv AE to %s", args.model)

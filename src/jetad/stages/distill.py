@@ -28,8 +28,9 @@ def run(args, params) -> None:
     from jetad.inputs import read_model_meta
 
     logger = log.get("jetad.distill")
-    dp = params.get("distill") or {}
-    seed = int(params["seed"])
+    params = params.for_stage(args.command)
+    dp = params.distill
+    seed = int(params.seed)
     # every input is checked before TensorFlow is imported and anything is trained
     train = read_background_images(args.train)
     npix = int(train.images.shape[1])
@@ -61,7 +62,7 @@ def run(args, params) -> None:
 
     cfg = ds.StudentConfig.from_params(dp)
     bits = cfg.layer_bits()
-    idx = subsample(len(train), dp.get("max_train_jets"), seed)
+    idx = subsample(len(train), dp.max_train_jets, seed)
     x, xv, xt = (ds.pool_images(np.asarray(d.images[i] if i is not None else d.images,
                                            np.float32), cfg.pool)
                  for d, i in ((train, idx), (val, None), (test, None)))
@@ -96,19 +97,20 @@ def run(args, params) -> None:
             aucs[what] = ds.signal_aucs(label, process, red["kl_total"])
             ref_scores[what] = red["kl_total"]
     levers = []
-    if reduced is not None and dp.get("no_norm_lever", True):
-        from jetad.quant import encoder as qenc
+    if reduced is not None and dp.no_norm_lever:
+        import dataclasses
 
-        qp = params["qat"]
-        ecfg = qenc.EncoderConfig.from_params({**qp, "npix": npix, "norm": "none",
-                                               "latent_cont": vae.cfg.latent_cont,
-                                               "latent_disc": vae.cfg.latent_disc})
+        from jetad.quant.qat import encoder_config, train_encoder
+
+        qp = params.qat
+        # jetad qat's training of its float reduced encoder, without the instance norms
+        vae.decoder.trainable = False
+        ecfg = dataclasses.replace(encoder_config(qp, vae, npix), norm="none")
+        ix = subsample(len(train), qp.max_images, seed)
         reseed()
-        enc = qenc.build(ecfg, quantized=False, name="encoder_reduced_nonorm")
-        ix = subsample(len(train), qp.get("max_images"), seed)
-        loss = ds.fit_reduced_encoder(enc, vae, np.asarray(train.images[ix], np.float32),
-                                      qp["epochs"], qp["batch_size"], qp["learning_rate"],
-                                      qp["beta"], seed)
+        enc, terms = train_encoder(ecfg, False, vae, np.asarray(train.images[ix], np.float32),
+                                   qp, seed)
+        loss = float(terms["loss"])
         outs = enc.predict(np.asarray(test.images, np.float32)[..., None], batch_size=1000,
                            verbose=0)
         nn = kl_scores([np.asarray(a).reshape(len(xt), -1) for a in outs], vae.cfg.kl_eps)
@@ -172,7 +174,7 @@ def run(args, params) -> None:
     out = Path(args.out)
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory(prefix="jetad-distill-") as build:
         flow = ds.rtl_flow(student, xt, Path(build) / "rtl",
-                           synthesize=bool(dp.get("synthesize", True)), logger=logger)
+                           synthesize=bool(dp.synthesize), logger=logger)
         shutil.copytree(Path(build) / "rtl" / "src", tmp / "verilog")
         student.save(str(tmp / "student.h5"))
         fstudent.save(str(tmp / "student_float.h5"))

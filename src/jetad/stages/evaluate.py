@@ -63,7 +63,8 @@ def run(args, params) -> None:
     from jetad.analysis import bootstrap, metrics, plots
     from jetad.analysis.scores import LABELS, read_score_file
 
-    ep = params.get("evaluate") or {}
+    params = params.for_stage(args.command)
+    ep = params.evaluate
     # both files are read and checked before anything is logged or written
     vae = read_score_file(args.scores)
     label = vae["label"].astype(int)
@@ -99,7 +100,7 @@ def run(args, params) -> None:
         logger.info("read baseline scores %s from %s", sorted(base["scores"]),
                     args.baseline_scores)
 
-    seed = int(params["seed"])
+    seed = params.seed
     # (prefix of the metrics keys, the jets compared): every anomaly, then each signal alone
     selections = {"": np.ones(len(label), bool)}
     for sig, mask in signals.items():
@@ -164,6 +165,5 @@ def run(args, params) -> None:
         if "z_mean" in vae and "category" in vae:
             with atomic_path(folder / "latent_pca.pdf", suffix=".pdf") as tmp:
                 plots.latent_pca(vae["z_mean"], label, vae["category"], tmp, note,
-                                 max_points=int(ep.get("pca_max_points", 20000)),
-                                 seed=int(params["seed"]))
+                                 max_points=ep.pca_max_points, seed=seed)
         logger.info("wrote score distributions and latent PCA to %s", folder)

@@ -22,7 +22,7 @@ def _images(args, params, input_shape, n, data=None):
     classes; n None: every test jet), or random images without them."""
     import numpy as np
 
-    rng = np.random.default_rng(params["seed"])
+    rng = np.random.default_rng(params.seed)
     if data is None:
         x = rng.random((n or RANDOM_IMAGES, *input_shape), dtype=np.float32)
         return x / x.sum(axis=(1, 2, 3), keepdims=True), None
@@ -41,14 +41,16 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.errors import JetadError
-    from jetad.fpga import csim, grouped, hls
+    from jetad.fpga import emulate, grouped, project, split
+    from jetad.fpga.build import build_library, default_processes
     from jetad.inputs import check_quantized_encoder
     from jetad.quant import encoder
     from jetad.quant import report as rq
 
     logger = log.get("jetad.hls")
-    hp = params["hls"]
-    settings = hls.HLSSettings.from_params(hp)
+    params = params.for_stage(args.command)
+    hp = params.hls
+    settings = project.HLSSettings.from_params(hp)
     # the encoder file (a float one included) and the test images are checked before
     # TensorFlow is imported: a bad input gives one line and no work
     input_shape = check_quantized_encoder(args.model)
@@ -59,31 +61,31 @@ def run(args, params) -> None:
         data = read_images(args.test, npix=input_shape[0],
                            expected_by=f"the encoder {args.model} expects")
     model = encoder.load_qmodel(args.model)
-    hls._check_quantized(model)
+    project.check_quantized(model)
     logger.info("loaded the QKeras encoder %s (%d layers)", args.model, len(model.layers))
-    x, label = _images(args, params, model.input_shape[1:], hp.get("n_images"), data)
+    x, label = _images(args, params, model.input_shape[1:], hp.n_images, data)
     logger.info("emulating %d images%s", len(x),
                 f" from {args.test} ({int(label.sum())} top)" if label is not None else
                 " (random, no --test)")
     out = Path(args.out_dir)
-    procs = hp.get("processes") or hls.default_processes()
-    only = set(hp.get("only") or [])
-    csim_mode = csim.check_mode(hp.get("csim", "integer"))
-    per_group = bool(hp.get("per_group", True))
+    procs = hp.processes or default_processes()
+    only = set(hp.only or [])
+    csim_mode = hp.csim
+    per_group = hp.per_group
 
     # 1. the parts: (mode, name, QKeras model, its input)
     parts = []
-    for mode in hp["parts"]:
+    for mode in hp.parts:
         if mode == "whole":
             parts.append((mode, "encoder", model, x))
             continue
-        for name, sub in hls.split(model, mode).items():
+        for name, sub in split.split(model, mode).items():
             if only and name not in only:
                 continue
             # layers and blocks are checked against QKeras on the first part_images images
             # only: the whole encoder already carries every test image through all of them
-            xs = x[: hp.get("part_images") or len(x)]
-            feed = hls.keras_outputs(_prefix(model, sub), xs)[0]
+            xs = x[: hp.part_images or len(x)]
+            feed = emulate.keras_outputs(_prefix(model, sub), xs)[0]
             parts.append((mode, name, sub, feed.reshape(len(xs), *sub.input_shape[1:])))
     if only:
         unknown = only - {p[1] for p in parts}
@@ -98,8 +100,8 @@ def run(args, params) -> None:
     for mode, name, sub, _feed in parts:
         export = grouped.per_group(sub) if per_group else sub
         pdir = out / mode / name
-        hm = hls.convert(export, pdir, settings, name)
-        hls.write_project(hm, hp.get("cflags"), hp.get("cxx"), csim_mode)
+        hm = project.convert(export, pdir, settings, name)
+        project.write_project(hm, hp.cflags, hp.cxx, csim_mode)
         projects.append(hm)
     t1 = time.time()
     logger.info("wrote %d projects under %s in %.0f s; compiling with %d parallel g++",
@@ -107,7 +109,7 @@ def run(args, params) -> None:
 
     def build(hm):
         s = time.time()
-        lib = hls.build_library(hm)
+        lib = build_library(hm)
         return lib, time.time() - s
 
     with ThreadPoolExecutor(max_workers=procs) as pool:
@@ -117,11 +119,11 @@ def run(args, params) -> None:
     # 3. emulate and compare with QKeras
     rows, whole = [], None
     for (mode, name, sub, feed), hm, (lib, secs) in zip(parts, projects, built, strict=True):
-        comp = hls.Compiled.of(hm, lib)
+        comp = emulate.Compiled.of(hm, lib)
         s = time.time()
-        got = hls.emulate(comp, feed, processes=procs, batch=int(hp["batch"]))
+        got = emulate.emulate(comp, feed, processes=procs, batch=hp.batch)
         dt = time.time() - s
-        ref = hls.keras_outputs(sub, feed)
+        ref = emulate.keras_outputs(sub, feed)
         per_out = [float(np.max(np.abs(a - b))) if a.size else 0.0
                    for a, b in zip(got, ref, strict=True)]
         equal = float(np.mean(np.concatenate([(a == b).ravel() for a, b in zip(got, ref,
@@ -150,13 +152,11 @@ def run(args, params) -> None:
 
     report = {"model": str(args.model), "test": args.test, "n_images": len(x),
               "settings": {**settings.__dict__, "per_group": per_group,
-                           "cflags": hp.get("cflags"), "cxx": hp.get("cxx") or "g++",
+                           "cflags": hp.cflags, "cxx": hp.cxx or "g++",
                            "csim": csim_mode},
               "parts": rows, "max_abs_diff": max((r["max_abs_diff"] for r in rows), default=None)}
     if whole is not None and label is not None:
-        from jetad.models.jointvae import JointVAEConfig
-
-        eps = JointVAEConfig.from_params(params.get("train") or {}).kl_eps
+        eps = params.train.kl_eps
         report["kl"] = {
             "qkeras": rq.kl_metrics(label, rq.kl_scores(whole[1], eps)),
             "hls_emulation": rq.kl_metrics(label, rq.kl_scores(whole[0], eps)),
@@ -172,6 +172,8 @@ def run(args, params) -> None:
 
 
 def markdown(report: dict) -> str:
+    from jetad import tables
+
     lines = ["# hls4ml emulation of the quantized encoder", "",
              f"{report['n_images']} images; settings: "
              + ", ".join(f"{k}={v}" for k, v in report["settings"].items()
@@ -181,12 +183,12 @@ def markdown(report: dict) -> str:
              "following quantized activation; every other part is expected to be bit-exact.", "",
              "Emulation rates are in the stage's log (logs/hls.log); `python bench/emulate.py` "
              "measures them against hls4ml's own C++.", "",
-             "| mode | part | inputs | max abs diff vs QKeras | outputs equal |",
-             "|---|---|---|---|---|"]
-    for r in report["parts"]:
-        tag = " (norm)" if r.get("extension_layers") else ""
-        lines.append(f"| {r['mode']} | {r['part']}{tag} | {r['n']} | {r['max_abs_diff']:.3g} | "
-                     f"{100 * r['fraction_equal']:.2f}% |")
+             tables.markdown([(r["mode"], r["part"] + (" (norm)" if r.get("extension_layers")
+                                                        else ""),
+                               r["n"], f"{r['max_abs_diff']:.3g}",
+                               f"{100 * r['fraction_equal']:.2f}%") for r in report["parts"]],
+                             ("mode", "part", "inputs", "max abs diff vs QKeras",
+                              "outputs equal"))]
     if "kl" in report:
         from jetad.quant.report import metrics_markdown
 

@@ -20,7 +20,7 @@ def run(args, params) -> None:
 
     logger = log.get("jetad.synth")
     start = time.time()
-    logic = bool(params["resources"].get("logic_synthesis", False))
+    logic = params.for_stage(args.command).resources.logic_synthesis
     row = synth.synthesize(args.project, args.out, logic, logger)
     numbers = ", ".join(f"{k} {row[k]}" for k in ("DSP", "LUT", "FF", "BRAM") if k in row)
     logger.info("wrote %s in %.0f s: %s (%s)", args.out, time.time() - start, numbers,

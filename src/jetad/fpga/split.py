@@ -1,0 +1,65 @@
+"""The encoder cut into the parts `jetad hls` converts one project each: every conv alone plus the
+dense heads ('layer'), or conv + norm + activation blocks, conv_fin alone and flatten + heads
+('block'). Parts share the encoder's layers (and weights) and start with a copy of its input
+quantizer, as hls4ml needs a quantized input.
+"""
+
+from __future__ import annotations
+
+from jetad.errors import JetadError
+from jetad.fpga.project import project_name
+
+
+def _input_quantizer(model):
+    for layer in model.layers:
+        if layer.name == "input_quant":
+            return layer.quantizer
+    return None
+
+
+def _submodel(model, layer_names: list[str], name: str):
+    """A model of consecutive layers of `model` (shared weights), fed by a quantized input."""
+    import tf_keras
+    from qkeras import QActivation, quantized_bits
+
+    first = model.get_layer(layer_names[0])
+    shape = tuple(int(d) for d in first.input_shape[1:])
+    inp = tf_keras.Input(shape, name=f"{name}_in")
+    q = _input_quantizer(model) or quantized_bits(16, 6, alpha=1)
+    x = QActivation(q.__class__.from_config(q.get_config()), name=f"{name}_input_quant")(inp)
+    for lname in layer_names:
+        x = model.get_layer(lname)(x)
+    return tf_keras.Model(inp, x, name=name)
+
+
+def split(model, mode: str) -> dict[str, object]:
+    """Sub-models of the encoder: mode 'layer' (each conv alone, plus the dense heads) or 'block'
+    (conv + norm + activation; conv_fin alone; flatten + dense heads)."""
+    from jetad.quant.encoder import HEADS
+
+    if mode not in ("layer", "block"):
+        raise JetadError(f"split mode must be 'layer' or 'block', got {mode!r}")
+    names = {layer.name for layer in model.layers}
+    convs = [
+        layer.name for layer in model.layers
+        if layer.__class__.__name__ in ("QConv2D", "Conv2D")
+    ]
+    parts: dict[str, object] = {}
+    for c in convs:
+        chain = [c]
+        if mode == "block":
+            chain += [n for n in (f"{c}_norm", f"{c}_act") if n in names]
+        parts[c] = _submodel(model, chain, project_name(c))
+    heads = [h for h in HEADS if h in names]
+    if "flatten" in names and heads:
+        import tf_keras
+        from qkeras import QActivation
+
+        flat = model.get_layer("flatten")
+        shape = tuple(int(d) for d in flat.input_shape[1:])
+        inp = tf_keras.Input(shape, name="heads_in")
+        q = _input_quantizer(model)
+        x = QActivation(q.__class__.from_config(q.get_config()), name="heads_input_quant")(inp)
+        x = flat(x)
+        parts["heads"] = tf_keras.Model(inp, [model.get_layer(h)(x) for h in heads], name="heads")
+    return parts

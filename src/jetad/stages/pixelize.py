@@ -1,0 +1,44 @@
+"""`jetad pixelize`: jet constituents -> centred, rotated, flipped, normalized jet images
+(SPEC 1.3; the conventions and the kernel are in jetad.data.pixelize), with each jet's
+kinematics, N-subjettiness ratios and process."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jetad import log
+
+LOG = log.get("jetad.pixelize")
+
+
+def run(args, params) -> None:
+    from jetad.atomic import file_md5
+    from jetad.data.images import ImageSet, write_images
+    from jetad.data.layout import count_jets
+    from jetad.data.pixelize import image_set, input_processes
+
+    cfg = params.for_stage(args.command).pixelize
+    inputs = input_processes(args.inputs)
+    # every input's layout is checked before the first image is made
+    totals = [(path, process, count_jets(path)) for path, process in inputs]
+    parts, tau_seconds = [], 0.0
+    for path, process, total in totals:
+        if not total:
+            continue
+        images, seconds = image_set(path, process, total, cfg.npix, cfg.deta, cfg.dphi,
+                                    cfg.batch, args.threads)
+        parts.append(images)
+        tau_seconds += seconds
+    # logged once every file has passed, so that a bad file's error stays the only line
+    for path, process, total in totals:
+        LOG.info("read %s: %d jets (%s), md5 %s", path, total,
+                 process or "process from is_signal_new", file_md5(path))
+    data = ImageSet.concatenate(parts)
+    LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
+    data.attrs.update(npix=cfg.npix, deta=cfg.deta, dphi=cfg.dphi,
+                      sources=",".join(str(p) for p in args.inputs))
+    write_images(args.out, data)
+    names, counts = np.unique(data.process_names(), return_counts=True)
+    LOG.info("wrote %s: %d images (%s), md5 %s", args.out, len(data),
+             ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True)),
+             file_md5(args.out))

@@ -1,0 +1,42 @@
+"""Markdown and HTML tables of the reports, through pandas (DataFrame.to_markdown, which calls
+tabulate, and DataFrame.to_html).
+
+The markdown tables keep the layout the reports have always had, `| a | b |` under a `|---|`
+rule, with no padding to the column width: tabulate's own pipe and github formats pad every
+cell and align numbers, which would rewrite every committed report for whitespace alone.
+Cells are written as given (no number parsing): the callers format their numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tabulate import DataRow, TableFormat
+
+MARKDOWN = TableFormat(
+    lineabove=None,
+    linebelowheader=lambda widths, _aligns: "|" + "|".join("---" for _ in widths) + "|",
+    linebetweenrows=None, linebelow=None,
+    headerrow=DataRow("|", "|", "|"), datarow=DataRow("|", "|", "|"),
+    padding=1, with_header_hide=None,
+)
+
+
+def markdown(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
+    """A markdown table (no trailing newline) of `rows`, one sequence of cells per row; each
+    cell is written as str() writes it."""
+    import pandas as pd
+
+    df = pd.DataFrame([[str(c) for c in row] for row in rows], columns=list(columns),
+                      dtype=object)
+    unaligned = [None] * len(columns)
+    return df.to_markdown(index=False, tablefmt=MARKDOWN, colalign=unaligned,
+                          headersalign=unaligned, disable_numparse=True)
+
+
+def html(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
+    """An HTML table of `rows` (cells escaped), for the provenance page."""
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
+    return df.to_html(index=False, escape=True, border=1, na_rep="")
