@@ -214,8 +214,33 @@ class Resources(Section):
 
 
 # params.yaml section -> its class; the top-level scalars `seed` and `preset` are plain values
+@section
+class Distill(Section):
+    pool: int
+    conv: list[int]
+    conv_stride: int
+    dense: list[int]
+    bits: int | list[int]
+    integer: int
+    act_integer: int
+    input_bits: int
+    output_bits: int
+    output_integer: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    sparsity_scan: list[float]
+    prune_epochs: int
+    prune_tolerance: float
+    bits_scan: list[int]
+    max_train_jets: int | None
+    synthesize: bool
+    no_norm_lever: bool
+
+
 SECTIONS: dict[str, type[Section]] = {
     "data": Data, "download": Download, "generate": Generate, "pixelize": Pixelize,
     "split": Split, "train": Train, "score": Score, "evaluate": Evaluate,
-    "baseline": Baseline, "supervised": Supervised, "qat": Qat, "hls": Hls, "resources": Resources,
+    "baseline": Baseline, "supervised": Supervised, "qat": Qat, "distill": Distill, "hls": Hls,
+    "resources": Resources,
 }

@@ -248,6 +248,33 @@ rule qat:
         "jetad qat --train {input.train} --vae {input.vae} --test {input.test} --scores {input.scores} --out {output.model} --metrics {output.metrics} --table {output.table} --roc {output.roc} --energy {output.energy} --energy-table {output.energy_table} --weights-figure {output.weights} --log {log}"
 
 
+# distil the JointVAE's KL score into a small pruned QKeras student and build its netlist
+rule distill:
+    input:
+        train="data/split/train.h5",
+        val="data/split/val.h5",
+        test="data/split/test.h5",
+        vae="results/model/jointvae",
+        reduced="results/quantized/model",
+        code=code("distill"),
+    output:
+        model=directory("results/trigger/student"),
+        scores="results/trigger/scores.h5",
+        metrics="results/trigger/metrics.json",
+        table=report("results/trigger/metrics.md", caption="../report/trigger.rst", category="FPGA"),
+        design="results/trigger/design.csv",
+    log:
+        "logs/distill.log",
+    params:
+        sections("seed", "qat", "distill"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    shell:
+        "jetad distill --train {input.train} --val {input.val} --test {input.test} --vae {input.vae} --reduced {input.reduced} --out {output.model} --scores {output.scores} --metrics {output.metrics} --table {output.table} --design {output.design} --log {log}"
+
+
 # hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, per block)
 rule hls:
     input:
@@ -297,6 +324,7 @@ if synth_projects(config):
 rule resources:
     input:
         model="results/quantized/model",
+        student="results/trigger/design.csv",
         synthesized=synth_outputs(config),
         copied_back=copied_back(config),
         code=code("resources"),
@@ -315,7 +343,7 @@ rule resources:
         mem_mb=4000,
         runtime=30,
     shell:
-        "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table} --design {output.design} --design-json {output.design_json} --design-table {output.design_table}" + (" --reports {input.synthesized}" if synth_projects(config) else "") + " --log {log}"
+        "jetad resources --model {input.model}/qencoder.h5 --out {output.csv} --json {output.json} --table {output.table} --design {output.design} --design-json {output.design_json} --design-table {output.design_table}" + (" --reports {input.synthesized}" if synth_projects(config) else "") + " --extra-design {input.student} --log {log}"
 
 
 # record parameters, data checksums, package versions and git revision

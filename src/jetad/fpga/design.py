@@ -211,6 +211,31 @@ def rows(model, hls: dict, resources: dict, reports: dict[str, dict],
     return out, layers
 
 
+def read_rows(path) -> list[dict]:
+    """Design rows written elsewhere in these columns (e.g. `jetad distill --design`: the
+    trigger student's netlist), checked: the header must be COLUMNS, numbers finite."""
+    import pandas as pd
+
+    from jetad.errors import DataError
+    from jetad.inputs import require_file
+
+    require_file(path, "design CSV")
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{path}: not a design CSV ({exc})") from exc
+    if tuple(df.columns) != COLUMNS:
+        raise DataError(f"{path}: columns {list(df.columns)}, expected {list(COLUMNS)}")
+    rows = []
+    for rec in df.to_dict("records"):
+        row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise DataError(f"{path}: {k} is {v} in the row of {row['config']}")
+        rows.append(row)
+    return rows
+
+
 def markdown(design_rows: list[dict]) -> str:
     """The design table through pandas' to_markdown."""
     import pandas as pd
@@ -231,6 +256,8 @@ def markdown(design_rows: list[dict]) -> str:
     foot = ("\n\nSources: vivado_hls/vitis_hls = C-synthesis reports (read with hls4ml's parser); "
             "vivado_synth = their logic synthesis; analytic = jetad.fpga.latency's model of "
             "hls4ml 1.3's code; da4ml = distributed-arithmetic kernels only (no norm, "
-            "activations or adds). Empty cells: the source has no such number. The L1 trigger "
-            "sees a bunch crossing every 25 ns (5 cycles at 200 MHz).\n")
+            "activations or adds); configs student/...: the distilled trigger student's whole "
+            "netlist (jetad distill; da4ml's estimate and yosys synth_xilinx). Empty cells: "
+            "the source has no such number. The L1 trigger sees a bunch crossing every 25 ns "
+            "(5 cycles at 200 MHz).\n")
     return head + show.to_markdown(index=False) + foot

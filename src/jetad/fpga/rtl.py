@@ -287,7 +287,10 @@ class Design:
         top = f"{self.name}_wrapper"
         ret = subprocess.run(
             ["verilator", "--cc", "-j", str(jobs), "-build", f"{top}.v", "--prefix", f"V{top}",
-             "-Wall", "-CFLAGS", "-std=c++17 -fPIC -O0", "-I../src", "-I../src/static"],
+             "-Wall", "-CFLAGS", "-std=c++17 -fPIC -O0", "-I../src", "-I../src/static",
+             # a whole network is one huge eval function: g++ takes superlinear time on it
+             # (the distilled student: > 18 min for one file); split, it builds in 2-3 min
+             "--output-split-cfuncs", "500", "--output-split", "2000"],
             cwd=sim, capture_output=True, text=True)
         archive = sim / "obj_dir" / f"V{top}__ALL.a"
         if ret.returncode != 0 or not archive.is_file():

@@ -314,6 +314,45 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": MEM, "runtime": 240},
     ),
     Stage(
+        "distill", "jetad.stages.distill",
+        "distil the JointVAE's KL score into a small pruned QKeras student and build its "
+        "netlist",
+        args=(
+            Arg("--train", required=True, help="background training images (jetad split)",
+                value="{input.train}"),
+            Arg("--val", required=True, help="background validation images",
+                value="{input.val}"),
+            Arg("--test", required=True, help="test images (background and signals)",
+                value="{input.test}"),
+            Arg("--vae", required=True, help="trained JointVAE model directory (teacher)",
+                value="{input.vae}"),
+            Arg("--reduced", help="jetad qat output directory: its float reduced encoder is "
+                                  "the reference of the target", value="{input.reduced}"),
+            Arg("--out", required=True, help="output directory: students and Verilog",
+                value="{output.model}"),
+            Arg("--scores", required=True, help="output HDF5: scores of the test jets",
+                value="{output.scores}"),
+            Arg("--metrics", required=True, help="output JSON: AUC per lever and signal",
+                value="{output.metrics}"),
+            Arg("--table", help="output markdown table", value="{output.table}"),
+            Arg("--design", help="output CSV: the student's whole-design rows (design.csv "
+                                 "columns)", value="{output.design}"),
+        ),
+        inputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
+                "test": "data/split/test.h5", "vae": "results/model/jointvae",
+                "reduced": "results/quantized/model"},
+        outputs={
+            "model": Out("results/trigger/student", directory=True),
+            "scores": "results/trigger/scores.h5",
+            "metrics": Out("results/trigger/metrics.json", dvc=METRICS, cache=False),
+            "table": _fpga("results/trigger/metrics.md", "trigger"),
+            "design": "results/trigger/design.csv",
+        },
+        params=("seed", "qat", "distill"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 120},
+    ),
+    Stage(
         "hls", "jetad.stages.hls",
         "hls4ml conversion + g++ emulation of the quantized encoder (whole, per layer, "
         "per block)",
@@ -387,9 +426,13 @@ COMMANDS: tuple[Command, ...] = (
                 help="synthesized hls4ml project dirs, named after the layer (added to "
                      "resources.reports)",
                 value="{input.synthesized}", when="synth_projects"),
+            Arg("--extra-design", nargs="*", default=[],
+                help="design CSVs of other designs to add to the design outputs (jetad "
+                     "distill --design: the trigger student)", value="{input.student}"),
         ),
         inputs={
             "model": "results/quantized/model",
+            "student": "results/trigger/design.csv",
             "synthesized": FromParams("synth_outputs", dvc=[]),
             # projects synthesized elsewhere and copied back (Snakemake checks they exist)
             "copied_back": FromParams("copied_back", dvc=[]),

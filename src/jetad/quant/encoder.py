@@ -65,6 +65,9 @@ class EncoderConfig:
     integer: int = 6
     max_conv_weights: int = MAX_WEIGHTS
     epsilon: float = 1e-3
+    # "instance": the thesis' per-image normalization after every conv; "none": without it (the
+    # trigger lever of issue 15: no division or square root per image in the FPGA)
+    norm: str = "instance"
     # QTools' arithmetic for plain Keras layers (the float encoder); fp16 reproduces thesis
     # Tables 3.2 and 3.4 (jetad.quant.energy)
     qtools_float: str = "fp16"
@@ -237,7 +240,11 @@ def build(cfg: EncoderConfig | None = None, quantized: bool = False, name: str |
         x = conv(x, lname, filters, stride, groups)
         if lname == "conv_fin":
             continue
-        x = act(f"{lname}_act")(norm(x, lname))
+        if cfg.norm == "instance":
+            x = norm(x, lname)
+        elif cfg.norm != "none":
+            raise JetadError(f"encoder norm must be 'instance' or 'none', got {cfg.norm!r}")
+        x = act(f"{lname}_act")(x)
         if lname.startswith("conv2_"):
             x = L.Add(name=f"add_{lname[len('conv2_'):]}")([x, unit_input])
     h = L.Flatten(name="flatten")(x)

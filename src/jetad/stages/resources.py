@@ -51,6 +51,11 @@ def run(args, params) -> None:
     # computed before anything is written: a failure leaves no partial set of outputs
     design_rows = (design_figures(model, params, args.reports)
                    if args.design or args.design_json or args.design_table else None)
+    if design_rows is not None:
+        from jetad.fpga.design import read_rows
+
+        for path in args.extra_design or []:  # e.g. jetad distill's student netlist
+            design_rows[0].extend(read_rows(path))
     write_text(args.out, rows_csv(rows))
     sources = sorted({r["source"] for r in rows})
     logger.info("wrote %d resource numbers of %d layers (sources: %s) to %s", len(rows),
