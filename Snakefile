@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/fpga.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/scan.smk"
 
 
 rule all:

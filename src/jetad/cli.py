@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "train": "jetad.stages.train",
     "score": "jetad.stages.score",
     "evaluate": "jetad.stages.evaluate",
+    "scan": "jetad.stages.scan",
     "baseline": "jetad.stages.baseline",
     "qat": "jetad.stages.qat",
     "hls": "jetad.stages.hls",
