@@ -14,6 +14,8 @@ validate_or_exit(config, "params.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/stages.smk"
+# Snakemake only: the beta / capacity scan and seed repeats (rules made from params.yaml's scan)
+include: "workflow/rules/scan.smk"
 
 
 rule all:

@@ -220,3 +220,28 @@ def snakemake_jobs():
     workdir (all of them, as with --forceall), each a dict of rule_name, input, output,
     shellcmd and threads."""
     return _snakemake_jobs
+
+
+def _score_entry(auc, lo, hi, rej):
+    return {"auc": auc, "auc_68": [lo, hi], "rejection_at_eff_s_0p3": rej}
+
+
+def _fake_run(name, aucs, seed=1, spread=0.5, train=None):
+    """A scan run whose JointVAE scores have the given AUCs per signal: {signal: {score: auc}}."""
+    metrics = {}
+    for sig, scores in aucs.items():
+        for s, a in scores.items():
+            metrics[f"{sig}/jointvae/{s}"] = _score_entry(a, a - 0.01, a + 0.01, 10 * a)
+        metrics[f"{sig}/baseline/jet_mass"] = _score_entry(0.6, 0.59, 0.61, None)
+    return {"name": name, "params": {"seed": seed, "train": train or {"beta": 3.0}},
+            "training": {"collapse": {"active_dims": 4, "latent_dims": 32,
+                                      "spread_ratio": spread},
+                         "val": {"bce": 1.0, "kl_cont": 2.0, "kl_disc": 0.1}},
+            "metrics": metrics}
+
+
+@pytest.fixture(scope="session")
+def fake_run():
+    """fake_run(name, aucs, seed=1, spread=0.5, train=None): a scan run as jetad.analysis.scan
+    reads it, without training."""
+    return _fake_run

@@ -163,6 +163,12 @@ class Supervised(Section):
 
 
 @section
+class Scan(Section):
+    points: dict[str, dict | None]
+    seeds: list[int]
+
+
+@section
 class Qat(Section):
     groups: int
     bits: int
@@ -242,5 +248,5 @@ SECTIONS: dict[str, type[Section]] = {
     "data": Data, "download": Download, "generate": Generate, "pixelize": Pixelize,
     "split": Split, "train": Train, "score": Score, "evaluate": Evaluate,
     "baseline": Baseline, "supervised": Supervised, "qat": Qat, "distill": Distill, "hls": Hls,
-    "resources": Resources,
+    "resources": Resources, "scan": Scan,
 }

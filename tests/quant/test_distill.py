@@ -13,9 +13,6 @@ import yaml
 
 from jetad.data.images import write_images
 from jetad.errors import JetadError
-from tests.conftest import ROOT, TINY_TRAIN
-from tests.conftest import _fake_jets as fake_jets
-from tests.conftest import _jetad as jetad
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("verilator", "g++", "yosys")),
@@ -124,13 +121,13 @@ def test_student_netlist_equals_qkeras_bit_for_bit(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def distill_workdir(tmp_path_factory):
+def distill_workdir(tmp_path_factory, root, tiny_train, fake_jets, jetad):
     d = tmp_path_factory.mktemp("distill")
     write_images(d / "train.h5", fake_jets(96, 0, 1))
     write_images(d / "val.h5", fake_jets(32, 0, 2))
     write_images(d / "test.h5", fake_jets(40, 40, 3))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["train"] = {**TINY_TRAIN, "epochs": 1, "max_train_jets": 96}
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["train"] = {**tiny_train, "epochs": 1, "max_train_jets": 96}
     params["distill"] = {**SMALL, "synthesize": True}
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     jetad(d, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
@@ -144,7 +141,7 @@ OUTS = ("--out", "student", "--scores", "s/scores.h5", "--metrics", "s/metrics.j
 
 @pytest.mark.build
 @needs_tools
-def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir):
+def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir, jetad):
     from jetad.analysis.scores import read_score_file
 
     d = distill_workdir
@@ -169,7 +166,7 @@ def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir):
     assert "KL-total AUC" in (d / "s/table.md").read_text()
 
 
-def test_distill_refuses_signal_jets_in_training(distill_workdir, tmp_path):
+def test_distill_refuses_signal_jets_in_training(distill_workdir, tmp_path, jetad, fake_jets):
     d = distill_workdir
     write_images(tmp_path / "mixed.h5", fake_jets(20, 5, 9))
     res = jetad(d, "distill", "--train", str(tmp_path / "mixed.h5"), "--val", "val.h5",

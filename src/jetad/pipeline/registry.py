@@ -15,6 +15,7 @@ from jetad.pipeline.spec import (
     ALL_SECTIONS,
     METRICS,
     PLOTS,
+    Action,
     Arg,
     Command,
     FromParams,
@@ -230,6 +231,29 @@ COMMANDS: tuple[Command, ...] = (
         },
         params=("seed", "data", "evaluate"),
         resources={"mem_mb": 4000, "runtime": 30},
+    ),
+    # Snakemake only (workflow/rules/scan.smk): the runs of the beta / capacity scan and the
+    # seed repeats are rules made from params.yaml's `scan` section, not dvc.yaml stages
+    Command(
+        "scan", "jetad.stages.scan",
+        "beta / capacity scan and seed repeats: write a run's params, gather the runs' tables",
+        actions=(
+            Action("params", "write the parameter file of one run", args=(
+                Arg("--group", required=True, choices=("scan", "seeds"),
+                    help="scan: a point of scan.points; seeds: a seed of scan.seeds"),
+                Arg("--run", required=True, help="the point's name or the seed"),
+                Arg("--out", required=True, help="output parameter file (YAML)"))),
+            *(Action(name, f"gather run folders into {what}", args=(
+                Arg("--runs", nargs="+", required=True,
+                    help="run folders, each with params.yaml, training_metrics.json and "
+                         "metrics.json"),
+                Arg("--csv", required=True, help="output CSV"),
+                Arg("--md", required=True, help="output Markdown table"),
+                *((Arg("--json", required=True, help="output JSON: mean and std per column"),)
+                  if name == "seeds" else ())))
+              for name, what in (("table", "the scan table"),
+                                 ("seeds", "the spread over seeds"))),
+        ),
     ),
     Stage(
         "baseline", "jetad.stages.baseline",

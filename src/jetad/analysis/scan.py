@@ -1,0 +1,289 @@
+"""The beta / capacity scan and the training-seed repeats of the default model (issue 14).
+
+A run is the default parameters with a few changed: a scan point changes `train.*` keys
+(`scan.points`: name -> overrides, merged key by key, so `capacity: {cont_max: 15}` keeps the
+default gamma and ramp), a seed repeat changes the top-level `seed` (`scan.seeds`), which
+seeds the weights, the latent noise, the shuffling and the draw of the training jets. Each run
+is trained, scored and evaluated on the same split and test jets as the pipeline, under
+results/scan/<point>/ or results/seeds/<seed>/, from a params.yaml of its own that the stages
+read with `--params` (Snakemake: workflow/rules/scan.smk).
+
+The tables put side by side, per run and per signal, the best JointVAE score (the highest AUC
+on that signal; the score is named), KL total (the thesis' choice), 1/eps_B at eps_S = 0.3 and
+the two collapse measures of jetad.analysis.collapse. Baselines do not depend on the run:
+their rows come from the first run's metrics.json.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import yaml
+
+from jetad.errors import ConfigError, DataError
+
+GROUPS = ("scan", "seeds")
+# the run's parameters that a stage after split reads: a change of any other section does not
+# make a run stale
+RUN_SECTIONS = ("seed", "train", "score", "evaluate")
+BASELINES = ("jet_mass", "tau21", "tau32", "conv_ae_mse")
+
+
+def _merge(base: dict, overlay: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def points(params: dict) -> dict[str, dict]:
+    return dict((params.get("scan") or {}).get("points") or {})
+
+
+def seeds(params: dict) -> list[int]:
+    return [int(s) for s in (params.get("scan") or {}).get("seeds") or []]
+
+
+def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") -> dict:
+    """The whole parameter set of one run, validated: the scan point's train overrides, or
+    the seed of a repeat. Raises ConfigError naming the point or seed."""
+    from jetad.params import validate
+
+    if group == "scan":
+        known = points(params)
+        if run not in known:
+            raise ConfigError(f"{origin}: scan.points has no point '{run}' "
+                              f"(known: {', '.join(known) or 'none'})")
+        out = _merge(params, {"train": known[run] or {}})
+        where = f"{origin} with scan point {run}"
+    elif group == "seeds":
+        if not run.isdigit() or int(run) not in seeds(params):
+            raise ConfigError(f"{origin}: scan.seeds has no seed '{run}' "
+                              f"(known: {', '.join(map(str, seeds(params))) or 'none'})")
+        out = _merge(params, {"seed": int(run)})
+        where = f"{origin} with seed {run}"
+    else:
+        raise ConfigError(f"{origin}: unknown run group '{group}' (known: {', '.join(GROUPS)})")
+    validate(out, where)
+    return out
+
+
+def check(params: dict, origin: str = "params.yaml") -> None:
+    """Refuse a bad scan section before any job: every point and seed must give valid
+    parameters, and a seed may appear once."""
+    for name in points(params):
+        run_params(params, "scan", name, origin)
+    s = seeds(params)
+    if len(set(s)) != len(s):
+        raise ConfigError(f"{origin} is invalid:\n  scan.seeds lists a seed twice ({s})")
+    for seed in s:
+        run_params(params, "seeds", str(seed), origin)
+
+
+def sections(params: dict) -> dict:
+    """The part of a run's parameters the stages after split read (Snakemake's params)."""
+    return {k: params[k] for k in RUN_SECTIONS if k in params}
+
+
+def describe(train: dict) -> str:
+    """The objective of a run in a few words, for the tables."""
+    if train.get("objective", "beta") == "capacity":
+        c = train["capacity"]
+        return (f"capacity gamma {c['gamma']:g}, C_cont {c['cont_max']:g}, "
+                f"C_disc {c['disc_max']:g}, ramp {c['epochs']} ep")
+    return f"beta {train['beta']:g}"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+def read_run(folder: str | Path) -> dict:
+    """params.yaml, training_metrics.json and metrics.json of one run folder."""
+    folder = Path(folder)
+    try:
+        params = yaml.safe_load((folder / "params.yaml").read_text())
+    except FileNotFoundError:
+        raise DataError(f"{folder / 'params.yaml'}: no such file") from None
+    training = _read_json(folder / "training_metrics.json")
+    metrics = _read_json(folder / "metrics.json")
+    if "collapse" not in training:
+        raise DataError(f"{folder / 'training_metrics.json'}: no collapse measures (written "
+                        "by an older jetad train)")
+    if not any("jointvae/" in k for k in metrics):
+        raise DataError(f"{folder / 'metrics.json'}: no jointvae scores")
+    return {"name": folder.name, "params": params, "training": training, "metrics": metrics}
+
+
+def signal_names(metrics: dict) -> list[str]:
+    """The signals evaluated one by one ("<signal>/jointvae/..." keys), else [""] for the
+    all-anomalies keys of a file without them."""
+    names = sorted({k.split("/")[0] for k in metrics if k.count("/") == 2})
+    return names or [""]
+
+
+def _key(signal: str, name: str) -> str:
+    return f"{signal}/{name}" if signal else name
+
+
+def best_score(metrics: dict, signal: str) -> str:
+    """The JointVAE score with the highest AUC on `signal` (first in name order on a tie)."""
+    prefix = _key(signal, "jointvae/")
+    names = sorted(k[len(prefix):] for k in metrics if k.startswith(prefix))
+    return max(names, key=lambda n: (metrics[prefix + n]["auc"], -names.index(n)))
+
+
+def _auc(entry: dict) -> tuple[float, float, float]:
+    lo, hi = entry.get("auc_68") or (math.nan, math.nan)
+    return entry["auc"], lo, hi
+
+
+def _rej(entry: dict) -> float:
+    r = entry.get("rejection_at_eff_s_0p3")
+    return math.inf if r is None else float(r)
+
+
+def rows(runs: list[dict]) -> list[dict]:
+    """One flat row per run: parameters, collapse measures, and per signal the best score's
+    AUC, 68% interval and 1/eps_B, and KL total's."""
+    out = []
+    for run in runs:
+        m, col = run["metrics"], run["training"]["collapse"]
+        row = {"run": run["name"], "objective": describe(run["params"]["train"]),
+               "seed": run["params"]["seed"],
+               "active_dims": col["active_dims"], "latent_dims": col["latent_dims"],
+               "spread_ratio": col["spread_ratio"],
+               "val_bce": run["training"]["val"]["bce"],
+               "val_kl_cont": run["training"]["val"]["kl_cont"],
+               "val_kl_disc": run["training"]["val"]["kl_disc"]}
+        for sig in signal_names(m):
+            p = f"{sig}_" if sig else ""
+            best = best_score(m, sig)
+            for label, score in (("best", best), ("kl_total", "kl_total")):
+                e = m[_key(sig, f"jointvae/{score}")]
+                auc, lo, hi = _auc(e)
+                row.update({f"{p}{label}_auc": auc, f"{p}{label}_auc_lo": lo,
+                            f"{p}{label}_auc_hi": hi, f"{p}{label}_rejection": _rej(e)})
+            row[f"{p}best_score"] = best
+        out.append(row)
+    return out
+
+
+def baseline_rows(run: dict) -> list[dict]:
+    """The baselines' AUC and 1/eps_B per signal (the same for every run: same test jets)."""
+    m = run["metrics"]
+    out = []
+    for b in BASELINES:
+        row = {"baseline": b}
+        for sig in signal_names(m):
+            e = m.get(_key(sig, f"baseline/{b}"))
+            if e is None:
+                continue
+            p = f"{sig}_" if sig else ""
+            auc, lo, hi = _auc(e)
+            row.update({f"{p}auc": auc, f"{p}auc_lo": lo, f"{p}auc_hi": hi,
+                        f"{p}rejection": _rej(e)})
+        if len(row) > 1:
+            out.append(row)
+    return out
+
+
+def to_csv(table: list[dict]) -> str:
+    fields: list[str] = []
+    for row in table:
+        fields += [k for k in row if k not in fields]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def _fmt_auc(auc: float, lo: float, hi: float) -> str:
+    return f"{auc:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _fmt_rej(r: float) -> str:
+    return "inf" if math.isinf(r) else f"{r:.1f}"
+
+
+def scan_markdown(runs: list[dict]) -> str:
+    """The scan table as Markdown: one line per run, then the baselines on the same jets."""
+    table, sigs = rows(runs), signal_names(runs[0]["metrics"])
+    names = [s or "all" for s in sigs]
+    head = (["run", "objective"]
+            + [f"{n} best score: AUC [68%], 1/eps_B" for n in names]
+            + [f"{n} KL total: AUC [68%], 1/eps_B" for n in names]
+            + ["active dims", "spread ratio"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        cells = [r["run"], r["objective"]]
+        for label in ("best", "kl_total"):
+            for s in sigs:
+                p = f"{s}_" if s else ""
+                k = p + label
+                cell = (f"{_fmt_auc(r[k + '_auc'], r[k + '_auc_lo'], r[k + '_auc_hi'])}, "
+                        f"{_fmt_rej(r[k + '_rejection'])}")
+                if label == "best":
+                    cell += f" ({r[p + 'best_score']})"
+                cells.append(cell)
+        cells += [f"{r['active_dims']}/{r['latent_dims']}", f"{r['spread_ratio']:.3f}"]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", "Baselines on the same test jets (AUC [68%], 1/eps_B at eps_S = 0.3):", "",
+              "| baseline | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for b in baseline_rows(runs[0]):
+        cells = [b["baseline"]]
+        for s in sigs:
+            p = f"{s}_" if s else ""
+            cells.append(f"{_fmt_auc(b[p + 'auc'], b[p + 'auc_lo'], b[p + 'auc_hi'])}, "
+                         f"{_fmt_rej(b[p + 'rejection'])}" if p + "auc" in b else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def seed_summary(runs: list[dict]) -> dict:
+    """Mean and sample standard deviation over the seeds of every numeric column."""
+    import numpy as np
+
+    table = rows(runs)
+    out = {"seeds": [r["seed"] for r in table], "n": len(table)}
+    for k in table[0]:
+        vals = [r[k] for r in table]
+        if k != "seed" and all(isinstance(v, (int, float)) for v in vals):
+            a = np.asarray(vals, np.float64)
+            # one seed has no spread: null in JSON, not NaN (not JSON)
+            out[k] = {"mean": float(a.mean()),
+                      "std": float(a.std(ddof=1)) if len(a) > 1 else None}
+    return out
+
+
+def seeds_markdown(runs: list[dict]) -> str:
+    table, summary = rows(runs), seed_summary(runs)
+    sigs = signal_names(runs[0]["metrics"])
+    cols = [(f"{s}_" if s else "", s or "all") for s in sigs]
+    head = (["seed"] + [f"{n} best AUC" for _, n in cols] + [f"{n} KL total AUC" for _, n in cols]
+            + ["active dims", "spread ratio"])
+    keys = ([f"{p}best_auc" for p, _ in cols] + [f"{p}kl_total_auc" for p, _ in cols]
+            + ["active_dims", "spread_ratio"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        lines.append("| " + " | ".join([str(r["seed"])] + [f"{r[k]:.3f}" if isinstance(r[k], float)
+                                                            else str(r[k]) for k in keys]) + " |")
+    lines.append("| mean ± std | " + " | ".join(
+        f"{summary[k]['mean']:.3f} ± "
+        + ("-" if summary[k]["std"] is None else f"{summary[k]['std']:.3f}") for k in keys) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,53 @@
+"""`jetad scan`: the runs of the beta / capacity scan and of the seed repeats (jetad.analysis.scan).
+
+    jetad scan params --group scan --run beta1 --out results/scan/beta1/params.yaml
+    jetad scan table --runs results/scan/beta1 results/scan/cap15 --csv scan.csv --md scan.md
+    jetad scan seeds --runs results/seeds/1 results/seeds/2 --csv seeds.csv --md seeds.md --json ...
+
+`params` writes the whole parameter file of one run, which `jetad train|score|evaluate
+--params` then read; `table` and `seeds` gather the runs' outputs into one table.
+"""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from jetad import log
+from jetad.atomic import write_text
+from jetad.errors import DataError
+
+logger = log.get("jetad.scan")
+
+
+def run(args, params) -> None:
+    from jetad.analysis import scan
+
+    if args.action == "params":
+        out = scan.run_params(params.raw, args.group, args.run, args.params or "params.yaml")
+        header = (f"# Written by `jetad scan params --group {args.group} --run {args.run}`: "
+                  "params.yaml with this run's changes.\n")
+        write_text(args.out, header + yaml.safe_dump(out, sort_keys=False))
+        logger.info("wrote %s (%s, seed %d)", args.out, scan.describe(out["train"]), out["seed"])
+        return
+    # every run is read and checked before anything is written
+    runs = [scan.read_run(folder) for folder in args.runs]
+    names = [r["name"] for r in runs]
+    if len(set(names)) != len(names):
+        raise DataError(f"{args.runs[0]}: two run folders of the same name ({', '.join(names)})")
+    signals = {tuple(scan.signal_names(r["metrics"])) for r in runs}
+    if len(signals) > 1:
+        raise DataError(f"{args.runs[0]}: the runs were evaluated on different signals "
+                        f"({sorted(signals)}); rerun them on the same test file")
+    write_text(args.csv, scan.to_csv(scan.rows(runs)
+                                     + (scan.baseline_rows(runs[0]) if args.action == "table"
+                                        else [])))
+    if args.action == "table":
+        write_text(args.md, scan.scan_markdown(runs))
+    else:
+        summary = scan.seed_summary(runs)
+        write_text(args.json, json.dumps(summary, indent=2) + "\n")
+        write_text(args.md, scan.seeds_markdown(runs))
+    logger.info("wrote the %s of %d runs to %s and %s", args.action, len(runs), args.csv,
+                args.md)

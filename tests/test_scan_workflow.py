@@ -1,0 +1,91 @@
+"""The scan and seed targets of the Snakemake workflow (workflow/rules/scan.smk): one
+train -> score -> evaluate chain per scan point and per seed, none of it in `all`."""
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration  # Snakemake dry runs
+
+
+def dry_run(workdir, env_path, target):
+    """(returncode, {rule: [output of each job]}) of `snakemake -n <target>` from scratch."""
+    r = subprocess.run([str(env_path / "snakemake"), "-n", "--forceall", "--cores", "2", target],
+                       cwd=workdir, capture_output=True, text=True)
+    jobs: dict[str, list[str]] = {}
+    for block in re.split(r"\n(?=rule |localrule )", r.stdout):
+        head = re.match(r"(?:local)?rule (\w+):", block)
+        out = re.search(r"^    output: (.*)$", block, flags=re.M)
+        if head and out:
+            jobs.setdefault(head.group(1), []).append(out.group(1))
+    return r.returncode, jobs
+
+
+@pytest.fixture
+def project(tmp_path, env_path, copy_project):
+    copy_project(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["scan"] = {"points": {"b1": {"beta": 1.0},
+                                 "c7": {"objective": "capacity", "capacity": {"cont_max": 7.0}}},
+                      "seeds": [11, 12, 13]}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return tmp_path
+
+
+def test_the_scan_runs_each_point_into_its_folder(project, env_path):
+    code, jobs = dry_run(project, env_path, "scan")
+    assert code == 0
+    assert sorted(jobs["scan_train"]) == sorted(
+        f"results/scan/{p}/model, results/scan/{p}/training_metrics.json, "
+        f"results/scan/{p}/training_history.csv" for p in ("b1", "c7"))
+    assert sorted(jobs["scan_evaluate"]) == sorted(
+        f"results/scan/{p}/roc.pdf, results/scan/{p}/metrics.json" for p in ("b1", "c7"))
+    assert jobs["scan"] == ["results/scan/scan.csv, results/scan/scan.md"]
+    # on the pipeline's split and baselines, trained once for every point
+    assert len(jobs["split"]) == 1 and len(jobs["baseline"]) == 1
+    assert "train" not in jobs
+
+
+def test_the_seeds_expand_into_one_run_each(project, env_path):
+    code, jobs = dry_run(project, env_path, "seeds")
+    assert code == 0
+    assert sorted(o.split(",")[0] for o in jobs["scan_train"]) == [
+        f"results/seeds/{s}/model" for s in (11, 12, 13)]
+    assert jobs["seeds"] == ["results/seeds/seeds.csv, results/seeds/seeds.md, "
+                             "results/seeds/seeds.json"]
+
+
+def test_neither_is_part_of_all_and_the_quick_preset_has_no_seeds(project, env_path):
+    _, jobs = dry_run(project, env_path, "all")
+    assert not {"scan", "seeds", "scan_train", "scan_params"} & set(jobs)
+    subprocess.run(["jetad", "preset", "quick"], cwd=project, check=True, capture_output=True)
+    code, jobs = dry_run(project, env_path, "seeds")
+    assert code != 0 and "scan_train" not in jobs
+
+
+def test_a_bad_point_stops_snakemake_before_any_job(project, env_path):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["scan"]["points"]["c7"]["capacity"]["disc_max"] = 9.0
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    r = subprocess.run([str(env_path / "snakemake"), "-n", "--cores", "1", "scan"], cwd=project,
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "scan point c7" in r.stdout + r.stderr and "disc_max" in r.stdout + r.stderr
+
+
+def test_a_run_params_file_is_the_point_applied(project, env_path):
+    """The one job of a run that needs no data, run for real: its command line works and the
+    file is params.yaml with the point's train keys."""
+    r = subprocess.run([str(env_path / "snakemake"), "--cores", "1", "results/scan/c7/params.yaml",
+                        "results/seeds/12/params.yaml"], cwd=project, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    base = yaml.safe_load((project / "params.yaml").read_text())
+    point = yaml.safe_load((project / "results/scan/c7/params.yaml").read_text())
+    assert point["train"] == dict(base["train"], objective="capacity",
+                                  capacity=dict(base["train"]["capacity"], cont_max=7.0))
+    assert point["seed"] == base["seed"]
+    seed = yaml.safe_load((project / "results/seeds/12/params.yaml").read_text())
+    assert seed == dict(base, seed=12)
+    assert "wrote results/seeds/12/params.yaml" in (project / "logs/seeds/12/params.log").read_text()
