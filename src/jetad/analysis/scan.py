@@ -16,7 +16,6 @@ their rows come from the first run's metrics.json.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -27,21 +26,14 @@ import yaml
 
 from jetad.errors import ConfigError, DataError
 
+# a run's params file is params.yaml with its changes merged key by key, as a preset is
+from jetad.presets import merge
+
 GROUPS = ("scan", "seeds")
 # the run's parameters that a stage after split reads: a change of any other section does not
 # make a run stale
 RUN_SECTIONS = ("seed", "train", "score", "evaluate")
 BASELINES = ("jet_mass", "tau21", "tau32", "conv_ae_mse")
-
-
-def _merge(base: dict, overlay: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def points(params: dict) -> dict[str, dict]:
@@ -62,13 +54,13 @@ def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") 
         if run not in known:
             raise ConfigError(f"{origin}: scan.points has no point '{run}' "
                               f"(known: {', '.join(known) or 'none'})")
-        out = _merge(params, {"train": known[run] or {}})
+        out = merge(params, {"train": known[run] or {}})
         where = f"{origin} with scan point {run}"
     elif group == "seeds":
         if not run.isdigit() or int(run) not in seeds(params):
             raise ConfigError(f"{origin}: scan.seeds has no seed '{run}' "
                               f"(known: {', '.join(map(str, seeds(params))) or 'none'})")
-        out = _merge(params, {"seed": int(run)})
+        out = merge(params, {"seed": int(run)})
         where = f"{origin} with seed {run}"
     else:
         raise ConfigError(f"{origin}: unknown run group '{group}' (known: {', '.join(GROUPS)})")
