@@ -206,7 +206,7 @@ PIXELIZE = "src/jetad/data/pixelize.py"
 # one line of the kernel: every image shifts by one pixel, so pixelize's output bytes change
 # and DVC (which compares content) reruns the stages after it as Snakemake does
 LINE, CHANGED = "        half = npix / 2.0\n", "        half = npix / 2.0 + 1.0\n"
-AFTER_PIXELIZE = {"pixelize", "split", "train", "score", "baseline", "evaluate"}
+AFTER_PIXELIZE = {"pixelize", "split", "train", "score", "baseline", "supervised", "evaluate"}
 
 
 def stage_logs(workdir: Path) -> dict[str, tuple[int, int]]:
@@ -223,8 +223,8 @@ def ran(before: dict, after: dict) -> set[str]:
 
 def test_a_pixelize_code_change_reruns_pixelize_and_what_follows(runs, tmp_path):
     """Copies of both finished projects get the same one-line change of the pixelize kernel.
-    Snakemake plans pixelize, split, train, score, baseline and evaluate, not generate, jets or
-    provenance (`snakemake -n --summary`); DVC reports pixelize's code dep as changed and
+    Snakemake plans pixelize, split, train, score, baseline, supervised and evaluate, not
+    generate, jets or provenance (`snakemake -n --summary`); DVC reports pixelize's code dep as changed and
     nothing else (`dvc status`: the stages after it change only if pixelize's output does).
     Then both run: the same stages run (their logs grow), the others do not, and the two
     engines again make the same bytes."""

@@ -144,10 +144,12 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path, copy_projec
     assert synth == [(f"jetad synth --project results/hls/layer/{p} --out {o} "
                       f"--log logs/synth/layer/{p}.log", frozenset({"results/hls"}),
                       frozenset({o})) for p, o in zip(parts, outs, strict=True)]
-    # resources reads the synthesized copies (given in pipeline order) and the copied-back folder
-    assert inputs == {"results/quantized/model", *outs, "copied/conv2_b1_1"}
+    # resources reads the synthesized copies (given in pipeline order), the copied-back folder
+    # and the trigger student's whole-design rows (jetad distill)
+    assert inputs == {"results/quantized/model", *outs, "copied/conv2_b1_1",
+                      "results/trigger/design.csv"}
     assert " --reports results/synth/layer/dconv_b2 results/synth/layer/conv_fin " \
-           "results/synth/layer/heads --log " in cmd
+           "results/synth/layer/heads --extra-design " in cmd
 
 
 @pytest.mark.integration  # a Snakemake dry run
@@ -159,7 +161,8 @@ def test_dry_run_auto_with_vivado_hls_on_path(tmp_path, env_path, monkeypatch, c
     assert len(synth) == len(CONVS) + 1  # every block of the default hls.parts, and the heads
     assert {o for *_, outs in synth for o in outs} == {
         f"results/synth/block/{n}" for n in [*CONVS, "heads"]}
-    assert "--reports results/synth/block/dconv_b0 " in cmd and len(inputs) == len(synth) + 1
+    # the synthesized blocks, the QKeras model and the trigger student's design rows
+    assert "--reports results/synth/block/dconv_b0 " in cmd and len(inputs) == len(synth) + 2
 
 
 def vivado_synth_rpt(lut: int, ff: int, bram_tiles: float, dsp: int) -> str:
