@@ -78,6 +78,38 @@ def test_round_half_even_matches_qkeras_on_ties():
     assert not np.array_equal(half_up, np.asarray(quantized_bits(6, 2, alpha=1)(x)))
 
 
+def test_constants_round_as_qkeras():
+    """A pruned conv's output that sees only zero weights is its bias, a constant: the
+    traced quantizers round it as QKeras does, ties and saturation included."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput
+    from qkeras import quantized_bits, quantized_relu
+
+    from jetad.fpga import rtl
+
+    values = np.arange(-600, 600, dtype=np.float64) / 64  # 6 fractional bits: ties below
+    inp = FixedVariableArrayInput((1,))
+    zero = inp.quantize(1, 5, 3)[0] * 0.0
+    x = FixedVariableArray(np.array([zero + float(c) for c in values], dtype=object),
+                           inp.solver_options, hwconf=inp.hwconf)
+    for q in (quantized_relu(8, 3), quantized_bits(8, 1, alpha=1), quantized_bits(6, 0, alpha=1),
+              quantized_relu(8, 3, negative_slope=0.25)):
+        y = np.ravel(rtl.apply_quantizer(x, q, "test")._vars)
+        assert all(v.low == v.high for v in y)  # still constants: no logic spent
+        got = np.array([float(v.low) for v in y])
+        want = np.asarray(q(values.astype(np.float32)), np.float64)
+        assert np.array_equal(got, want), (q, values[got != want], got[got != want])
+
+
+def test_da4ml_constant_wrap_still_broken():
+    """Why `_round_constant` exists: da4ml 0.6 does not wrap a constant. When this fails,
+    upstream fixed it: the constant branch in jetad.fpga.rtl._round_conv may go."""
+    from da4ml.trace import FixedVariableArrayInput
+
+    zero = FixedVariableArrayInput((1,)).quantize(1, 5, 3)[0] * 0.0
+    lsb = (zero + 7 / 64).quantize(0, -4, 5, "WRAP", "TRN")  # the bit of weight 2^-5: 1/32
+    assert float(lsb.low) != 1 / 32, "upstream fixed: remove _round_constant in fpga/rtl.py"
+
+
 def test_untraceable_layer_named():
     import tf_keras
     from qkeras import QActivation, quantized_bits

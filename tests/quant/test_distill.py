@@ -215,3 +215,13 @@ def test_paired_drop_interval_is_zero_for_the_same_score_and_positive_for_a_wors
     want = (ds.signal_aucs(label, process, good)["top"]
             - ds.signal_aucs(label, process, worse)["top"])
     assert 0 < lo < want < hi
+
+
+def test_target_fails_when_the_netlist_differs_from_qkeras():
+    from jetad.quant import distill as ds
+
+    design = {"LUT_pct": 1.0, "FF_pct": 0.1, "DSP_pct": 0.0, "BRAM_pct": 0.0,
+              "latency_ns": 25.0, "interval_cycles": 1}
+    assert ds.target_check(design, 0.93, 0.92)["met"]
+    check = ds.target_check(design, 0.93, 0.92, mismatches=3)
+    assert not check["met"] and check["checks"]["bit_exact"] is False

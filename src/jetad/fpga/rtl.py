@@ -71,12 +71,27 @@ def _config(q) -> tuple[str, dict]:
 def _round_conv(v, k: int, i: int, f: int, overflow: str):
     """QKeras/tf.round rounding (half to even) of one da4ml variable to <k, i, f>, then
     `overflow` ('SAT' or 'WRAP'); da4ml itself only truncates or rounds half up."""
+    if v.low == v.high:
+        return _round_constant(v, k, i, f, overflow)
     own_f = int(v.kif[2])
     if own_f <= f:  # nothing below the new LSB: no rounding
         return v.quantize(k, i, f, overflow, "TRN")
     lsb = v.quantize(0, 1 - f, f, "WRAP", "TRN")  # the bit of weight 2^-f, as 0 or 2^-f
     adj = v + (2.0 ** (-f - 1) - 2.0 ** (-own_f)) + lsb * 2.0 ** (f - own_f)
     return adj.quantize(k, i, f, overflow, "TRN")
+
+
+def _round_constant(v, k: int, i: int, f: int, overflow: str):
+    """A constant (a pruned kernel's output that sees only zero weights and padding is its
+    bias) rounded here, exactly: da4ml 0.6 folds a constant's WRAP quantize without wrapping
+    (7/64 to <0, -4, 5> gives 3/32, not 1/32), which broke the half-to-even bit above and put
+    the distilled student's RTL one LSB off QKeras on a fifth of the jets."""
+    c = float(v.low)
+    q = float(np.round(c * 2.0**f)) / 2.0**f  # half to even, as tf.round
+    if overflow != "SAT":
+        raise JetadError(f"constant {c}: overflow {overflow} is not traced")
+    q = min(max(q, -(2.0**i) if k else 0.0), 2.0**i - 2.0**-f)
+    return (v * 0.0 + q).quantize(k, i, f, "SAT", "TRN")
 
 
 def _each(x, fn):

@@ -188,7 +188,8 @@ def run(args, params) -> None:
     best = rows[-1]
     ref_name = "float reduced encoder" if reduced is not None else "teacher (JointVAE)"
     on = "top" if "top" in aucs[student_name] else "all"
-    check = ds.target_check(best, aucs[student_name][on], aucs[ref_name][on])
+    check = ds.target_check(best, aucs[student_name][on], aucs[ref_name][on],
+                           mismatches=flow["mismatches"])
     check.update(reference=ref_name, signal=on, source=best["source"],
                  auc_drop_interval_68=ds.paired_drop_interval(
                      label, process, on, ref_scores[ref_name], student_score, seed))
