@@ -245,3 +245,40 @@ def fake_run():
     """fake_run(name, aucs, seed=1, spread=0.5, train=None): a scan run as jetad.analysis.scan
     reads it, without training."""
     return _fake_run
+
+
+@pytest.fixture(scope="session")
+def tiny_workdir(tmp_path_factory, fake_jets, root, tiny_train):
+    """A directory of tiny image files (train.h5: 120 QCD, val.h5: 40 QCD, test.h5: 60 QCD and
+    60 tops) and a params.yaml that trains the tiny JointVAE, a baseline and scores in
+    seconds; shared by the session, so tests write their own file names in it."""
+    import yaml
+
+    from jetad.data.images import write_images
+
+    d = tmp_path_factory.mktemp("tiny")
+    write_images(d / "train.h5", fake_jets(120, 0, 1))
+    write_images(d / "val.h5", fake_jets(40, 0, 2))
+    write_images(d / "test.h5", fake_jets(60, 60, 3))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["train"] = dict(tiny_train)
+    params["baseline"].update(epochs=2, max_train_jets=96, max_val_jets=32, batch_size=32)
+    params["score"]["batch_size"] = 64
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_workdir):
+    """tiny_workdir after `jetad train`: model/, training_metrics.json (.csv), training.pdf."""
+    _jetad(tiny_workdir, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
+           "--metrics", "training_metrics.json", "--plot", "training.pdf")
+    return tiny_workdir
+
+
+@pytest.fixture(scope="session")
+def tiny_scored(tiny_trained):
+    """tiny_trained after `jetad score` of test.h5: scores.h5 and figs/."""
+    _jetad(tiny_trained, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5",
+           "--figures", "figs")
+    return tiny_trained

@@ -231,3 +231,36 @@ def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):
         assert "evaluate.umap is true but umap-learn is not installed" in proc.stderr
         assert "latent embeddings (PCA, t-SNE)" in proc.stderr
     assert (tmp_path / "figs" / "latent_embeddings.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_evaluate_with_the_baselines_on_a_tiny_trained_model(tiny_scored, jetad):
+    """train -> score -> baseline -> evaluate on real HDF5 files: every key, the per-signal keys,
+    the summary and the figures; the mass and tau32 baselines see the fake tops."""
+    d = tiny_scored
+    jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
+          "--out", "baseline_scores.h5")
+    jetad(d, "evaluate", "--scores", "scores.h5", "--baseline-scores", "baseline_scores.h5",
+          "--roc", "roc.pdf", "--metrics", "metrics.json", "--figures", "figs",
+          "--summary", "summary.md")
+    m = json.loads((d / "metrics.json").read_text())
+    assert "top/jointvae_sampled/mse" in m and "top/jointvae_sampled/kl_total" not in m
+    assert "| top AUC" in (d / "summary.md").read_text()
+    assert (d / "figs" / "latent_embeddings.pdf").stat().st_size > 1000
+    assert "jointvae/kl_total" in m and "baseline/jet_mass" in m and "baseline/conv_ae_mse" in m
+    # the one signal's own keys beside the combined ones, and its ROC figure
+    assert m["top/jointvae/kl_total"] == m["jointvae/kl_total"]
+    assert (d / "figs" / "roc_top.pdf").stat().st_size > 1000
+    for r in m.values():
+        assert 0.0 <= r["auc"] <= 1.0
+        assert r["n_signal"] == 60 and r["n_background"] == 60
+        lo, hi = r["auc_68"]
+        assert lo <= r["auc"] <= hi and hi - lo < 0.2
+    # The fake tops are heavier by construction: the mass baseline must see it.
+    assert m["baseline/jet_mass"]["auc"] > 0.95
+    # 1 - tau32: the fake tops' smaller tau32 (0.2-0.6 vs 0.5-0.9) must rank them anomalous,
+    # in the combined and the per-signal keys; tau21 is drawn alike for both, so near 0.5
+    assert m["baseline/tau32"]["auc"] > 0.85
+    assert m["top/baseline/tau32"] == m["baseline/tau32"]
+    assert 0.3 < m["top/baseline/tau21"]["auc"] < 0.7
+    assert (d / "roc.pdf").stat().st_size > 1000
+    assert (d / "figs" / "latent_pca.pdf").is_file()

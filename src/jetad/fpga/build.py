@@ -36,6 +36,20 @@ def build_library(hls_model) -> Path:
     return lib
 
 
+def build_libraries(hls_models, processes: int) -> list[tuple[Path, float]]:
+    """(library, seconds its build took) of every project, `processes` builds at once."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build(hm):
+        s = time.time()
+        lib = build_library(hm)
+        return lib, time.time() - s
+
+    with ThreadPoolExecutor(max_workers=processes) as pool:
+        return list(pool.map(build, hls_models))
+
+
 def default_processes() -> int:
     """The CPUs this process may run on: the default number of parallel builds, emulation
     workers and yosys runs."""

@@ -17,205 +17,49 @@ Beside them: `jointvae_sampled/<score>`, the image scores from a sampled latent 
 writes both; the deterministic keys are unchanged), and `supervised/classifier`, the ceiling of
 a classifier trained with labels (`jetad supervised`; not anomaly detection). --summary and
 --summary-csv write the signal x score table of AUC and 1/eps_B with their intervals.
+The measurements: jetad.analysis.evaluation; the figures: jetad.analysis.evaluation_figures.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import numpy as np
-
-from jetad import log
-from jetad.atomic import atomic_path, write_text
-from jetad.errors import DataError
-
-logger = log.get("jetad.evaluate")
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
-def _signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
-    """(background name, {signal name: mask of its jets}) from the score file's `process`;
-    (None, {}) for a file without it (written before processes were carried)."""
-    from jetad.data.processes import PROCESSES
-
-    if "process" not in vae:
-        return None, {}
-    process, label = vae["process"], vae["label"]
-    names = vae["attrs"].get("processes", ",".join(PROCESSES))
-    names = (names.decode() if isinstance(names, bytes) else str(names)).split(",")
-    if process.shape != label.shape or not np.isin(process, np.arange(len(names))).all():
-        raise DataError(f"{path}: process must hold one index into {','.join(names)} per jet")
-    backgrounds = np.unique(process[label == 0])
-    if len(backgrounds) != 1:
-        raise DataError(f"{path}: label 0 must be one process, the background, not "
-                        f"{', '.join(names[i] for i in backgrounds)}")
-    if np.isin(process[label == 1], backgrounds).any():
-        raise DataError(f"{path}: jets of the background {names[backgrounds[0]]} with label 1")
-    return names[backgrounds[0]], {names[i]: process == i
-                                   for i in np.unique(process[label == 1])}
-
 
 def run(args, params) -> None:
-    from jetad.analysis import bootstrap, metrics, plots
+    import json
+
+    from jetad import log
+    from jetad.analysis import evaluation, evaluation_figures, plots
     from jetad.analysis import summary as tables
-    from jetad.analysis.scores import read_score_file
+    from jetad.atomic import write_text
 
+    logger = log.get("jetad.evaluate")
     params = params.for_stage(args.command)
-    ep = params.evaluate
-    # both files are read and checked before anything is logged or written
-    vae = read_score_file(args.scores)
-    label = vae["label"].astype(int)
-    n_top = int(label.sum())
-    if n_top == 0 or n_top == len(label):
-        raise DataError(f"{args.scores}: needs both background (label 0) and anomalous "
-                        f"(label 1) jets to evaluate, has {len(label) - n_top} background and "
-                        f"{n_top} anomalous")
-    background, signals = _signals(vae, args.scores)
-    base = read_score_file(args.baseline_scores) if args.baseline_scores else None
-    sup = read_score_file(args.supervised_scores) if args.supervised_scores else None
-    if sup is not None and "classifier" not in sup["scores"]:
-        raise DataError(f"{args.supervised_scores}: no score 'classifier' (holds "
-                        f"{', '.join(sup['scores'])}): not a jetad supervised score file")
-    for other, path in ((base, args.baseline_scores), (sup, args.supervised_scores)):
-        if other is not None and (len(other["label"]) != len(label)
-                                  or not np.array_equal(other["label"], vae["label"])):
-            raise DataError(
-                f"{path}: labels differ from {args.scores} "
-                f"({len(other['label'])} vs {len(label)} jets); score the same test file"
-            )
-    logger.info("read %d jets (%d anomalous) with %d scores from %s", len(label), n_top,
-                len(vae["scores"]), args.scores)
-    # Keys are "<model>/<score>", one flat namespace for metrics.json and the legend.
-    series: dict[str, np.ndarray] = {f"jointvae/{k}": v for k, v in vae["scores"].items()}
-    # image scores from a sampled latent (older score files have none)
-    series.update({f"jointvae_sampled/{k}": v
-                   for k, v in (vae.get("sampled_scores") or {}).items()})
-    series["baseline/jet_mass"] = vae["jet_mass"].astype(np.float64)
-    taus = [t for t in ("tau21", "tau32") if t in vae]
-    for tau in taus:
-        # larger = more anomalous: fewer prongs than N means a large ratio (see docstring)
-        series[f"baseline/{tau}"] = 1.0 - vae[tau].astype(np.float64)
-    if len(taus) < 2:
-        logger.warning("%s holds no %s (written by an older jetad score): evaluating without "
-                       "those baselines; rerun pixelize, split and score to get them",
-                       args.scores, " / ".join(t for t in ("tau21", "tau32") if t not in taus))
-    if base is not None:
-        for k, v in base["scores"].items():
-            series[f"baseline/conv_ae_{k}"] = v
-        logger.info("read baseline scores %s from %s", sorted(base["scores"]),
-                    args.baseline_scores)
-    # per signal, the supervised ceiling's own likelihood ratio of that signal (jetad supervised)
-    own: dict[str, dict[str, np.ndarray]] = {}
-    if sup is not None:
-        series["supervised/classifier"] = sup["scores"]["classifier"]
-        for sig in signals:
-            if f"classifier_{sig}" in sup["scores"]:
-                own[f"{sig}/"] = {"supervised/classifier": sup["scores"][f"classifier_{sig}"]}
-        logger.info("read the supervised ceiling %s from %s", sorted(sup["scores"]),
-                    args.supervised_scores)
-
-    seed = params.seed
-    # (prefix of the metrics keys, the jets compared): every anomaly, then each signal alone
-    selections = {"": np.ones(len(label), bool)}
-    for sig, mask in signals.items():
-        selections[f"{sig}/"] = (label == 0) | mask
-    results = {}
-    for prefix, sel in selections.items():
-        for name, values in series.items():
-            values = own.get(prefix, {}).get(name, values)
-            r = metrics.summary(label[sel], values[sel])
-            # seeded bootstrap: statistical errors from the finite test set (not training
-            # spread)
-            iv = bootstrap.intervals(label[sel], values[sel], seed)
-            r["auc_68"] = iv["auc"]
-            r["rejection_at_eff_s_0p3_68"] = iv["rejection_at_eff_s_0p3"]
-            results[prefix + name] = r
-    if signals:
-        logger.info("background %s; signals %s", background,
-                    ", ".join(f"{s} ({int(m.sum())} jets)" for s, m in signals.items()))
-    write_text(args.metrics, json.dumps(_jsonable(results), indent=2) + "\n")
+    # every score file is read and checked before anything is logged or written
+    inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores)
+    logger.info("read %d jets (%d anomalous) with %d scores from %s", len(inp.label),
+                int(inp.label.sum()), len(inp.vae["scores"]), args.scores)
+    series, own = evaluation.series(inp, logger)
+    selections = evaluation.selections(inp.label, inp.signals)
+    results = evaluation.figures_of_merit(inp.label, series, selections, own, params.seed)
+    if inp.signals:
+        logger.info("background %s; signals %s", inp.background,
+                    ", ".join(f"{s} ({int(m.sum())} jets)" for s, m in inp.signals.items()))
+    write_text(args.metrics, json.dumps(evaluation.jsonable(results), indent=2) + "\n")
     logger.info("wrote metrics of %d scores to %s", len(results), args.metrics)
-    for name, r in results.items():
-        rej = r["rejection_at_eff_s_0p3"]
-        lo, hi = r["auc_68"]
-        logger.info("%-26s AUC %.4f [%.4f, %.4f]  TPR@FPR10%% %.3f  1/eps_B@0.3 %s", name,
-                    r["auc"], lo, hi, r["tpr_at_fpr_10pct"], "inf" if rej is None else f"{rej:.1f}")
+    evaluation.log_results(results, logger)
 
-    table = tables.rows(results, list(series), list(signals))
+    table = tables.rows(results, list(series), list(inp.signals))
     if args.summary_csv:
         write_text(args.summary_csv, tables.to_csv(table))
     if args.summary:
-        write_text(args.summary, tables.to_markdown(table, background))
+        write_text(args.summary, tables.to_markdown(table, inp.background))
     if args.summary or args.summary_csv:
-        logger.info("wrote the summary of %d signals x %d scores to %s", max(1, len(signals)),
+        logger.info("wrote the summary of %d signals x %d scores to %s", max(1, len(inp.signals)),
                     len(series), " and ".join(p for p in (args.summary, args.summary_csv) if p))
 
-    legend = tables.legend
-    # the sampled-latent scores are in metrics.json and the summary; the figures keep one curve
-    # per score so that they stay legible
-    drawn = {k: v for k, v in series.items() if not k.startswith("jointvae_sampled/")}
-    curves = {}
-    for name, values in drawn.items():
-        fpr, tpr = metrics.roc(label, values)
-        curves[legend(name)] = (fpr, tpr, results[name]["auc"])
+    drawn = evaluation_figures.drawn(series)
     note = plots.data_note(params)
-    with atomic_path(args.roc, suffix=".pdf") as tmp:
-        plots.roc_curves(curves, tmp, note)
+    evaluation_figures.roc_figure(args.roc, inp.label, drawn, results, note)
     logger.info("wrote %s", args.roc)
-
     if args.figures:
-        folder = Path(args.figures)
-        folder.mkdir(parents=True, exist_ok=True)
-        for sig in signals:
-            sel = selections[f"{sig}/"]
-            sig_curves = {}
-            for name, values in drawn.items():
-                values = own.get(f"{sig}/", {}).get(name, values)
-                fpr, tpr = metrics.roc(label[sel], values[sel])
-                sig_curves[legend(name)] = (fpr, tpr, results[f"{sig}/{name}"]["auc"])
-            with atomic_path(folder / f"roc_{sig}.pdf", suffix=".pdf") as tmp:
-                plots.roc_curves(sig_curves, tmp, note,
-                                 title=f"{tables.display(background)} vs {tables.display(sig)}")
-        if signals:
-            logger.info("wrote ROC curves of %s to %s", ", ".join(signals), folder)
-        from jetad.analysis.scores import softmax
-
-        # each class by its own name, the background first (so it keeps the first colour)
-        if signals:
-            groups = {tables.display(background): label == 0}
-            groups.update({tables.display(s): m for s, m in signals.items()})
-        else:
-            groups = {"background": label == 0, "anomalies": label == 1}
-        bg_name = next(iter(groups))
-        with atomic_path(folder / "score_distributions.pdf", suffix=".pdf") as tmp:
-            plots.score_distributions({legend(k): v for k, v in drawn.items()}, groups, tmp,
-                                      note)
-        if "z_mean" in vae and "category" in vae:
-            with atomic_path(folder / "latent_pca.pdf", suffix=".pdf") as tmp:
-                plots.latent_pca(vae["z_mean"], groups, vae["category"], tmp, note,
-                                 max_points=ep.pca_max_points, seed=seed, background=bg_name)
-        logger.info("wrote score distributions and latent PCA to %s", folder)
-        if "z_mean" in vae and "logits" in vae:
-            methods = ["PCA", "t-SNE"]
-            if ep.umap:
-                try:
-                    from umap import UMAP  # noqa: F401
-                    methods.append("UMAP")
-                except ImportError:
-                    logger.warning("evaluate.umap is true but umap-learn is not installed "
-                                   "(pip install umap-learn): latent embeddings without UMAP")
-            parts = {"continuous latent (means)": vae["z_mean"],
-                     "discrete latent (softmax of the logits)": softmax(vae["logits"])}
-            with atomic_path(folder / "latent_embeddings.pdf", suffix=".pdf") as tmp:
-                plots.latent_embeddings(parts, groups, tmp, note, tuple(methods),
-                                        max_points=ep.embedding_max_points, seed=seed,
-                                        background=bg_name)
-            logger.info("wrote the latent embeddings (%s) to %s", ", ".join(methods), folder)
+        evaluation_figures.figures(args.figures, inp, drawn, own, selections, results,
+                                   params.evaluate, params.seed, note, logger)

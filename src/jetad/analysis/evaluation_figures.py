@@ -1,0 +1,88 @@
+"""The figures of `jetad evaluate`, from what `jetad.analysis.evaluation` measures: the ROC curves
+of every score (every anomaly together, and `roc_<signal>.pdf` for each signal alone), the score
+distributions of each class, and the latent space (PCA by category; PCA, t-SNE and UMAP of the
+continuous and the discrete latent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from jetad.analysis import metrics, plots
+from jetad.analysis.summary import display, legend
+from jetad.atomic import atomic_path
+
+
+def drawn(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The scores the figures show: the sampled-latent ones are in metrics.json and the
+    summary, the figures keep one curve per score so that they stay legible."""
+    return {k: v for k, v in series.items() if not k.startswith("jointvae_sampled/")}
+
+
+def roc_figure(path, label, scores: dict, results: dict, note: str, prefix: str = "",
+               title: str | None = None) -> None:
+    """ROC curves of `scores` ({key: values} of the jets compared), each with the AUC of
+    results[prefix + key]."""
+    curves = {}
+    for name, values in scores.items():
+        fpr, tpr = metrics.roc(label, values)
+        curves[legend(name)] = (fpr, tpr, results[prefix + name]["auc"])
+    with atomic_path(path, suffix=".pdf") as tmp:
+        plots.roc_curves(curves, tmp, note, title=title)
+
+
+def class_groups(inp) -> dict[str, np.ndarray]:
+    """{display name: mask} of each class by its own name, the background first (so it keeps
+    the first colour); background and anomalies for a score file without processes."""
+    label = inp.label
+    if inp.signals:
+        groups = {display(inp.background): label == 0}
+        groups.update({display(s): m for s, m in inp.signals.items()})
+        return groups
+    return {"background": label == 0, "anomalies": label == 1}
+
+
+def figures(folder, inp, scores: dict, own: dict, selections: dict, results: dict, ep,
+            seed: int, note: str, logger) -> None:
+    """Every figure of `jetad evaluate --figures` in `folder`: one ROC figure per signal, the
+    score distributions and the latent figures (`ep`: the evaluate section)."""
+    from jetad.analysis.scores import softmax
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    label, vae = inp.label, inp.vae
+    for sig in inp.signals:
+        sel = selections[f"{sig}/"]
+        sig_scores = {name: own.get(f"{sig}/", {}).get(name, values)[sel]
+                      for name, values in scores.items()}
+        roc_figure(folder / f"roc_{sig}.pdf", label[sel], sig_scores, results, note,
+                   prefix=f"{sig}/", title=f"{display(inp.background)} vs {display(sig)}")
+    if inp.signals:
+        logger.info("wrote ROC curves of %s to %s", ", ".join(inp.signals), folder)
+    groups = class_groups(inp)
+    bg_name = next(iter(groups))
+    with atomic_path(folder / "score_distributions.pdf", suffix=".pdf") as tmp:
+        plots.score_distributions({legend(k): v for k, v in scores.items()}, groups, tmp, note)
+    if "z_mean" in vae and "category" in vae:
+        with atomic_path(folder / "latent_pca.pdf", suffix=".pdf") as tmp:
+            plots.latent_pca(vae["z_mean"], groups, vae["category"], tmp, note,
+                             max_points=ep.pca_max_points, seed=seed, background=bg_name)
+    logger.info("wrote score distributions and latent PCA to %s", folder)
+    if "z_mean" in vae and "logits" in vae:
+        methods = ["PCA", "t-SNE"]
+        if ep.umap:
+            try:
+                from umap import UMAP  # noqa: F401
+                methods.append("UMAP")
+            except ImportError:
+                logger.warning("evaluate.umap is true but umap-learn is not installed "
+                               "(pip install umap-learn): latent embeddings without UMAP")
+        parts = {"continuous latent (means)": vae["z_mean"],
+                 "discrete latent (softmax of the logits)": softmax(vae["logits"])}
+        with atomic_path(folder / "latent_embeddings.pdf", suffix=".pdf") as tmp:
+            plots.latent_embeddings(parts, groups, tmp, note, tuple(methods),
+                                    max_points=ep.embedding_max_points, seed=seed,
+                                    background=bg_name)
+        logger.info("wrote the latent embeddings (%s) to %s", ", ".join(methods), folder)

@@ -1,0 +1,61 @@
+"""`jetad score` of a tiny trained JointVAE on real HDF5 files: every score of every test jet
+with what the test file carries, the figures, and the errors a user meets with wrong inputs."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from jetad.data.images import read_images, write_images
+
+
+def test_score_outputs(tiny_scored):
+    d = tiny_scored
+    with h5py.File(d / "scores.h5") as f:
+        names = list(f["scores"])
+        assert names == ["mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc",
+                         "kl_total"]
+        for k in names:
+            v = f["scores"][k][...]
+            assert v.shape == (120,) and np.isfinite(v).all()
+        assert f["label"][...].sum() == 60
+        assert f["z_mean"].shape == (120, 8)
+        # each jet's process copied from the test file (fake_jets: QCD 0, top 1 by label)
+        np.testing.assert_array_equal(f["process"][...], f["label"][...])
+        # the test file's N-subjettiness, row for row
+        test = read_images(d / "test.h5")
+        np.testing.assert_array_equal(f["tau21"][...], test.tau21)
+        np.testing.assert_array_equal(f["tau32"][...], test.tau32)
+        assert f.attrs["processes"] == "qcd,top,w,z" and f.attrs["background"] == "qcd"
+        # the image scores of a sampled latent beside the deterministic ones (KL needs none)
+        sampled = {k: f["sampled_scores"][k][...] for k in f["sampled_scores"]}
+        assert list(sampled) == ["mse", "bce", "dice", "pixel_diff", "total"]
+        assert all(v.shape == (120,) and np.isfinite(v).all() for v in sampled.values())
+        assert not np.array_equal(sampled["mse"], f["scores"]["mse"][...])
+        assert f["logits"].shape == (120, 5)
+        np.testing.assert_array_equal(f["category"][...], f["logits"][...].argmax(1))
+    for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
+        assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
+
+
+def test_score_refuses_baseline_model_and_wrong_shape(tiny_trained, fake_jets, jetad):
+    d = tiny_trained
+    jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
+          "--out", "b2.h5", "--model", "ae_model")
+    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "'conv_ae' model, expected 'jointvae'" in p.stderr
+    write_images(d / "small.h5", fake_jets(5, 5, 4, npix=32))
+    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "small.h5" in p.stderr and "(32, 32)" in p.stderr
+    assert not (d / "x.h5").exists()
+
+
+def test_empty_test_set_is_an_error(tiny_trained, fake_jets, jetad):
+    d = tiny_trained
+    empty = fake_jets(0, 0, 5)
+    write_images(d / "empty.h5", empty)
+    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--out", "x.h5",
+              check=False)
+    assert p.returncode == 2 and "empty.h5: holds no jets" in p.stderr
