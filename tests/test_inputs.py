@@ -268,14 +268,12 @@ ae = baseline_ae.build(40, tuple(bp["filters"]), int(bp["latent"]))
 jointvae.save_model("models/conv_ae", baseline_ae.ARCHITECTURE,
                     {"npix": 40, "filters": list(bp["filters"]), "latent": int(bp["latent"])},
                     {"model": ae})
-ecfg = encoder.EncoderConfig.from_params({**params["qat"], "npix": 40,
-                                          "latent_cont": cfg.latent_cont,
-                                          "latent_disc": cfg.latent_disc})
+ecfg = encoder.EncoderConfig.from_params(params["qat"], 40, cfg.latent_cont, cfg.latent_disc)
 encoder.build(ecfg, quantized=True).save("models/qencoder.h5")
 encoder.build(ecfg, quantized=False).save("models/encoder_float.h5")
 # a checkpoint of a JointVAE twice as wide, under the key `jetad train` computes for these
 # inputs and parameters: what resuming meets after the model's code changed
-other = jointvae.JointVAE(jointvae.JointVAEConfig.from_params({**tp, "width": 2 * tp["width"]}))
+other = jointvae.JointVAE(jointvae.JointVAEConfig.from_params({**tp, "width": 2 * tp["width"]}, 40))
 ck = Path("ckpt_other")
 tf.train.Checkpoint(encoder=other.encoder, decoder=other.decoder).write(str(ck / "epoch-1"))
 key = fingerprint("good/train.h5", "good/val.h5", tp, int(params["seed"]))

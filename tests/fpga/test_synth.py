@@ -63,11 +63,11 @@ def test_switch_auto_follows_the_tool_of_the_backend(params, tmp_path, monkeypat
     assert not synth.enabled(forced)
 
 
-def test_part_names_are_those_hls_writes(params):
+def test_part_names_are_those_hls_writes(params, encoder_config):
     from jetad.fpga import split, synth
     from jetad.quant import encoder
 
-    model = encoder.build(quantized=True)
+    model = encoder.build(encoder_config, quantized=True)
     assert synth.part_names({"parts": ["layer"]}) == list(split.split(model, "layer"))
     assert synth.part_names({"only": ["heads", "conv_fin"]}) == ["conv_fin", "heads"]
 
@@ -194,7 +194,7 @@ def vivado_synth_rpt(lut: int, ff: int, bram_tiles: float, dsp: int) -> str:
 """
 
 
-def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
+def test_resources_reads_reports_copied_back_via_params(params, tmp_path, encoder_config):
     from jetad.fpga.resource_table import long_rows, table_markdown
     from jetad.params import build
     from jetad.quant import encoder
@@ -202,7 +202,7 @@ def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
     heads = shutil.copytree(FIXTURE, tmp_path / "back" / "heads")
     (heads / "vivado_synth.rpt").write_text(vivado_synth_rpt(1200, 900, 1.5, 40))
     params["resources"].update(da4ml=False, reports=[str(FIXTURE), str(heads)])
-    model = encoder.build(quantized=True)
+    model = encoder.build(encoder_config, quantized=True)
     rows = long_rows(model, build(params), [])
     by = {(r["layer"], r["source"], r["resource"]): r for r in rows}
     assert by[("conv2_b1_1", "vivado_hls", "LUT")]["value"] == 386856
