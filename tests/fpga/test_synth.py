@@ -135,14 +135,16 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path, copy_projec
     shutil.copytree(FIXTURE, copied)
 
     def forced(p):
-        p["resources"].update(synthesis=True, reports=["copied/conv2_b1_1"])
+        p["resources"].update(synthesis=True, reports=["copied/conv2_b1_1"],
+                              logic_synthesis=True)
         p["hls"].update(parts=["whole", "layer"], only=["dconv_b2", "conv_fin", "heads"])
 
     synth, (cmd, inputs, _outputs) = dry_run(tmp_path, snakemake_jobs, forced)
     parts = ["conv_fin", "dconv_b2", "heads"]
     outs = [f"results/synth/layer/{p}" for p in parts]
+    # resources.logic_synthesis reaches the job as an argument: synth reads no section
     assert synth == [(f"jetad synth --project results/hls/layer/{p} --out {o} "
-                      f"--log logs/synth/layer/{p}.log", frozenset({"results/hls"}),
+                      f"--logic-synthesis on --log logs/synth/layer/{p}.log", frozenset({"results/hls"}),
                       frozenset({o})) for p, o in zip(parts, outs, strict=True)]
     # resources reads the synthesized copies (given in pipeline order), the copied-back folder
     # and the trigger student's whole-design rows (jetad distill)
