@@ -155,8 +155,8 @@ def test_every_stage_reads_only_what_it_declares(root):
     `resources`, gets it as --logic-synthesis and declares no section (a change of another
     resources key reruns no synthesis)."""
     from jetad.params import UndeclaredSection, declared
-    from jetad.pipeline.render import dvc_command
     from jetad.pipeline.registry import command
+    from jetad.pipeline.render import dvc_command
 
     assert declared("synth") == ()
     with pytest.raises(UndeclaredSection, match="'resources'"):
