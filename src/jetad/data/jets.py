@@ -18,7 +18,10 @@ from jetad.errors import DataError
 def processes(source: str, params: dict) -> list[str]:
     """The processes whose jet files `jetad jets` writes for `source` (Snakemake asks too)."""
     if source == "generate":
-        return ["qcd", *params["generate"].get("signals", ["top"])]
+        from jetad.params import default
+
+        # Snakemake's config is params.yaml as written: a key left out takes the schema's default
+        return ["qcd", *params["generate"].get("signals", default("generate", "signals"))]
     return ["qcd", "top"]
 
 
