@@ -16,6 +16,7 @@ whether the two agree bit for bit, and max |hls - qkeras|. --ref-n 0 skips the r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -56,17 +57,23 @@ def main() -> None:
     ap.add_argument("--no-per-group", action="store_true", help="grouped convs as block-diagonal")
     ap.add_argument("--cflags", default="-O2 -fPIC", help="compiler flags (params: hls.cflags)")
     ap.add_argument("--cxx", default=None, help="compiler (default g++; e.g. clang++)")
+    ap.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
     args = ap.parse_args()
 
     from jetad.fpga import emulate, grouped, project
+    from jetad.params import load
     from jetad.quant import encoder
 
-    model = encoder.build(quantized=True)
+    params = load(args.params)
+    model = encoder.build(encoder.EncoderConfig.from_params(
+        params.qat, params.pixelize.npix, params.train.latent_cont, params.train.latent_disc),
+        quantized=True)
     rng = np.random.default_rng(0)
     x = rng.random((args.n, 40, 40, 1), dtype=np.float32)
     x /= x.sum(axis=(1, 2, 3), keepdims=True)
     out = Path(args.out_dir or tempfile.mkdtemp(prefix="jetad_emulate_"))
-    settings = project.HLSSettings(io_type=args.io_type, strategy=args.strategy)
+    settings = dataclasses.replace(project.HLSSettings.from_params(params.hls),
+                                   io_type=args.io_type, strategy=args.strategy)
     export = model if args.no_per_group else grouped.per_group(model)
 
     comp, compile_s = build(export, out / "integer", settings, "integer", args)

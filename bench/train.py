@@ -20,7 +20,7 @@ THESIS = {"width": 1.0, "encoder_down_groups": 4, "encoder_res_groups": 8, "deco
           "decoder_expand": 256, "latent_cont": 32, "latent_disc": 20}
 
 
-def measure(overrides: dict, train_params: dict, batch: int, steps: int):
+def measure(overrides: dict, train_params, npix: int, batch: int, steps: int):
     import tensorflow as tf
     import tf_keras as keras
 
@@ -28,7 +28,7 @@ def measure(overrides: dict, train_params: dict, batch: int, steps: int):
     from jetad.models.jointvae import JointVAE, JointVAEConfig
     from jetad.models.training import make_steps
 
-    cfg = JointVAEConfig.from_params({**train_params, **overrides})
+    cfg = JointVAEConfig.from_params({**train_params, **overrides}, npix)
     model = JointVAE(cfg)
     opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-3)
     train_step, _ = make_steps(model, opt, losses.Objective.from_params(train_params))
@@ -63,18 +63,16 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--steps", type=int, default=5)
     args = p.parse_args()
-    try:
-        tp = params_mod.load(args.params)["train"]
-    except Exception:  # no params.yaml here: the thesis' objective and sizes
-        tp = {"width": 1.0, "batch_size": 128, "objective": "beta", "beta": 3000.0}
-    batch = args.batch_size or tp.get("batch_size", 128)
+    params = params_mod.load(args.params)
+    tp = params.train
+    batch = args.batch_size or tp.batch_size
     if args.widths:
         runs = [(f"width {w:g}", {"width": w}) for w in args.widths]
     else:
         runs = [("thesis", THESIS), ("params.yaml", {})]
     print(f"batch {batch}, {args.steps} timed steps")
     for name, overrides in runs:
-        tr, sc, counts, cfg = measure(overrides, tp, batch, args.steps)
+        tr, sc, counts, cfg = measure(overrides, tp, params.pixelize.npix, batch, args.steps)
         print(f"{name} (width {cfg.width:g}, groups {cfg.encoder_down_groups}/"
               f"{cfg.encoder_res_groups}/{cfg.decoder_groups}): encoder {counts['encoder']:,} + "
               f"decoder {counts['decoder']:,} parameters; train {tr:.1f} images/s; "

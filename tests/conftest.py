@@ -143,6 +143,36 @@ def tiny_train():
     return MappingProxyType(TINY_TRAIN)
 
 
+@pytest.fixture(scope="session")
+def default_params():
+    """The repository's params.yaml as a stage reads it (jetad.params.load: validated, the
+    schema's defaults filled in). The model and HLS configuration classes hold no defaults:
+    tests build them from these sections, as the stages do."""
+    from jetad.params import load
+
+    return load(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def encoder_config(default_params):
+    """The reduced encoder of params.yaml's `qat` section (EncoderConfig), in front of the
+    `train` section's latent space; `dataclasses.replace` it for another one."""
+    from jetad.quant.encoder import EncoderConfig
+
+    p = default_params
+    return EncoderConfig.from_params(p.qat, p.pixelize.npix, p.train.latent_cont,
+                                     p.train.latent_disc)
+
+
+@pytest.fixture(scope="session")
+def hls_settings(default_params):
+    """hls4ml's settings of params.yaml's `hls` section (HLSSettings); `dataclasses.replace`
+    it for others."""
+    from jetad.fpga.project import HLSSettings
+
+    return HLSSettings.from_params(default_params.hls)
+
+
 @dataclass
 class Result:
     returncode: int

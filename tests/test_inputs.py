@@ -103,6 +103,39 @@ CHECKPOINT_CASES = {
     "model folder of another architecture": "holds a 'conv_ae' model, not training checkpoints",
     "folder of other files": "not a training checkpoint directory (holds notes.txt)",
 }
+# the float reduced encoder folder of jetad qat that distill compares with (--reduced)
+REDUCED_CASES = {
+    "does not exist": "no encoder_float.h5 (run jetad qat)",
+    "model folder of another architecture": "no encoder_float.h5 (run jetad qat)",
+    "truncated encoder_float.h5": "truncated or damaged HDF5 file",
+    "images named encoder_float.h5": "not a Keras model file (no model_config)",
+    "float qencoder.h5 beside it": "a float model, not quantized",
+}
+# a run folder of the beta / capacity scan or the seed repeats (jetad scan table|seeds --runs)
+RUN_CASES = {
+    "does not exist": "no such run folder",
+    "a file, not a directory": "not a directory; a run folder holds params.yaml",
+    "folder without params.yaml": "no such file",
+    "params.yaml that is not YAML": "not valid YAML",
+    "params.yaml of no run": "no seed or train section, not a run's parameter file",
+    "train section without beta": "train section without its objective's values",
+    "metrics of an older jetad train": "no collapse measures (written by an older jetad train)",
+    "training metrics without validation losses": "no val.bce, val.kl_cont, val.kl_disc",
+    "0-byte metrics.json": "empty file (0 bytes)",
+    "truncated metrics.json": "not valid JSON (",
+    "metrics.json holding a list": "not a JSON object",
+    "metrics without jointvae scores": "no jointvae scores",
+    "score without its AUC": "no AUC for top/jointvae/kl_total",
+    "NaN AUC written as null": "no AUC for top/jointvae/kl_total",
+    "no kl_total of a signal": "no top/jointvae/kl_total",
+}
+# the file of a run folder that is wrong (the error names it); the others name the folder
+RUN_FILE = {
+    "folder without params.yaml": "params.yaml", "params.yaml that is not YAML": "params.yaml",
+    "params.yaml of no run": "params.yaml", "train section without beta": "params.yaml",
+    "metrics of an older jetad train": "training_metrics.json",
+    "training metrics without validation losses": "training_metrics.json",
+}
 
 
 def _text(path: Path) -> None:
@@ -211,6 +244,74 @@ def image_files(d: Path, fake_jets) -> dict[str, Path]:
     skew.images = np.ascontiguousarray(skew.images[:, :, :32])
     paths["images not square"] = bad / "images_40x32.h5"
     write_images(paths["images not square"], skew)
+    # good files in the wrong place: anomalies where only background may be, none where needed
+    paths["anomalies in a background set"] = d / "good" / "test.h5"
+    paths["no anomaly in the test set"] = d / "good" / "val.h5"
+    return paths
+
+
+def reduced_folders(d: Path) -> dict[str, Path]:
+    """Bad --reduced folders of distill (jetad qat's output), once BUILD_MODELS has run."""
+    bad, models = d / "bad", d / "models"
+    paths = {"does not exist": bad / "qat_missing",
+             "model folder of another architecture": models / "jointvae"}
+    for case, slug in (("truncated encoder_float.h5", "truncated"),
+                       ("images named encoder_float.h5", "images"),
+                       ("float qencoder.h5 beside it", "float_q")):
+        paths[case] = bad / f"qat_{slug}"
+        paths[case].mkdir()
+    good = (models / "encoder_float.h5").read_bytes()
+    (paths["truncated encoder_float.h5"] / "encoder_float.h5").write_bytes(good[: len(good) // 2])
+    shutil.copy(d / "good" / "test.h5", paths["images named encoder_float.h5"] / "encoder_float.h5")
+    for name in ("encoder_float.h5", "qencoder.h5"):  # the float encoder in both places
+        shutil.copy(models / "encoder_float.h5", paths["float qencoder.h5 beside it"] / name)
+    return paths
+
+
+def run_folders(d: Path, fake_run) -> dict[str, Path]:
+    """A good run folder (good/run) and the bad ones, each a copy of it with one thing wrong."""
+    good = d / "good" / "run"
+    run = fake_run("run", {"top": {"kl_total": 0.9, "kl_cont": 0.8}})
+    good.mkdir()
+    (good / "params.yaml").write_text(yaml.safe_dump(run["params"]))
+    (good / "training_metrics.json").write_text(json.dumps(run["training"]))
+    (good / "metrics.json").write_text(json.dumps(run["metrics"]))
+    bad = d / "bad"
+    paths = {"does not exist": bad / "run_missing", "a file, not a directory": bad / "run_file"}
+    _text(paths["a file, not a directory"])
+
+    def copy(case: str, file: str, text) -> None:
+        folder = bad / ("run_" + "_".join(case.split()).replace(".", "_"))
+        shutil.copytree(good, folder)
+        if text is None:
+            (folder / file).unlink()
+        else:
+            (folder / file).write_text(text)
+        paths[case] = folder
+
+    metrics = run["metrics"]
+    training = run["training"]
+    copy("folder without params.yaml", "params.yaml", None)
+    copy("params.yaml that is not YAML", "params.yaml", "train: {beta: [1, 2\nseed: 1\n")
+    copy("params.yaml of no run", "params.yaml", "- seed\n- train\n")
+    copy("train section without beta", "params.yaml", yaml.safe_dump({"seed": 1, "train": {}}))
+    copy("metrics of an older jetad train", "training_metrics.json",
+         json.dumps({k: v for k, v in training.items() if k != "collapse"}))
+    copy("training metrics without validation losses", "training_metrics.json",
+         json.dumps({**training, "val": {}}))
+    copy("0-byte metrics.json", "metrics.json", "")
+    text = json.dumps(metrics)
+    copy("truncated metrics.json", "metrics.json", text[: len(text) // 2])
+    copy("metrics.json holding a list", "metrics.json", json.dumps(list(metrics)))
+    copy("metrics without jointvae scores", "metrics.json",
+         json.dumps({k: v for k, v in metrics.items() if "jointvae/" not in k}))
+    copy("score without its AUC", "metrics.json",
+         json.dumps({**metrics, "top/jointvae/kl_total": {"auc_68": [0.8, 0.9]}}))
+    copy("NaN AUC written as null", "metrics.json",
+         json.dumps({**metrics, "top/jointvae/kl_total": {**metrics["top/jointvae/kl_total"],
+                                                          "auc": None}}))
+    copy("no kl_total of a signal", "metrics.json",
+         json.dumps({k: v for k, v in metrics.items() if k != "top/jointvae/kl_total"}))
     return paths
 
 
@@ -268,14 +369,12 @@ ae = baseline_ae.build(40, tuple(bp["filters"]), int(bp["latent"]))
 jointvae.save_model("models/conv_ae", baseline_ae.ARCHITECTURE,
                     {"npix": 40, "filters": list(bp["filters"]), "latent": int(bp["latent"])},
                     {"model": ae})
-ecfg = encoder.EncoderConfig.from_params({**params["qat"], "npix": 40,
-                                          "latent_cont": cfg.latent_cont,
-                                          "latent_disc": cfg.latent_disc})
+ecfg = encoder.EncoderConfig.from_params(params["qat"], 40, cfg.latent_cont, cfg.latent_disc)
 encoder.build(ecfg, quantized=True).save("models/qencoder.h5")
 encoder.build(ecfg, quantized=False).save("models/encoder_float.h5")
 # a checkpoint of a JointVAE twice as wide, under the key `jetad train` computes for these
 # inputs and parameters: what resuming meets after the model's code changed
-other = jointvae.JointVAE(jointvae.JointVAEConfig.from_params({**tp, "width": 2 * tp["width"]}))
+other = jointvae.JointVAE(jointvae.JointVAEConfig.from_params({**tp, "width": 2 * tp["width"]}, 40))
 ck = Path("ckpt_other")
 tf.train.Checkpoint(encoder=other.encoder, decoder=other.decoder).write(str(ck / "epoch-1"))
 key = fingerprint("good/train.h5", "good/val.h5", tp, int(params["seed"]))
@@ -316,7 +415,7 @@ def model_inputs(d: Path) -> tuple[dict[str, Path], dict[str, Path], dict[str, P
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory, fake_jets, make_jets, root):
+def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root):
     d = tmp_path_factory.mktemp("bad_inputs")
     for sub in ("bad", "good", "out"):
         (d / sub).mkdir()
@@ -332,10 +431,11 @@ def bench(tmp_path_factory, fake_jets, make_jets, root):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
     files = {"jets": jet_files(d, make_jets), "images": image_files(d, fake_jets),
-             "scores": score_files(d)}
+             "scores": score_files(d), "run": run_folders(d, fake_run)}
     log, _ = build.communicate(timeout=600)
     assert build.returncode == 0, log[-3000:]
     files["model_dir"], files["qmodel"], files["checkpoint"] = model_inputs(d)
+    files["reduced"] = reduced_folders(d)
     return d, files
 
 
@@ -344,6 +444,15 @@ def bench(tmp_path_factory, fake_jets, make_jets, root):
 # readers as train --train and evaluate --scores: a few cases show that they are checked too.
 def _subset(cases: dict, names: tuple[str, ...]) -> dict:
     return {k: cases[k] for k in names}
+
+
+def _distill(o: str, **bad: str) -> list[str]:
+    """jetad distill's arguments: good inputs (the QAT encoders in models/) but for `bad`."""
+    inputs = {"train": "good/train.h5", "val": "good/val.h5", "test": "good/test.h5",
+              "vae": "models/jointvae", "reduced": "models", **bad}
+    return [*(x for k, v in inputs.items() for x in (f"--{k}", v)), "--out", f"{o}/student",
+            "--scores", f"{o}/scores.h5", "--metrics", f"{o}/metrics.json", "--table",
+            f"{o}/metrics.md", "--design", f"{o}/design.csv"]
 
 
 DOORS = {
@@ -390,6 +499,38 @@ DOORS = {
     "hls --model": ("hls", "qmodel", QMODEL_CASES,
                     lambda p, o: ["--model", p, "--test", "good/test.h5", "--out-dir",
                                   f"{o}/hls", "--report", f"{o}/hls.json"]),
+    "supervised --train": ("supervised", "images",
+                           {**IMAGE_CASES, "anomalies in a background set":
+                            "8 anomalous jets (label 1) in the training set"},
+                           lambda p, o: ["--train", p, "--test", "good/test.h5", "--out",
+                                         f"{o}/supervised.h5"]),
+    "supervised --test": ("supervised", "images",
+                          {**_subset(IMAGE_CASES, ("truncated HDF5", "corrupt data chunk",
+                                                   "missing column", "NaN",
+                                                   "images of the wrong shape")),
+                           "no anomaly in the test set": "0 anomalous jets (label 1), the "
+                                                         "supervised classifier needs at least "
+                                                         "supervised.folds"},
+                          lambda p, o: ["--train", "good/train.h5", "--test", p, "--out",
+                                        f"{o}/supervised.h5"]),
+    "distill --train": ("distill", "images", IMAGE_CASES,
+                        lambda p, o: _distill(o, train=p)),
+    "distill --val": ("distill", "images",
+                      {**_subset(IMAGE_CASES, ("truncated HDF5", "NaN",
+                                               "images of the wrong shape")),
+                       "anomalies in a background set": "8 anomalous jets (label 1) in the "
+                                                        "validation set"},
+                      lambda p, o: _distill(o, val=p)),
+    "distill --test": ("distill", "images",
+                       _subset(IMAGE_CASES, ("0-byte file", "corrupt data chunk", "inf",
+                                             "images of the wrong shape")),
+                       lambda p, o: _distill(o, test=p)),
+    "distill --vae": ("distill", "model_dir", MODEL_DIR_CASES, lambda p, o: _distill(o, vae=p)),
+    "distill --reduced": ("distill", "reduced", REDUCED_CASES,
+                          lambda p, o: _distill(o, reduced=p)),
+    "scan table --runs": ("scan", "run", RUN_CASES,
+                          lambda p, o: ["table", "--runs", "good/run", p, "--csv",
+                                        f"{o}/scan.csv", "--md", f"{o}/scan.md"]),
 }
 # where the file or the expected message differs from the input kind's
 SPECIAL = {
@@ -405,6 +546,12 @@ SPECIAL = {
                                                     "model models/jointvae expects (40, 40)"),
     ("hls --test", "images of the wrong shape"): (None, "images have shape (32, 32), the "
                                                   "encoder models/qencoder.h5 expects (40, 40)"),
+    **{(door, "images of the wrong shape"): ("images not square", "images have shape "
+                                             "(8, 40, 32), expected (N, npix, npix)")
+       for door in ("supervised --train", "distill --train")},
+    **{(door, "images of the wrong shape"): (None, "images have shape (32, 32), the training "
+                                             "images good/train.h5 have (40, 40)")
+       for door in ("supervised --test", "distill --val", "distill --test")},
 }
 CASES = [(door, case) for door, (_, _, cases, _) in DOORS.items() for case in cases]
 RESUME = ("train --checkpoint-dir", "checkpoint of another architecture")
@@ -431,8 +578,16 @@ def _argv(files: dict, door: str, case: str) -> tuple[list[str], str]:
     stage, kind, cases, argv = DOORS[door]
     variant = SPECIAL.get((door, case), (None,))[0]
     shown = os.path.relpath(files[kind][variant or case], d)
-    # a model directory's error names the file inside it that is wrong
-    named = f"{shown}/encoder.weights.h5" if case == "truncated HDF5 weights" else shown
+    # a folder's error names the file inside it that is wrong
+    inside = {"truncated HDF5 weights": "encoder.weights.h5",
+              "truncated encoder_float.h5": "encoder_float.h5",
+              "images named encoder_float.h5": "encoder_float.h5",
+              "float qencoder.h5 beside it": "qencoder.h5",
+              **(RUN_FILE if kind == "run" else {})}.get(case)
+    if kind == "run" and inside is None and case not in ("does not exist",
+                                                         "a file, not a directory"):
+        inside = "metrics.json"
+    named = f"{shown}/{inside}" if inside else shown
     return [stage, "--params", "params.yaml", *argv(shown, out)], named
 
 

@@ -150,13 +150,19 @@ def test_a_stage_reads_only_the_sections_it_declares(root):
         load(root / "params.yaml").for_stage("nope")
 
 
-def test_pending_sections_are_not_declared_yet():
-    """jetad.params.PENDING lists sections stages read beyond their registry entry; once the
-    registry declares one, it goes from PENDING (the runtime check then needs no exception)."""
-    from jetad.params import PENDING, declared
+def test_every_stage_reads_only_what_it_declares(root):
+    """No stage reads a section beyond its registry entry: synth, which needs one switch of
+    `resources`, gets it as --logic-synthesis and declares no section (a change of another
+    resources key reruns no synthesis)."""
+    from jetad.params import UndeclaredSection, declared
     from jetad.pipeline.registry import command
+    from jetad.pipeline.render import dvc_command
 
-    for stage, sections in PENDING.items():
-        assert not set(sections) & set(command(stage).params), stage
-        assert set(sections) <= set(declared(stage))
+    assert declared("synth") == ()
+    with pytest.raises(UndeclaredSection, match="'resources'"):
+        _ = load(root / "params.yaml").for_stage("synth").resources
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    for value, word in ((True, "on"), (False, "off")):
+        raw["resources"]["logic_synthesis"] = value
+        assert f" --logic-synthesis {word} " in dvc_command(command("synth"), raw)
     assert "*" in declared("provenance") and "*" in declared("check-params")

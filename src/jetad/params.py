@@ -135,13 +135,6 @@ def load(path: str | os.PathLike | None = None) -> Params:
     return build(load_raw(path))
 
 
-# Sections a stage reads that its registry entry (jetad.pipeline.registry) does not declare
-# yet, for the lead to declare there; tests/test_params.py fails once one is declared.
-# synth: resources.logic_synthesis, which the rule tracks as its own `logic_synthesis` param
-# (an argument --logic-synthesis would spare the stage params.yaml altogether).
-PENDING: dict[str, tuple[str, ...]] = {"synth": ("resources",)}
-
-
 def declared(stage: str) -> tuple[str, ...]:
     """The params.yaml sections `jetad <stage>` declares in the stage registry ("*": all;
     a command that is no pipeline stage, like check-params, reads all)."""
@@ -152,7 +145,7 @@ def declared(stage: str) -> tuple[str, ...]:
         cmd = command(stage)
     except KeyError:
         raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
-    return (*getattr(cmd, "params", ALL_SECTIONS), *PENDING.get(stage, ()))
+    return tuple(getattr(cmd, "params", ALL_SECTIONS))
 
 
 class UndeclaredSection(LookupError):

@@ -104,11 +104,11 @@ def test_every_figure_carries_the_data_note(tmp_path, saved):
     assert len(saved) == 6 and all(NOTE in texts for texts in saved)
 
 
-def test_weights_per_layer_as_the_quantized_encoder_computes(tmp_path, saved):
+def test_weights_per_layer_as_the_quantized_encoder_computes(tmp_path, saved, encoder_config):
     from jetad.quant import encoder
 
-    q = encoder.build(quantized=True)
-    f = encoder.build(quantized=False)
+    q = encoder.build(encoder_config, quantized=True)
+    f = encoder.build(encoder_config, quantized=False)
     per_layer = plots.layer_weights(q)
     conv = q.get_layer("conv1_b0_0")
     # grouped conv: only the block-diagonal weights (4 groups of 16 -> 3*3*4*16), not the zeros

@@ -28,3 +28,18 @@ def test_split_is_seeded():
 def test_split_refuses_an_empty_part():
     with pytest.raises(DataError, match="val part empty"):
         split_indices(np.array([0, 0, 1]), 0.25, 0.1, seed=1)
+
+
+def test_split_images_labels_by_the_chosen_background(fake_jets):
+    from jetad.data.split import split_images
+
+    data = fake_jets(10, 30, seed=2)  # 10 qcd, 30 top
+    parts = split_images(data, "top", 0.25, 0.1, seed=3)
+    for name in ("train", "val"):
+        assert set(parts[name].process_names()) == {"top"} and not parts[name].label.any()
+        assert parts[name].attrs == {"part": name, "background": "top"}
+    test = parts["test"]
+    assert (test.label == (test.process_names() == "qcd")).all() and test.label.sum() == 10
+    with pytest.raises(DataError, match="f.h5: no w jets, the background of split.background "
+                                        r"\(holds 10 qcd, 30 top\)"):
+        split_images(data, "w", 0.25, 0.1, seed=3, origin="f.h5")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -49,18 +51,18 @@ def images():
 
 
 @pytest.fixture(scope="session")
-def compiled_small(tmp_path_factory):
+def compiled_small(tmp_path_factory, hls_settings):
     """{(io_type, strategy): (model, Compiled)} for the small model without norm."""
     from jetad.fpga.build import compile_model
     from jetad.fpga.emulate import Compiled
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
     out = {}
     model = _small_qmodel()
     for io_type, strategy in (("io_parallel", "Latency"), ("io_parallel", "Resource"),
                               ("io_stream", "Latency")):
         d = tmp_path_factory.mktemp(f"small_{io_type}_{strategy}")
-        s = HLSSettings(io_type=io_type, strategy=strategy)
+        s = dataclasses.replace(hls_settings, io_type=io_type, strategy=strategy)
         hm = convert(model, d, s, "small")
         out[(io_type, strategy)] = (model, Compiled.of(hm, compile_model(hm)), hm)
     return out

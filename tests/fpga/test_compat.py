@@ -113,16 +113,16 @@ def test_cropping_patch_still_needed(tmp_path):
 
 
 @pytest.mark.build
-def test_cropping_rules_bit_exact(tmp_path):
+def test_cropping_rules_bit_exact(tmp_path, hls_settings):
     """With the patch the cropped model converts, and its emulation equals QKeras."""
     import numpy as np
 
     from jetad.fpga.build import compile_model
     from jetad.fpga.emulate import Compiled, emulate, keras_outputs
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
     model = cropping_qmodel()
-    hm = convert(model, tmp_path / "crop", HLSSettings(), "cropped")
+    hm = convert(model, tmp_path / "crop", hls_settings, "cropped")
     comp = Compiled.of(hm, compile_model(hm))
     x = (np.random.default_rng(4).random((32, 6, 6, 2)) * 8 - 4).astype(np.float32)
     got, want = emulate(comp, x)[0], keras_outputs(model, x)[0]

@@ -1,5 +1,6 @@
 """jetad's integer C-simulation kernels (jetad.fpga.csim) against hls4ml's ap_fixed C++."""
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,16 +47,17 @@ MODELS = {"small_norm": ((8, 8, 4), None), "odd": ((9, 7, 3), COARSE_NORM)}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
-def both_builds(request, tmp_path_factory, small_qmodel):
+def both_builds(request, tmp_path_factory, small_qmodel, hls_settings):
     """The same model compiled twice: integer kernels and hls4ml's ap_fixed loops."""
     from jetad.fpga.build import compile_model
     from jetad.fpga.emulate import Compiled
-    from jetad.fpga.project import DEFAULT_NORM_PRECISION, HLSSettings, convert
+    from jetad.fpga.project import convert
 
     shape, norm = MODELS[request.param]
     model = (small_qmodel(with_norm=True, name="small_norm") if request.param == "small_norm"
              else odd_qmodel())
-    settings = HLSSettings(norm_precision={**DEFAULT_NORM_PRECISION, **(norm or {})})
+    settings = dataclasses.replace(
+        hls_settings, norm_precision={**hls_settings.norm_precision, **(norm or {})})
     comps = {}
     for mode in ("integer", "ap_fixed"):
         d = tmp_path_factory.mktemp(f"{request.param}_{mode}")
@@ -109,14 +111,14 @@ def _preprocess(header, tmp_path, name: str, synthesis: bool) -> str:
     return " ".join(out.split())
 
 
-def test_synthesis_reads_hls4ml_code_unchanged(tmp_path, small_qmodel):
+def test_synthesis_reads_hls4ml_code_unchanged(tmp_path, small_qmodel, hls_settings):
     """With __SYNTHESIS__ defined the patched header preprocesses to hls4ml's own."""
     from jetad.fpga import csim
     from jetad.fpga.compat import import_hls4ml
-    from jetad.fpga.project import HLSSettings, convert, write_project
+    from jetad.fpga.project import convert, write_project
 
     hls4ml = import_hls4ml()
-    hm = convert(small_qmodel(), tmp_path / "p", HLSSettings(), "small_p")
+    hm = convert(small_qmodel(), tmp_path / "p", hls_settings, "small_p")
     write_project(hm)
     patched = tmp_path / "p" / "firmware" / "nnet_utils" / "nnet_conv2d_latency.h"
     assert (patched.parent / "nnet_conv2d_csim.h").is_file()

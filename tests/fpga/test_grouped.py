@@ -36,14 +36,14 @@ def test_per_group_refuses_off_diagonal_weights(small_qmodel):
 
 
 @pytest.mark.build
-def test_per_group_emulation_bit_exact(tmp_path, compiled_small, images):
+def test_per_group_emulation_bit_exact(tmp_path, compiled_small, images, hls_settings):
     from jetad.fpga import grouped
     from jetad.fpga.build import build_library
     from jetad.fpga.emulate import Compiled, emulate, keras_outputs
-    from jetad.fpga.project import HLSSettings, convert, write_project
+    from jetad.fpga.project import convert, write_project
 
     model, comp_bd, _ = compiled_small[("io_parallel", "Latency")]
-    hm = convert(grouped.per_group(model), tmp_path / "pg", HLSSettings(), "small_pg")
+    hm = convert(grouped.per_group(model), tmp_path / "pg", hls_settings, "small_pg")
     write_project(hm, "-O1 -fPIC")
     assert 'CFLAGS="-O1 -fPIC"' in (tmp_path / "pg" / "build_lib.sh").read_text()
     comp = Compiled.of(hm, build_library(hm))

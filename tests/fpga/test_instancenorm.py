@@ -3,13 +3,12 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def norm_models(tmp_path_factory):
+def norm_models(tmp_path_factory, hls_settings):
     import tf_keras
 
     from jetad.fpga.build import compile_model
     from jetad.fpga.compat import import_hls4ml
     from jetad.fpga.emulate import Compiled
-    from jetad.fpga.project import DEFAULT_NORM_PRECISION, PART
 
     hls4ml = import_hls4ml()
     inp = tf_keras.Input((6, 5, 3))
@@ -20,10 +19,10 @@ def norm_models(tmp_path_factory):
     for io in ("io_parallel", "io_stream"):
         cfg = hls4ml.utils.config_from_keras_model(m, granularity="name", backend="Vivado",
                                                    default_precision="ap_fixed<24,8>")
-        cfg["LayerName"]["norm"]["Precision"] = dict(DEFAULT_NORM_PRECISION)
+        cfg["LayerName"]["norm"]["Precision"] = dict(hls_settings.norm_precision)
         hm = hls4ml.converters.convert_from_keras_model(
             m, hls_config=cfg, output_dir=str(tmp_path_factory.mktemp(io)), project_name="normonly",
-            backend="Vivado", part=PART, clock_period=5, io_type=io)
+            backend="Vivado", part=hls_settings.part, clock_period=5, io_type=io)
         out[io] = Compiled.of(hm, compile_model(hm))
     return m, out
 

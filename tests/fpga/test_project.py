@@ -8,10 +8,10 @@ import pytest
 from jetad.errors import JetadError
 
 
-def test_missing_compiler_named(tmp_path, small_qmodel):
-    from jetad.fpga.project import HLSSettings, convert, write_project
+def test_missing_compiler_named(tmp_path, small_qmodel, hls_settings):
+    from jetad.fpga.project import convert, write_project
 
-    hm = convert(small_qmodel(), tmp_path / "nocc", HLSSettings(), "small_nocc")
+    hm = convert(small_qmodel(), tmp_path / "nocc", hls_settings, "small_nocc")
     with pytest.raises(JetadError, match="hls.cxx: compiler 'no-such-c\\+\\+' is not on PATH"):
         write_project(hm, None, "no-such-c++")
 
@@ -25,7 +25,7 @@ def gconv_only_model(small_qmodel):
 
 
 @pytest.mark.build
-def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path, small_qmodel, images):
+def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path, small_qmodel, images, hls_settings):
     """The grouped conv reaches hls4ml as an ordinary conv whose off-diagonal blocks are zero;
     compiled with g++, its emulation equals QKeras bit for bit and the grouped convolution
     computed group by group."""
@@ -33,14 +33,14 @@ def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path, small_qmodel, i
 
     from jetad.fpga.build import compile_model
     from jetad.fpga.emulate import Compiled, emulate, keras_outputs
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
     full_model, model = gconv_only_model(small_qmodel)
     layer = model.get_layer("gconv")
     kq = np.asarray(layer.kernel_quantizer_internal(layer.get_weights()[0]))
     assert np.count_nonzero(kq[:, :, :2, 2:]) == 0 and np.count_nonzero(kq[:, :, 2:, :2]) == 0
     assert np.count_nonzero(kq[:, :, :2, :2]) > 0 and np.count_nonzero(kq[:, :, 2:, 2:]) > 0
-    hm = convert(model, tmp_path / "gconv", HLSSettings(), "gconv_only")
+    hm = convert(model, tmp_path / "gconv", hls_settings, "gconv_only")
     w = hm.graph["gconv"].get_weights("weight").data
     assert np.count_nonzero(w) == np.count_nonzero(kq)  # the zero blocks are there, as zeros
     comp = Compiled.of(hm, compile_model(hm))
@@ -58,19 +58,19 @@ def test_block_diagonal_conv_converts_with_zero_blocks(tmp_path, small_qmodel, i
     assert np.allclose(got, ref, atol=1e-5)
 
 
-def test_float_model_refused(tmp_path):
+def test_float_model_refused(tmp_path, encoder_config, hls_settings):
     from jetad.fpga.project import check_quantized, convert
     from jetad.quant import encoder
 
-    model = encoder.build(quantized=False)
+    model = encoder.build(encoder_config, quantized=False)
     with pytest.raises(JetadError, match="not quantized"):
         check_quantized(model)
     with pytest.raises(JetadError, match="not quantized"):
-        convert(model, tmp_path)
+        convert(model, tmp_path, hls_settings)
     assert not any(tmp_path.iterdir())
 
 
-def test_unsupported_layer_named(tmp_path, small_qmodel):
+def test_unsupported_layer_named(tmp_path, small_qmodel, hls_settings):
     import tf_keras
 
     from jetad.fpga.project import convert
@@ -79,7 +79,7 @@ def test_unsupported_layer_named(tmp_path, small_qmodel):
     x = tf_keras.layers.GaussianNoise(0.1, name="noise_here")(base.output)
     model = tf_keras.Model(base.input, x)
     with pytest.raises(JetadError, match="noise_here"):
-        convert(model, tmp_path)
+        convert(model, tmp_path, hls_settings)
 
 
 def test_bad_settings_are_refused_by_the_schema(root):
@@ -134,13 +134,13 @@ def test_keras_archive_rewritten_without_dates_and_ids(tmp_path):
     assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
-def test_library_stamp_follows_the_project(tmp_path, small_qmodel):
-    from jetad.fpga.project import HLSSettings, convert, write_project
+def test_library_stamp_follows_the_project(tmp_path, small_qmodel, hls_settings):
+    from jetad.fpga.project import convert, write_project
 
     model = small_qmodel(name="stamped")
     stamps = []
     for sub, cflags in (("a", "-O1 -fPIC"), ("b", "-O1 -fPIC"), ("c", "-O2 -fPIC")):
-        hm = convert(model, tmp_path / sub, HLSSettings(), "stamped")
+        hm = convert(model, tmp_path / sub, hls_settings, "stamped")
         out = write_project(hm, cflags)
         stamp = hm.config.get_config_value("Stamp")
         assert f"LIB_STAMP={stamp}" in (out / "build_lib.sh").read_text()
@@ -153,7 +153,7 @@ def test_library_stamp_follows_the_project(tmp_path, small_qmodel):
 
 @pytest.mark.parametrize("random_stamp", ["12345678", "00000010", "4f3a9c2e"])
 def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypatch, random_stamp,
-                                                             small_qmodel):
+                                                             small_qmodel, hls_settings):
     """hls4ml quotes a uuid4 stamp that YAML reads as a number ('12345678': about 2% of them);
     the written project must not show which stamp hls4ml drew (CI failed on this once).
     hls4ml's draw is fixed here by choosing what uuid4 returns (its stamp is the last 8 hex
@@ -161,14 +161,14 @@ def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypat
     import shutil
     import uuid
 
-    from jetad.fpga.project import HLSSettings, convert, write_project
+    from jetad.fpga.project import convert, write_project
 
     model = small_qmodel(name="stamped")
     trees = []
     for stamp in ("a1b2c3d4", random_stamp):
         shutil.rmtree(tmp_path / "p", ignore_errors=True)
         monkeypatch.setattr(uuid, "uuid4", lambda s=stamp: uuid.UUID(int=int(s, 16)))
-        hm = convert(model, tmp_path / "p", HLSSettings(), "stamped")
+        hm = convert(model, tmp_path / "p", hls_settings, "stamped")
         out = write_project(hm, "-O1 -fPIC")
         trees.append({str(f.relative_to(out)): f.read_bytes()
                       for f in sorted(out.rglob("*")) if f.is_file()})
@@ -176,12 +176,12 @@ def test_project_bytes_do_not_depend_on_hls4mls_random_stamp(tmp_path, monkeypat
     assert [k for k in trees[0] if trees[0][k] != trees[1][k]] == []
 
 
-def test_hls4ml_stamp_still_random(tmp_path, small_qmodel):
+def test_hls4ml_stamp_still_random(tmp_path, small_qmodel, hls_settings):
     """hls4ml draws a new library stamp every time it writes a project (what _content_stamp
     replaces)."""
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
-    hm = convert(small_qmodel(name="stamped"), tmp_path / "p", HLSSettings(), "stamped")
+    hm = convert(small_qmodel(name="stamped"), tmp_path / "p", hls_settings, "stamped")
     stamps = set()
     for _ in range(2):
         hm.write()
@@ -189,11 +189,11 @@ def test_hls4ml_stamp_still_random(tmp_path, small_qmodel):
     assert len(stamps) == 2, "upstream fixed: remove _content_stamp in fpga/project.py"
 
 
-def test_hls4ml_compiler_lines_still_fixed(tmp_path, small_qmodel):
+def test_hls4ml_compiler_lines_still_fixed(tmp_path, small_qmodel, hls_settings):
     """hls4ml's build_lib.sh hard-codes the compiler and flags that write_project sets."""
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
-    hm = convert(small_qmodel(name="plain"), tmp_path / "p", HLSSettings(), "plain")
+    hm = convert(small_qmodel(name="plain"), tmp_path / "p", hls_settings, "plain")
     hm.write()
     text = (tmp_path / "p" / "build_lib.sh").read_text()
     assert re.search(r"^CC=g\+\+$", text, flags=re.M)

@@ -6,11 +6,11 @@ import pytest
 from jetad.errors import JetadError
 
 
-def test_split_layer_and_block():
+def test_split_layer_and_block(encoder_config):
     from jetad.fpga.split import split
     from jetad.quant import encoder
 
-    m = encoder.build(quantized=True)
+    m = encoder.build(encoder_config, quantized=True)
     layers = split(m, "layer")
     blocks = split(m, "block")
     assert list(layers) == [x[0] for x in encoder.LAYOUT] + ["heads"]

@@ -63,11 +63,11 @@ def test_switch_auto_follows_the_tool_of_the_backend(params, tmp_path, monkeypat
     assert not synth.enabled(forced)
 
 
-def test_part_names_are_those_hls_writes(params):
+def test_part_names_are_those_hls_writes(params, encoder_config):
     from jetad.fpga import split, synth
     from jetad.quant import encoder
 
-    model = encoder.build(quantized=True)
+    model = encoder.build(encoder_config, quantized=True)
     assert synth.part_names({"parts": ["layer"]}) == list(split.split(model, "layer"))
     assert synth.part_names({"only": ["heads", "conv_fin"]}) == ["conv_fin", "heads"]
 
@@ -135,14 +135,16 @@ def test_dry_run_one_synth_job_per_layer_project(tmp_path, env_path, copy_projec
     shutil.copytree(FIXTURE, copied)
 
     def forced(p):
-        p["resources"].update(synthesis=True, reports=["copied/conv2_b1_1"])
+        p["resources"].update(synthesis=True, reports=["copied/conv2_b1_1"],
+                              logic_synthesis=True)
         p["hls"].update(parts=["whole", "layer"], only=["dconv_b2", "conv_fin", "heads"])
 
     synth, (cmd, inputs, _outputs) = dry_run(tmp_path, snakemake_jobs, forced)
     parts = ["conv_fin", "dconv_b2", "heads"]
     outs = [f"results/synth/layer/{p}" for p in parts]
+    # resources.logic_synthesis reaches the job as an argument: synth reads no section
     assert synth == [(f"jetad synth --project results/hls/layer/{p} --out {o} "
-                      f"--log logs/synth/layer/{p}.log", frozenset({"results/hls"}),
+                      f"--logic-synthesis on --log logs/synth/layer/{p}.log", frozenset({"results/hls"}),
                       frozenset({o})) for p, o in zip(parts, outs, strict=True)]
     # resources reads the synthesized copies (given in pipeline order), the copied-back folder
     # and the trigger student's whole-design rows (jetad distill)
@@ -194,7 +196,7 @@ def vivado_synth_rpt(lut: int, ff: int, bram_tiles: float, dsp: int) -> str:
 """
 
 
-def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
+def test_resources_reads_reports_copied_back_via_params(params, tmp_path, encoder_config):
     from jetad.fpga.resource_table import long_rows, table_markdown
     from jetad.params import build
     from jetad.quant import encoder
@@ -202,7 +204,7 @@ def test_resources_reads_reports_copied_back_via_params(params, tmp_path):
     heads = shutil.copytree(FIXTURE, tmp_path / "back" / "heads")
     (heads / "vivado_synth.rpt").write_text(vivado_synth_rpt(1200, 900, 1.5, 40))
     params["resources"].update(da4ml=False, reports=[str(FIXTURE), str(heads)])
-    model = encoder.build(quantized=True)
+    model = encoder.build(encoder_config, quantized=True)
     rows = long_rows(model, build(params), [])
     by = {(r["layer"], r["source"], r["resource"]): r for r in rows}
     assert by[("conv2_b1_1", "vivado_hls", "LUT")]["value"] == 386856

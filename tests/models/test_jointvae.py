@@ -13,24 +13,41 @@ SMALL = {"width": 0.25, "encoder_down_groups": 1, "encoder_res_groups": 2, "deco
 
 
 @pytest.fixture(scope="module")
-def thesis_model():
-    from jetad.models.jointvae import JointVAE, JointVAEConfig
+def thesis_config(root):
+    """thesis_config(**changes): the JointVAEConfig of the thesis preset (params.yaml with
+    workflow/presets/thesis.yaml on top: width 1.0, groups 4/8/8), with `changes` made."""
+    import yaml
 
-    return JointVAE(JointVAEConfig())
+    from jetad.models.jointvae import JointVAEConfig
+    from jetad.params import build, validate
+    from jetad.presets import merge
+
+    raw = merge(yaml.safe_load((root / "params.yaml").read_text()),
+                yaml.safe_load((root / "workflow/presets/thesis.yaml").read_text()))
+    p = build(validate(raw))
+
+    def config(**changes):
+        return JointVAEConfig.from_params({**p.train, **changes}, p.pixelize.npix)
+
+    return config
+
+
+@pytest.fixture(scope="module")
+def thesis_model(thesis_config):
+    from jetad.models.jointvae import JointVAE
+
+    return JointVAE(thesis_config())
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 
 
-def test_parameter_counts_are_the_readme_numbers(thesis_model):
+def test_parameter_counts_are_the_readme_numbers(thesis_model, default_params):
     """The exact counts the README states: the default (width 0.25, groups 2), the width-0.125
     row of its sweep, and the thesis width (groups 4/8/8; the thesis text says 262k + 545k)."""
-    import yaml
-
     from jetad.models.jointvae import JointVAE, JointVAEConfig
 
-    tp = yaml.safe_load(PARAMS.read_text())["train"]
+    tp = default_params.train
     assert tp["width"] == 0.25
     readme = README.read_text()
     for model, encoder, decoder in (
@@ -42,10 +59,10 @@ def test_parameter_counts_are_the_readme_numbers(thesis_model):
     assert "53,940 encoder + 74,281 decoder parameters" in readme
 
 
-def test_public_code_grouping_gives_331k():
-    from jetad.models.jointvae import JointVAEConfig, build_encoder
+def test_public_code_grouping_gives_331k(thesis_config):
+    from jetad.models.jointvae import build_encoder
 
-    enc = build_encoder(JointVAEConfig(encoder_res_groups=4))
+    enc = build_encoder(thesis_config(encoder_res_groups=4))
     assert enc.count_params() == 330_708
 
 
@@ -81,10 +98,10 @@ def test_grouped_conv_equals_block_diagonal_conv():
     assert layer.count_params() == 3 * 3 * 2 * 8 + 8
 
 
-def test_width_multiplier_shrinks_and_keeps_groups():
-    from jetad.models.jointvae import JointVAE, JointVAEConfig
+def test_width_multiplier_shrinks_and_keeps_groups(thesis_config):
+    from jetad.models.jointvae import JointVAE
 
-    small = JointVAE(JointVAEConfig(width=0.25))
+    small = JointVAE(thesis_config(width=0.25))
     counts = small.param_counts()
     assert counts["encoder"] < 60_000 and counts["decoder"] < 100_000
     x = np.zeros((1, 40, 40), np.float32)
@@ -138,10 +155,10 @@ def test_stateless_sampling_is_reproducible():
     assert not np.array_equal(a[0].numpy(), c[0].numpy())
 
 
-def test_save_load_round_trip(tmp_path):
-    from jetad.models.jointvae import JointVAE, JointVAEConfig, load, save
+def test_save_load_round_trip(tmp_path, thesis_config):
+    from jetad.models.jointvae import JointVAE, load, save
 
-    model = JointVAE(JointVAEConfig(**SMALL))
+    model = JointVAE(thesis_config(**SMALL))
     save(model, tmp_path / "m")
     back = load(tmp_path / "m")
     x = np.random.default_rng(1).random((2, 40, 40)).astype(np.float32)
@@ -153,18 +170,18 @@ def test_save_load_round_trip(tmp_path):
         "config.json", "decoder.weights.h5", "encoder.weights.h5"]
 
 
-def test_load_refuses_other_architecture_and_bad_weights(tmp_path):
+def test_load_refuses_other_architecture_and_bad_weights(tmp_path, thesis_config):
     import json
 
     from jetad.models import baseline_ae
-    from jetad.models.jointvae import JointVAE, JointVAEConfig, load, save, save_model
+    from jetad.models.jointvae import JointVAE, load, save, save_model
 
     save_model(tmp_path / "ae", baseline_ae.ARCHITECTURE, {}, {"model": baseline_ae.build()})
     with pytest.raises(DataError, match="'conv_ae' model, expected 'jointvae'"):
         load(tmp_path / "ae")
     with pytest.raises(DataError, match="no config.json"):
         load(tmp_path)
-    save(JointVAE(JointVAEConfig(**SMALL)), tmp_path / "m")
+    save(JointVAE(thesis_config(**SMALL)), tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "config.json").read_text())
     meta["config"]["width"] = 0.5  # weights no longer fit the architecture
     (tmp_path / "m" / "config.json").write_text(json.dumps(meta))

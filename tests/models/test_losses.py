@@ -117,12 +117,13 @@ def test_objective_from_params():
         "capacity", 30.0, 5.0, 1.0, 6)
 
 
-def test_loss_terms_use_the_objective():
+def test_loss_terms_use_the_objective(default_params):
     """The model's loss is BCE plus the objective's KL penalty, for both objectives."""
     from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig
 
-    cfg = JointVAEConfig(latent_cont=4, latent_disc=3, width=0.125, encoder_down_groups=1)
+    cfg = JointVAEConfig.from_params({**default_params.train, "latent_cont": 4, "latent_disc": 3,
+                                      "width": 0.125, "encoder_down_groups": 1}, 40)
     model = JointVAE(cfg)
     rng = np.random.default_rng(0)
     x = rng.random((4, 40, 40)).astype(np.float32)

@@ -15,10 +15,10 @@ SHAPES = {
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["float", "qkeras"])
-def model(request):
+def model(request, encoder_config):
     from jetad.quant import encoder
 
-    return encoder.build(quantized=request.param)
+    return encoder.build(encoder_config, quantized=request.param)
 
 
 def test_table_3_2_shapes(model):
@@ -28,10 +28,11 @@ def test_table_3_2_shapes(model):
     assert model.get_layer("conv_fin").get_config()["activation"] == "linear"
 
 
-def test_weight_limit_and_size(model):
+def test_weight_limit_and_size(model, encoder_config):
     from jetad.quant import encoder
 
-    counts = encoder.check_weight_limit(model)
+    assert encoder_config.max_conv_weights == 1024  # the schema's default: Vivado HLS's limit
+    counts = encoder.check_weight_limit(model, encoder_config.max_conv_weights)
     assert max(counts.values()) <= 1024
     assert counts["conv1_b0_0"] == 3 * 3 * 4 * 16
     # SPEC 4: "about 10k"; the README states the exact number
@@ -62,10 +63,12 @@ def test_quantized_flag(model):
     assert encoder.is_quantized(model) == (model.name == "qencoder")
 
 
-def test_over_limit_names_layer():
+def test_over_limit_names_layer(encoder_config):
+    import dataclasses
+
     from jetad.quant import encoder
 
-    cfg = encoder.EncoderConfig(groups=1)
+    cfg = dataclasses.replace(encoder_config, groups=1)
     with pytest.raises(JetadError, match="dconv_b1"):
         encoder.build(cfg)
     with pytest.raises(JetadError, match="divide"):

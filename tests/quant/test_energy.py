@@ -11,17 +11,17 @@ THESIS_UJ = {"float": 5.4957, "quantized": 3.3434}
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(encoder_config):
     from jetad.quant import encoder
 
-    return encoder.build(), encoder.build(quantized=True)
+    return encoder.build(encoder_config), encoder.build(encoder_config, quantized=True)
 
 
 @pytest.fixture(scope="module")
-def cmp(models):
+def cmp(models, encoder_config):
     from jetad.quant import energy
 
-    return energy.compare(*models)
+    return energy.compare(*models, encoder_config)
 
 
 def test_energy_float_vs_quantized_and_real_macs(cmp):
@@ -54,11 +54,14 @@ def test_quantized_encoder_near_thesis(cmp):
     assert cmp["saving"] == pytest.approx(0.392, abs=0.01)  # thesis: -39.2%
 
 
-def test_float_type_is_the_float_mac_cost_and_leaves_quantized_alone(models):
-    from jetad.quant import encoder, energy
+def test_float_type_is_the_float_mac_cost_and_leaves_quantized_alone(models, encoder_config):
+    import dataclasses
 
-    fp32 = energy.compare(*models, encoder.EncoderConfig(qtools_float="fp32"))
-    fp16 = energy.compare(*models)
+    from jetad.quant import energy
+
+    assert encoder_config.qtools_float == "fp16"
+    fp32 = energy.compare(*models, dataclasses.replace(encoder_config, qtools_float="fp32"))
+    fp16 = energy.compare(*models, encoder_config)
     f32 = {r["layer"]: r for r in fp32["float"]["layers"]}
     assert f32["conv1_b0_0"]["components"]["op_cost"] == pytest.approx(4.6 * 921_600)  # 3.7 + 0.9
     assert fp32["float"]["total_uj"] == pytest.approx(16.847, abs=1e-3)
@@ -78,6 +81,7 @@ def test_params_carry_the_float_type(root):
     qat = yaml.safe_load((root / "params.yaml").read_text())["qat"]
     validator = jsonschema.Draft202012Validator(schema()["properties"]["qat"])
     validator.validate(qat)
-    assert EncoderConfig.from_params(qat).qtools_float == "fp16"
+    cfg = EncoderConfig.from_params({**qat, "qtools_float": "fp32"}, 40, 32, 20)
+    assert cfg.qtools_float == "fp32"
     with pytest.raises(jsonschema.ValidationError, match="fp64"):
         validator.validate({**qat, "qtools_float": "fp64"})

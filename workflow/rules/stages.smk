@@ -317,7 +317,7 @@ if synth_projects(config):
             mem_mb=16000,
             runtime=720,
         shell:
-            "jetad synth --project {input.projects}/{wildcards.mode}/{wildcards.part} --out {output.project} --log {log}"
+            "jetad synth --project {input.projects}/{wildcards.mode}/{wildcards.part} --out {output.project} --logic-synthesis " + logic_synthesis(config) + " --log {log}"
 
 
 # per-layer FPGA resource estimates (analytic, da4ml, Vivado reports, rho extrapolation)

@@ -94,29 +94,70 @@ def describe(train: dict) -> str:
     return f"beta {train['beta']:g}"
 
 
-def _read_json(path: Path) -> dict:
+def _read_text(path: Path, kind: str) -> str:
+    from jetad.inputs import require_file
+
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        return require_file(path, kind).read_text()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file, expected {kind}") from None
+
+
+def _read_json(path: Path, kind: str) -> dict:
+    try:
+        data = json.loads(_read_text(path, kind))
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg})") from None
+        raise DataError(f"{path}: not valid JSON ({exc.msg}), expected {kind}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: not a JSON object, expected {kind}")
+    return data
 
 
 def read_run(folder: str | Path) -> dict:
-    """params.yaml, training_metrics.json and metrics.json of one run folder."""
+    """params.yaml, training_metrics.json and metrics.json of one run folder, with every key
+    the tables read checked to be there (a DataError naming the file otherwise)."""
     folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"{folder}: no such run folder")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a directory; a run folder holds params.yaml, "
+                        "training_metrics.json and metrics.json")
+    path = folder / "params.yaml"
     try:
-        params = yaml.safe_load((folder / "params.yaml").read_text())
-    except FileNotFoundError:
-        raise DataError(f"{folder / 'params.yaml'}: no such file") from None
-    training = _read_json(folder / "training_metrics.json")
-    metrics = _read_json(folder / "metrics.json")
-    if "collapse" not in training:
-        raise DataError(f"{folder / 'training_metrics.json'}: no collapse measures (written "
-                        "by an older jetad train)")
+        params = yaml.safe_load(_read_text(path, "run's parameter file"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(params, dict) or "seed" not in params or not isinstance(
+            params.get("train"), dict):
+        raise DataError(f"{path}: no seed or train section, not a run's parameter file")
+    try:
+        describe(params["train"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{path}: train section without its objective's values (beta, or "
+                        "capacity gamma, cont_max, disc_max, epochs)") from None
+    path = folder / "training_metrics.json"
+    training = _read_json(path, "jetad train's metrics")
+    if not isinstance(training.get("collapse"), dict):
+        raise DataError(f"{path}: no collapse measures (written by an older jetad train)")
+    missing = [f"{part}.{key}" for part, keys in (
+        ("collapse", ("active_dims", "latent_dims", "spread_ratio")),
+        ("val", ("bce", "kl_cont", "kl_disc")))
+               for key in keys if key not in (training.get(part) or {})]
+    if missing:
+        raise DataError(f"{path}: no {', '.join(missing)}")
+    path = folder / "metrics.json"
+    metrics = _read_json(path, "jetad evaluate's metrics")
     if not any("jointvae/" in k for k in metrics):
-        raise DataError(f"{folder / 'metrics.json'}: no jointvae scores")
+        raise DataError(f"{path}: no jointvae scores")
+    # the entries the tables read: every JointVAE score and baseline
+    bad = sorted(k for k, v in metrics.items() if ("jointvae/" in k or "baseline/" in k)
+                 and (not isinstance(v, dict) or not isinstance(v.get("auc"), (int, float))))
+    if bad:
+        raise DataError(f"{path}: no AUC for {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
+    missing = [_key(s, "jointvae/kl_total") for s in signal_names(metrics)
+               if _key(s, "jointvae/kl_total") not in metrics]
+    if missing:
+        raise DataError(f"{path}: no {', '.join(missing)}")
     return {"name": folder.name, "params": params, "training": training, "metrics": metrics}
 
 

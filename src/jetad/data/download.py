@@ -1,5 +1,5 @@
-"""`jetad download`: the top-tagging files of Zenodo record 2603256, streamed, resumable and
-md5-verified against the record's published checksums (SPEC 1.1).
+"""The top-tagging files of Zenodo record 2603256, streamed, resumable and md5-verified against
+the record's published checksums (SPEC 1.1; the command is jetad.stages.download).
 
 A transfer goes to `<name>.part` and resumes with an HTTP Range request; only a file whose md5
 matches is renamed into place, so a bad transfer never replaces a good file.
@@ -100,13 +100,10 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
     return out
 
 
-def run(args, params) -> None:
-    cfg = params.for_stage(args.command).download
-    md5 = cfg.md5.get(args.name)
-    if not md5:
-        api = cfg.api.format(record=cfg.record)
-        sums = record_checksums(api, cfg.timeout)
-        if args.name not in sums:
-            raise DataError(f"record {cfg.record} lists no md5 for {args.name} at {api}")
-        md5 = sums[args.name]
-    fetch(cfg.url.format(name=args.name), args.out, md5, cfg.timeout)
+def published_md5(cfg, name: str) -> str:
+    """The md5 the record publishes for `name` (cfg: the `download` section)."""
+    api = cfg.api.format(record=cfg.record)
+    sums = record_checksums(api, cfg.timeout)
+    if name not in sums:
+        raise DataError(f"record {cfg.record} lists no md5 for {name} at {api}")
+    return sums[name]

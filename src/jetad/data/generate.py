@@ -1,7 +1,8 @@
-"""`jetad generate`: QCD, top, W or Z jets with Pythia8 + FastJet (SPEC 1.2), one seeded chunk per call.
+"""QCD, top, W or Z jets with Pythia8 + FastJet (SPEC 1.2), one seeded chunk per call (the
+command is jetad.stages.generate).
 
-Each chunk is independent and byte-reproducible from (seed, process, chunk id), so chunks are
-parallel Snakemake jobs and DVC stages. Output is the top-tagging layout (SPEC 1.1).
+A chunk depends only on (seed, process, chunk id): `chunk_seed` gives its Pythia seed. Output
+is the top-tagging layout (SPEC 1.1).
 
 Events come from Pythia in batches (`nextBatch`, awkward arrays) and each batch is clustered by
 one FastJet call; selection, constituent extraction and truth matching are NumPy over the batch.
@@ -17,15 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jetad import log
 from jetad.data.kinematics import delta_r, jet_kinematics
-from jetad.data.layout import MAX_CONSTITUENTS, Jets, write_jets
+from jetad.data.layout import MAX_CONSTITUENTS, Jets
 from jetad.data.processes import PROCESSES
-from jetad.errors import ConfigError
 
 # The order fixes the chunk seeds: append, never reorder.
 SIGNALS = PROCESSES[1:]
-LOG = log.get("jetad.generate")
 NEUTRINOS = (12, 14, 16)
 
 # Hadronic decays only: the W (top's or the boson) and the Z into d, u, s, c, b.
@@ -422,41 +420,6 @@ def mass_peak(mass: np.ndarray, width: float = 2.0) -> float:
     counts, edges = np.histogram(mass, bins=edges) if len(edges) > 1 else (np.array([1]), [0, width])
     i = int(np.argmax(counts))
     return float(edges[i] + width / 2)
-
-
-def run(args, params) -> None:
-    params = params.for_stage(args.command)
-    gen = params.generate
-    origin = args.params or "params.yaml"
-    if args.process not in PROCESSES:
-        raise ConfigError(f"{origin}: unknown process '{args.process}' "
-                          f"(known: {', '.join(PROCESSES)})")
-    n_jets = args.n_jets or gen.jets_per_chunk.get(args.process)
-    if not n_jets:
-        raise ConfigError(f"{origin}: generate.jets_per_chunk has no entry for '{args.process}'")
-    seed = chunk_seed(params.seed, args.process, args.chunk)
-    pthat_min, pthat_max = pthat_window(gen, args.process)
-    jets, stats = generate_chunk(
-        args.process,
-        n_jets,
-        seed,
-        Cuts.from_params(gen),
-        ecm=gen.ecm,
-        pthat_min=pthat_min,
-        pthat_max=pthat_max,
-    )
-    write_jets(args.out, jets)
-    from jetad.atomic import file_md5
-
-    mass = jet_mass(jets)
-    LOG.info(
-        "wrote %s: %d %s jets from %d events (acceptance %.1f%%, pTHat %s-%s GeV), %.1f jets/s, "
-        "jet mass median %.1f GeV, peak %.0f GeV, mean constituents %.1f, md5 %s",
-        args.out, len(jets), args.process, stats["events"], 100 * stats["acceptance"],
-        f"{pthat_min:g}", "inf" if pthat_max is None else f"{pthat_max:g}",
-        stats["jets_per_second"], np.median(mass), mass_peak(mass),
-        jets.n_constituents().mean(), file_md5(args.out),
-    )
 
 
 def jet_mass(jets: Jets) -> np.ndarray:

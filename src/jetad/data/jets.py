@@ -1,7 +1,8 @@
-"""`jetad jets`: gather the jets of any source into one file per process (top-tagging layout).
+"""The jet files of each source and their processes (the command that gathers them into one
+file per process is jetad.stages.jets).
 
-Generated chunks, the downloaded Zenodo files and a user's own file all end here as
-`<out-dir>/<process>.h5`, so every later stage is the same whatever the source:
+Generated chunks, the downloaded Zenodo files and a user's own file all end as
+`<out-dir>/<process>.h5`:
 - source generate: one file per generated process, qcd and each of `generate.signals`
   (their chunks `<in>/<process>_<chunk>.h5`); every signal keeps is_signal_new = 1, the file
   name says which process it is;
@@ -11,16 +12,16 @@ Generated chunks, the downloaded Zenodo files and a user's own file all end here
 
 from __future__ import annotations
 
-from jetad import log
 from jetad.errors import DataError
-
-LOG = log.get("jetad.jets")
 
 
 def processes(source: str, params: dict) -> list[str]:
     """The processes whose jet files `jetad jets` writes for `source` (Snakemake asks too)."""
     if source == "generate":
-        return ["qcd", *params["generate"].get("signals", ["top"])]
+        from jetad.params import default
+
+        # Snakemake's config is params.yaml as written: a key left out takes the schema's default
+        return ["qcd", *params["generate"].get("signals", default("generate", "signals"))]
     return ["qcd", "top"]
 
 
@@ -37,7 +38,7 @@ def input_files(source: str, path: str, params: dict) -> list[str]:
     return [path]
 
 
-def _by_process(source: str, paths: list[str], parts: list, params: dict) -> dict:
+def by_process(source: str, paths: list[str], parts: list, params: dict) -> dict:
     """process -> its jets. Generated chunks are named by process and must carry the label of
     that process (0 for QCD, 1 for every signal); other sources split on is_signal_new."""
     from jetad.data.layout import Jets
@@ -62,24 +63,3 @@ def _by_process(source: str, paths: list[str], parts: list, params: dict) -> dic
             raise DataError(f"{', '.join(paths)}: no {name} jets in "
                             f"{'these files' if len(paths) > 1 else 'the file'}")
     return grouped
-
-
-def run(args, params) -> None:
-    from pathlib import Path
-
-    from jetad.atomic import file_md5
-    from jetad.data.layout import read_jets, write_jets
-
-    params = params.for_stage(args.command)
-    args.inputs = input_files(args.source, args.input, params)
-    # every file is read and checked before anything is logged or written
-    parts = [read_jets(path) for path in args.inputs]
-    grouped = _by_process(args.source, args.inputs, parts, params)
-    for path, part in zip(args.inputs, parts, strict=True):
-        LOG.info("read %s: %d jets (%d with is_signal_new 0, %d with 1), md5 %s", path,
-                 len(part), int((part.label == 0).sum()), int((part.label == 1).sum()),
-                 file_md5(path))
-    for name, subset in grouped.items():
-        out = Path(args.out_dir) / f"{name}.h5"
-        write_jets(out, subset)
-        LOG.info("wrote %s: %d %s jets, md5 %s", out, len(subset), name, file_md5(out))

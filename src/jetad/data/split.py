@@ -1,6 +1,6 @@
-"""`jetad split` (SPEC 1.4): the background class 75/25 train/test with a validation part taken
-from train; every other class goes to test (anomalies are only for evaluation). Seeded by
-params.seed.
+"""The split of SPEC 1.4 (the command is jetad.stages.split): the background class 75/25
+train/test with a validation part taken from train; every other class goes to test (anomalies
+are only for evaluation). Seeded by params.seed.
 
 `split.background` (qcd, top, w or z; default qcd) names the background. The written `label` is
 0 for the background and 1 for every other process, so with background top the QCD jets are
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jetad import log
 from jetad.errors import DataError
-
-LOG = log.get("jetad.split")
 
 
 def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
@@ -38,34 +35,28 @@ def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
     return parts
 
 
-def _counts(data) -> str:
+def process_counts(data) -> str:
+    """'<count> <process>, ...' of an image set, for logs and errors."""
     names, counts = np.unique(data.process_names(), return_counts=True)
     return ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True))
 
 
-def run(args, params) -> None:
-    from jetad.atomic import file_md5
-    from jetad.data.images import read_images, write_images
+def split_images(data, background: str, test_fraction: float, val_fraction: float, seed: int,
+                 origin: str = "input") -> dict:
+    """part name -> the ImageSet of that part, labelled 0 for `background` and 1 for every other
+    process whatever pixelize wrote; each part's attrs say its part and background."""
     from jetad.data.processes import PROCESSES
 
-    data = read_images(args.input)
-    params = params.for_stage(args.command)
-    cfg = params.split
-    background = cfg.background
     if not (data.process == PROCESSES.index(background)).any():
-        raise DataError(f"{args.input}: no {background} jets, the background of "
-                        f"split.background (holds {_counts(data)})")
-    # the label follows the chosen background, whatever pixelize wrote
+        raise DataError(f"{origin}: no {background} jets, the background of "
+                        f"split.background (holds {process_counts(data)})")
     data.label = (data.process != PROCESSES.index(background)).astype(np.int8)
     if not data.label.any():
-        raise DataError(f"{args.input}: only {background} jets, no anomaly for the test part")
-    parts = split_indices(data.label, cfg.test_fraction, cfg.val_fraction, params.seed,
-                          origin=str(args.input))
-    for name, idx in parts.items():
-        out = getattr(args, name)
-        subset = data.take(idx)
-        subset.attrs["part"] = name
-        subset.attrs["background"] = background
-        write_images(out, subset)
-        LOG.info("wrote %s: %d jets (%s; background %s), md5 %s", out, len(subset),
-                 _counts(subset), background, file_md5(out))
+        raise DataError(f"{origin}: only {background} jets, no anomaly for the test part")
+    parts = {}
+    for name, idx in split_indices(data.label, test_fraction, val_fraction, seed,
+                                   origin=origin).items():
+        parts[name] = data.take(idx)
+        parts[name].attrs["part"] = name
+        parts[name].attrs["background"] = background
+    return parts

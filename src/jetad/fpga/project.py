@@ -18,32 +18,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from jetad.errors import JetadError
 from jetad.fpga.compat import import_hls4ml
 
-PART = "xcu250-figd2104-2L-e"
-CLOCK_NS = 5.0
-DEFAULT_NORM_PRECISION = {
-    "result": "ap_fixed<24,8>",
-    "accum": "ap_fixed<40,16>",
-    "norm": "ap_fixed<24,8>",
-    "scale": "ap_fixed<24,8>",
-    "bias": "ap_fixed<24,8>",
-}
-
 
 @dataclass
 class HLSSettings:
-    backend: str = "Vivado"
-    io_type: str = "io_parallel"
-    strategy: str = "Latency"
-    reuse_factor: int = 1
-    part: str = PART
-    clock_period: float = CLOCK_NS
-    norm_precision: dict = field(default_factory=lambda: dict(DEFAULT_NORM_PRECISION))
+    """hls4ml's settings; no defaults here: `from_params` takes them from the `hls` section,
+    whose schema and params.yaml hold them."""
+
+    backend: str
+    io_type: str
+    strategy: str
+    reuse_factor: int
+    part: str
+    clock_period: float
+    norm_precision: dict
 
     @classmethod
     def from_params(cls, hls) -> HLSSettings:
@@ -98,9 +91,8 @@ def project_name(name: str) -> str:
     return clean if clean[:1].isalpha() else f"p_{clean}"
 
 
-def convert(model, output_dir, settings: HLSSettings | None = None, name: str | None = None):
+def convert(model, output_dir, settings: HLSSettings, name: str | None = None):
     """hls4ml model (not yet compiled) of a QKeras model, with bit_exact=True."""
-    settings = settings or HLSSettings()
     check_quantized(model)
     _check_supported(model)
     hls4ml = import_hls4ml()

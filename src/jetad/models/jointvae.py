@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import tensorflow as tf
@@ -42,21 +42,26 @@ LEAKY_SLOPE = 0.25
 
 @dataclass
 class JointVAEConfig:
-    npix: int = 40
-    latent_cont: int = 32
-    latent_disc: int = 20
-    encoder_filters: list[int] = field(default_factory=lambda: [32, 64, 128, 128])
-    encoder_down_groups: int = 4
-    encoder_res_groups: int = 8
-    decoder_expand: int = 256
-    decoder_filters: list[int] = field(default_factory=lambda: [32, 128, 128, 64])
-    decoder_groups: int = 8
-    width: float = 1.0
-    tau: float = 50.0
-    kl_eps: float = 1e-7
+    """The architecture. No defaults here: `from_params` takes them from the `train` section,
+    whose schema and params.yaml hold them (the thesis' values: workflow/presets/thesis.yaml)."""
+
+    npix: int
+    latent_cont: int
+    latent_disc: int
+    encoder_filters: list[int]
+    encoder_down_groups: int
+    encoder_res_groups: int
+    decoder_expand: int
+    decoder_filters: list[int]
+    decoder_groups: int
+    width: float
+    tau: float
+    kl_eps: float
 
     @classmethod
-    def from_params(cls, train: dict, npix: int = 40) -> JointVAEConfig:
+    def from_params(cls, train, npix: int) -> JointVAEConfig:
+        """The architecture of a `train` section (loaded by jetad.params, so that every key
+        is there) for images of npix x npix."""
         names = {f.name for f in fields(cls)}
         return cls(npix=npix, **{k: v for k, v in train.items() if k in names and k != "npix"})
 

@@ -49,7 +49,7 @@ COMMANDS: tuple[Command, ...] = (
         "validate params.yaml against the schema; exit non-zero naming every bad key",
     ),
     Stage(
-        "generate", "jetad.data.generate",
+        "generate", "jetad.stages.generate",
         "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet",
         args=(
             # checked in run() rather than by argparse choices, for the one-line error
@@ -72,7 +72,7 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": 2000, "runtime": 120},
     ),
     Stage(
-        "download", "jetad.data.download",
+        "download", "jetad.stages.download",
         "download the top-tagging HDF5 files (checksummed, resumable)",
         args=(
             Arg("--name", required=True, help="file of the record, e.g. val.h5",
@@ -88,7 +88,7 @@ COMMANDS: tuple[Command, ...] = (
         engines=("snakemake",),
     ),
     Stage(
-        "jets", "jetad.data.jets",
+        "jets", "jetad.stages.jets",
         "merge generated chunks / downloaded or user files into one file per process",
         args=(
             Arg("--source", choices=("generate", "download", "file"), required=True,
@@ -129,7 +129,7 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
-        "split", "jetad.data.split",
+        "split", "jetad.stages.split",
         "split jet images: the background into train/val/test, every other class into test",
         args=(
             Arg("--in", dest="input", required=True, help="image file from pixelize",
@@ -411,6 +411,9 @@ COMMANDS: tuple[Command, ...] = (
             Arg("--out", required=True,
                 help="output directory: the synthesized copy with its reports",
                 value="{output.project}"),
+            Arg("--logic-synthesis", choices=("on", "off"), default="off",
+                help="on: Vivado's logic synthesis follows (resources.logic_synthesis)",
+                value=FromParams("logic_synthesis")),
         ),
         inputs={"projects": "results/hls"},
         outputs={"project": Out("results/synth/{mode}/{part}", directory=True)},

@@ -64,8 +64,12 @@ def copied_back(params: dict) -> list[str]:
     return list(params["resources"].get("reports", []))
 
 
-def logic_synthesis(params: dict) -> bool:
-    return params["resources"].get("logic_synthesis", False)
+def logic_synthesis(params: dict) -> str:
+    """`jetad synth --logic-synthesis`: on or off, as resources.logic_synthesis says."""
+    from jetad.params import default
+
+    on = params["resources"].get("logic_synthesis", default("resources", "logic_synthesis"))
+    return "on" if on else "off"
 
 
 def gpu(params: dict) -> int:

@@ -51,32 +51,38 @@ LAYOUT: list[tuple[str, int, int, bool]] = [
     ("conv_fin", 2, 1, False),
 ]
 HEADS = ("z_categorical", "z_mean", "z_var")
-MAX_WEIGHTS = 1024
 
 
 @dataclass
 class EncoderConfig:
-    npix: int = 40
-    groups: int = 4
-    latent_cont: int = 32
-    latent_disc: int = 20
-    negative_slope: float = 0.25
-    bits: int = 16
-    integer: int = 6
-    max_conv_weights: int = MAX_WEIGHTS
+    """The reduced encoder. The parameters have no defaults here: `from_params` takes them
+    from the `qat` section (its schema and params.yaml hold them) and the decoder it feeds."""
+
+    npix: int
+    groups: int
+    latent_cont: int
+    latent_disc: int
+    negative_slope: float
+    bits: int
+    integer: int
+    max_conv_weights: int
+    # QTools' arithmetic for plain Keras layers (the float encoder); fp16 reproduces thesis
+    # Tables 3.2 and 3.4 (jetad.quant.energy)
+    qtools_float: str
+    # the architecture's own constants, no parameters
     epsilon: float = 1e-3
     # "instance": the thesis' per-image normalization after every conv; "none": without it (the
     # trigger lever of issue 15: no division or square root per image in the FPGA)
     norm: str = "instance"
-    # QTools' arithmetic for plain Keras layers (the float encoder); fp16 reproduces thesis
-    # Tables 3.2 and 3.4 (jetad.quant.energy)
-    qtools_float: str = "fp16"
     layout: list = field(default_factory=lambda: [list(x) for x in LAYOUT])
 
     @classmethod
-    def from_params(cls, qat: dict) -> EncoderConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in qat.items() if k in names})
+    def from_params(cls, qat, npix: int, latent_cont: int, latent_disc: int) -> EncoderConfig:
+        """The encoder of a `qat` section (loaded by jetad.params, so that every key is there)
+        for npix x npix images, with the latent sizes of the decoder it feeds."""
+        names = {f.name for f in fields(cls)} - {"npix", "latent_cont", "latent_disc"}
+        return cls(npix=npix, latent_cont=latent_cont, latent_disc=latent_disc,
+                   **{k: v for k, v in qat.items() if k in names})
 
 
 def _keras():
@@ -172,7 +178,7 @@ def effective_weights(layer) -> int:
     return kernel + (c_out if layer.use_bias else 0)
 
 
-def check_weight_limit(model, limit: int = MAX_WEIGHTS) -> dict[str, int]:
+def check_weight_limit(model, limit: int) -> dict[str, int]:
     """Every conv must have at most `limit` effective (nonzero) kernel weights; biases not counted.
 
     Returns {layer: kernel weights}; raises JetadError naming every layer over the limit.
@@ -191,10 +197,9 @@ def check_weight_limit(model, limit: int = MAX_WEIGHTS) -> dict[str, int]:
     return counts
 
 
-def build(cfg: EncoderConfig | None = None, quantized: bool = False, name: str | None = None):
+def build(cfg: EncoderConfig, quantized: bool = False, name: str | None = None):
     """The reduced encoder; `quantized=True` gives the QKeras model (QAT-ready)."""
     keras = _keras()
-    cfg = cfg or EncoderConfig()
     L = keras.layers
     if quantized:
         from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu

@@ -108,9 +108,8 @@ def layer_table(model, cfg: EncoderConfig) -> list[dict]:
     return rows
 
 
-def compare(float_model, quant_model, cfg: EncoderConfig | None = None) -> dict:
+def compare(float_model, quant_model, cfg: EncoderConfig) -> dict:
     """Per-layer table and totals (uJ) for both models, and the relative saving."""
-    cfg = cfg or EncoderConfig()
     out: dict = {"process": "45nm horowitz (qkeras.qtools)", "units": "pJ per image (totals uJ)",
                  "float_type": cfg.qtools_float}
     for key, model in (("float", float_model), ("quantized", quant_model)):

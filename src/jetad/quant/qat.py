@@ -18,8 +18,7 @@ def encoder_config(qp: Qat, vae, npix: int):
     the trained decoder's, the image size the data's."""
     from jetad.quant.encoder import EncoderConfig
 
-    return EncoderConfig.from_params({**qp, "npix": npix, "latent_cont": vae.cfg.latent_cont,
-                                      "latent_disc": vae.cfg.latent_disc})
+    return EncoderConfig.from_params(qp, npix, vae.cfg.latent_cont, vae.cfg.latent_disc)
 
 
 def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):

@@ -25,7 +25,7 @@ def run(args, params) -> None:
     from jetad.atomic import atomic_dir, write_text
     from jetad.data.images import read_background_images, read_images, subsample
     from jetad.errors import DataError
-    from jetad.inputs import read_model_meta
+    from jetad.inputs import check_quantized_encoder, keras_model_config, read_model_meta
 
     logger = log.get("jetad.distill")
     params = params.for_stage(args.command)
@@ -43,6 +43,9 @@ def run(args, params) -> None:
         reduced = Path(args.reduced) / "encoder_float.h5"
         if not reduced.is_file():
             raise DataError(f"{args.reduced}: no encoder_float.h5 (run jetad qat)")
+        keras_model_config(reduced, "float reduced encoder file (jetad qat: encoder_float.h5)")
+        if reduced.with_name("qencoder.h5").exists():
+            check_quantized_encoder(reduced.with_name("qencoder.h5"))
 
     from jetad.models.determinism import setup_tf
 

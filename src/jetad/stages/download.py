@@ -1,0 +1,12 @@
+"""`jetad download`: one file of the top-tagging Zenodo record 2603256, streamed, resumable and
+md5-verified against the record's published checksums (SPEC 1.1; jetad.data.download)."""
+
+from __future__ import annotations
+
+
+def run(args, params) -> None:
+    from jetad.data.download import fetch, published_md5
+
+    cfg = params.for_stage(args.command).download
+    md5 = cfg.md5.get(args.name) or published_md5(cfg, args.name)
+    fetch(cfg.url.format(name=args.name), args.out, md5, cfg.timeout)

@@ -1,0 +1,66 @@
+"""`jetad jets`: one file per process from an own file or from generated chunks (which files a
+source has: tests/data/test_jets.py)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+
+from jetad.data.layout import read_jets, write_jets
+
+
+def test_own_file_is_split_by_class(tmp_path, root, make_jets):
+    own = tmp_path / "mine.h5"
+    jets = make_jets(9, seed=2)  # labels alternate 0, 1, 0, ...
+    write_jets(own, jets)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"] = {"source": "file", "file": str(own)}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    qcd, top = tmp_path / "jets" / "qcd.h5", tmp_path / "jets" / "top.h5"
+    subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
+                    str(tmp_path / "params.yaml"), "--source", "file", "--in", str(own),
+                    "--out-dir", str(tmp_path / "jets")], check=True, capture_output=True)
+    assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["qcd.h5", "top.h5"]
+    q, t = read_jets(qcd), read_jets(top)
+    assert len(q) == 5 and len(t) == 4
+    assert (q.label == 0).all() and (t.label == 1).all()
+    np.testing.assert_array_equal(t.p4, jets.p4[1::2])
+
+
+def test_a_file_without_tops_is_refused(tmp_path, root, make_jets):
+    own = tmp_path / "qcd_only.h5"
+    jets = make_jets(4)
+    jets.label[:] = 0
+    write_jets(own, jets)
+    result = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--source", "file",
+                             "--params", str(root / "params.yaml"), "--in", str(own),
+                             "--out-dir", str(tmp_path / "out")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no top jets in" in result.stderr and "qcd_only.h5" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_generated_chunks_make_one_file_per_process_and_keep_their_label(tmp_path, root, make_jets):
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["generate"].update(chunks=[0], signals=["z"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    qcd, z = make_jets(4, seed=1), make_jets(3, seed=2)
+    qcd.label[:] = 0
+    z.label[:] = 1
+    write_jets(tmp_path / "chunks" / "qcd_0.h5", qcd)
+    write_jets(tmp_path / "chunks" / "z_0.h5", z)
+    argv = [sys.executable, "-m", "jetad.cli", "jets", "--params", str(tmp_path / "params.yaml"),
+            "--source", "generate", "--in", str(tmp_path / "chunks"), "--out-dir"]
+    subprocess.run([*argv, str(tmp_path / "jets")], check=True, capture_output=True)
+    assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["qcd.h5", "z.h5"]
+    np.testing.assert_array_equal(read_jets(tmp_path / "jets" / "z.h5").p4, z.p4)
+    # a signal chunk with is_signal_new 0 is not a z chunk
+    z.label[1] = 0
+    write_jets(tmp_path / "chunks" / "z_0.h5", z)
+    result = subprocess.run([*argv, str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"jetad jets: error: {tmp_path / 'chunks' / 'z_0.h5'}: "
+                                     "is_signal_new must be 1 in a z chunk")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,61 @@
+"""`jetad pixelize` on a jet file: the image file it writes (the kernel's tests are in
+tests/data/test_pixelize.py)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jetad.analysis.nsubjettiness import ratios
+from jetad.data.images import read_images
+from jetad.data.layout import Jets, write_jets
+
+
+@pytest.fixture
+def prong_jets(jets_from_ptetaphi):
+    """prong_jets(n, prongs, seed): (n, 200, 4) jets of 40 constituents spread by 0.03 around
+    `prongs` centres 0.4 apart, each jet at its own (eta, phi) and orientation."""
+
+    def jets(n: int, prongs: int, seed: int) -> np.ndarray:
+        return _prong_jets(jets_from_ptetaphi, n, prongs, seed)
+
+    return jets
+
+
+def _prong_jets(jets_from_ptetaphi, n: int, prongs: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    m = 40
+    angle = rng.uniform(0, 2 * np.pi, (n, 1))
+    which = np.arange(m) % prongs
+    offset = 0.4 * (which - (prongs - 1) / 2)[None, :]  # along a line, centred
+    eta = offset * np.cos(angle) + rng.normal(0, 0.03, (n, m)) + rng.uniform(-1, 1, (n, 1))
+    phi = offset * np.sin(angle) + rng.normal(0, 0.03, (n, m)) + rng.uniform(-3, 3, (n, 1))
+    pt = rng.uniform(5, 30, (n, m))
+    p4 = np.zeros((n, 200, 4), np.float32)
+    p4[:, :m] = jets_from_ptetaphi(pt, eta, phi)
+    return p4
+
+
+def test_pixelize_stage_writes_smaller_tau21_for_two_prong_jets(tmp_path, root, prong_jets):
+    """jetad pixelize on a file of one-prong (label 0) and two-prong (label 1) jets: the
+    image file carries each jet's N-subjettiness, row for row, and tau21 tells them apart."""
+    n = 30
+    p4 = np.concatenate([prong_jets(n, 1, 1), prong_jets(n, 2, 2)])
+    label = np.repeat(np.array([0, 1], np.int8), n)
+    write_jets(tmp_path / "jets.h5", Jets(p4, np.zeros((2 * n, 4), np.float32),
+                                          np.zeros(2 * n, np.int8), label))
+    proc = subprocess.run([sys.executable, "-m", "jetad.cli", "pixelize", "--params",
+                           str(root / "params.yaml"), "--in", str(tmp_path / "jets.h5"),
+                           "--out", str(tmp_path / "images.h5")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "N-subjettiness (tau21, tau32) of 60 jets" in proc.stderr
+    data = read_images(tmp_path / "images.h5")
+    expected = ratios(p4)
+    np.testing.assert_allclose(data.tau21, expected["tau21"], rtol=1e-6)
+    np.testing.assert_allclose(data.tau32, expected["tau32"], rtol=1e-6)
+    one, two = data.tau21[label == 0], data.tau21[label == 1]
+    # every two-prong jet below every one-prong jet: prongs 0.4 apart, each 0.03 wide
+    assert two.max() < one.min()
+    assert np.median(two) < 0.5 * np.median(one)
