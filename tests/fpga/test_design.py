@@ -70,10 +70,10 @@ def test_total_runs_heads_side_by_side():
 
 
 @pytest.fixture(scope="module")
-def encoder():
+def encoder(encoder_config):
     from jetad.quant import encoder as enc
 
-    return enc.build(quantized=True)
+    return enc.build(encoder_config, quantized=True)
 
 
 def test_design_rows_carry_report_latency(encoder, tmp_path):

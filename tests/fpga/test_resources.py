@@ -20,11 +20,11 @@ def test_analytic_dsp_counts_nonzero_wide_weights():
     assert resources.percentages({"DSP": 12288})["DSP_pct"] == 100.0
 
 
-def test_estimate_on_encoder_grouped_zeros_free():
+def test_estimate_on_encoder_grouped_zeros_free(encoder_config):
     from jetad.fpga import resources
     from jetad.quant import encoder
 
-    m = encoder.build(quantized=True)
+    m = encoder.build(encoder_config, quantized=True)
     rows = [r for r in resources.estimate(m, use_da4ml=False) if r["source"] == "analytic"]
     by = {r["layer"]: r for r in rows}
     for name, block_diagonal, full in (("conv1_b1_0", 900, 3600), ("dconv_b0", 144, 144)):
