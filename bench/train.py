@@ -15,9 +15,7 @@ import numpy as np
 
 import jetad  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
-THESIS = {"width": 1.0, "encoder_down_groups": 4, "encoder_res_groups": 8, "decoder_groups": 8,
-          "encoder_filters": [32, 64, 128, 128], "decoder_filters": [32, 128, 128, 64],
-          "decoder_expand": 256, "latent_cont": 32, "latent_disc": 20}
+THESIS_PRESET = "workflow/presets/thesis.yaml"  # the thesis model's sizes: its train section
 
 
 def measure(overrides: dict, train_params, npix: int, batch: int, steps: int):
@@ -69,7 +67,10 @@ def main() -> None:
     if args.widths:
         runs = [(f"width {w:g}", {"width": w}) for w in args.widths]
     else:
-        runs = [("thesis", THESIS), ("params.yaml", {})]
+        import yaml
+
+        thesis = yaml.safe_load(open(THESIS_PRESET))["train"]
+        runs = [("thesis", thesis), ("params.yaml", {})]
     print(f"batch {batch}, {args.steps} timed steps")
     for name, overrides in runs:
         tr, sc, counts, cfg = measure(overrides, tp, params.pixelize.npix, batch, args.steps)

@@ -1,6 +1,6 @@
 """`jetad split` on an image file of QCD, top and W jets: the parts it writes, and a file with
 no anomaly refused in one line with nothing written (the split itself:
-tests/data/test_split.py; the processes end to end: tests/data/test_processes.py)."""
+tests/data/test_split.py; the processes end to end: tests/test_processes_chain.py)."""
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ import yaml
 
 from jetad.analysis.metrics import auc
 from jetad.data.images import read_images, write_images
-from jetad.stages.supervised import folds
+from jetad.models.supervised import folds
 
 
 @pytest.fixture(scope="module")

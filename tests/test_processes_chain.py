@@ -1,4 +1,4 @@
-"""Each process carried through jets -> pixelize -> split with real Pythia chunks (a few jets of
+"""Integration (data + stages): each process carried through jets -> pixelize -> split with real Pythia chunks (a few jets of
 QCD, top and W), and the background choice of the inverse task."""
 
 import subprocess
