@@ -1,5 +1,6 @@
-"""Integration (data + stages): each process carried through jets -> pixelize -> split with real Pythia chunks (a few jets of
-QCD, top and W), and the background choice of the inverse task."""
+"""Integration (data + stages): each process carried through jets -> pixelize -> split with
+real Pythia chunks (a few jets of QCD, top and W), and the background choice of the inverse
+task."""
 
 import subprocess
 import sys
