@@ -93,17 +93,26 @@ def test_a_run_params_file_is_the_point_applied(project, env_path):
     assert "wrote results/seeds/12/params.yaml" in (project / "logs/seeds/12/params.log").read_text()
 
 
-def test_the_pipeline_seed_is_not_trained_again(project, env_path):
-    """params.yaml's own seed among the repeats: its run is the pipeline's, copied."""
+def test_the_pipeline_seed_and_a_default_point_are_not_trained_again(project, env_path):
+    """params.yaml's own seed among the repeats, a scan point that changes nothing: their
+    runs are the pipeline's, copied."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["scan"]["seeds"] = [params["seed"], 12]
+    params["scan"]["points"]["same"] = {"capacity": {"gamma": params["train"]["capacity"]["gamma"]}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    code, jobs = dry_run(project, env_path, "seeds")
-    assert code == 0
-    assert [o.split(",")[0] for o in jobs["scan_train"]] == ["results/seeds/12/model"]
-    own = f"results/seeds/{params['seed']}"
-    assert jobs["seeds_from_pipeline"][0].startswith(f"{own}/model, {own}/training_metrics.json")
-    assert len(jobs["train"]) == 1 and len(jobs["evaluate"]) == 1
+    for target, trained, own in (("seeds", "results/seeds/12", f"results/seeds/{params['seed']}"),
+                                 ("scan", None, "results/scan/same")):
+        code, jobs = dry_run(project, env_path, target)
+        assert code == 0
+        if trained:
+            assert [o.split(",")[0] for o in jobs["scan_train"]] == [f"{trained}/model"]
+        else:
+            assert sorted(o.split(",")[0] for o in jobs["scan_train"]) == [
+                "results/scan/b1/model", "results/scan/c7/model"]
+        assert jobs["from_pipeline"] == [f"{own}/model, {own}/training_metrics.json, "
+                                         f"{own}/training_history.csv, {own}/scores.h5, "
+                                         f"{own}/roc.pdf, {own}/metrics.json"]
+        assert len(jobs["train"]) == 1 and len(jobs["evaluate"]) == 1
 
 
 def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_path,
@@ -131,7 +140,7 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     r = subprocess.run([*snake, "seeds"], cwd=project, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     ran = set(re.findall(r"^(?:local)?rule (\w+):", r.stdout + r.stderr, flags=re.M))
-    assert ran == {"scan_params", "seeds_from_pipeline", "seeds"}
+    assert ran == {"scan_params", "from_pipeline", "seeds"}
     own = project / "results/seeds" / str(params["seed"])
     assert (own / "metrics.json").read_text() == made["results/metrics.json"]
     assert (own / "model/x").read_text() == "made up"
