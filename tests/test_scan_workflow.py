@@ -1,6 +1,8 @@
 """The scan and seed targets of the Snakemake workflow (workflow/rules/scan.smk): one
 train -> score -> evaluate chain per scan point and per seed, none of it in `all`."""
 
+import csv
+import json
 import re
 import subprocess
 
@@ -89,3 +91,58 @@ def test_a_run_params_file_is_the_point_applied(project, env_path):
     seed = yaml.safe_load((project / "results/seeds/12/params.yaml").read_text())
     assert seed == dict(base, seed=12)
     assert "wrote results/seeds/12/params.yaml" in (project / "logs/seeds/12/params.log").read_text()
+
+
+def test_the_pipeline_seed_and_a_default_point_are_not_trained_again(project, env_path):
+    """params.yaml's own seed among the repeats, a scan point that changes nothing: their
+    runs are the pipeline's, copied."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["scan"]["seeds"] = [params["seed"], 12]
+    params["scan"]["points"]["same"] = {"capacity": {"gamma": params["train"]["capacity"]["gamma"]}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for target, trained, own in (("seeds", "results/seeds/12", f"results/seeds/{params['seed']}"),
+                                 ("scan", None, "results/scan/same")):
+        code, jobs = dry_run(project, env_path, target)
+        assert code == 0
+        if trained:
+            assert [o.split(",")[0] for o in jobs["scan_train"]] == [f"{trained}/model"]
+        else:
+            assert sorted(o.split(",")[0] for o in jobs["scan_train"]) == [
+                "results/scan/b1/model", "results/scan/c7/model"]
+        assert jobs["from_pipeline"] == [f"{own}/model, {own}/training_metrics.json, "
+                                         f"{own}/training_history.csv, {own}/scores.h5, "
+                                         f"{own}/roc.pdf, {own}/metrics.json"]
+        assert len(jobs["train"]) == 1 and len(jobs["evaluate"]) == 1
+
+
+def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_path,
+                                                                   snakemake_jobs, fake_run):
+    """Run for real on a pipeline whose outputs exist (made up, then marked up to date with
+    --touch): `snakemake seeds` copies them and trains nothing, and the table's row is the
+    pipeline's metrics."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["scan"]["seeds"] = [params["seed"]]
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run = fake_run("pipeline", {"top": {"kl_total": 0.87, "bce": 0.91}}, seed=params["seed"])
+    made = {"results/metrics.json": json.dumps(run["metrics"]),
+            "results/training_metrics.json": json.dumps(run["training"])}
+    for job in snakemake_jobs(project, "evaluate"):  # train, score, evaluate and before
+        for out in job["output"]:
+            path = project / out
+            if "." not in path.name:  # directory outputs (model, figures, chunks folders)
+                path.mkdir(parents=True, exist_ok=True)
+                (path / "x").write_text("made up")
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(made.get(out, "made up"))
+    snake = [str(env_path / "snakemake"), "--cores", "1"]
+    subprocess.run([*snake, "--touch", "evaluate"], cwd=project, check=True, capture_output=True)
+    r = subprocess.run([*snake, "seeds"], cwd=project, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", r.stdout + r.stderr, flags=re.M))
+    assert ran == {"scan_params", "from_pipeline", "seeds"}
+    own = project / "results/seeds" / str(params["seed"])
+    assert (own / "metrics.json").read_text() == made["results/metrics.json"]
+    assert (own / "model/x").read_text() == "made up"
+    [row] = csv.DictReader((project / "results/seeds/seeds.csv").open())
+    assert row["top_best_auc"] == "0.91" and row["top_kl_total_auc"] == "0.87"

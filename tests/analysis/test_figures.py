@@ -80,6 +80,15 @@ def test_tsne_is_seeded():
     assert a.shape == (60, 2) and np.array_equal(a, b)
 
 
+def test_umap_is_seeded_and_the_seed_matters():
+    """Same seed, same embedding bytes (UMAP runs single-threaded when seeded); another seed
+    gives another embedding, so the seed is really used."""
+    x = np.random.default_rng(5).normal(size=(80, 6))
+    a, b = plots._embed("UMAP", x, 7), plots._embed("UMAP", x, 7)
+    assert a.shape == (80, 2) and a.tobytes() == b.tobytes()
+    assert not np.array_equal(a, plots._embed("UMAP", x, 8))
+
+
 def test_every_figure_carries_the_data_note(tmp_path, saved):
     rng = np.random.default_rng(5)
     img = rng.random((2, 8, 8))

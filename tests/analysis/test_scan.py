@@ -39,6 +39,15 @@ def test_a_seed_run_changes_only_the_seed(params):
                                                               if k != "seed"}
 
 
+def test_the_runs_with_params_yaml_own_parameters_are_the_pipeline_s(params):
+    assert scan.pipeline_runs(params) == []
+    params["scan"]["seeds"].append(params["seed"])
+    params["scan"]["points"]["default"] = {"capacity": dict(params["train"]["capacity"])}
+    params["scan"]["points"]["c9"]["capacity"]["cont_max"] = params["train"]["capacity"]["cont_max"]
+    # c9 names the default objective and capacities: the same run too
+    assert scan.pipeline_runs(params) == ["scan/c9", "scan/default", f"seeds/{params['seed']}"]
+
+
 @pytest.mark.parametrize("group, run, message", [
     ("scan", "nope", "no point 'nope'"),
     ("seeds", "6", "no seed '6'"),

@@ -326,9 +326,12 @@ def _embed(method: str, x: np.ndarray, seed: int) -> np.ndarray:
             return TSNE(n_components=2, perplexity=perplexity, init="pca",
                         random_state=seed).fit_transform(x)
     if method == "UMAP":
-        from umap import UMAP  # optional (see evaluate.umap): numba compiles it on first use
+        # numba compiles umap-learn in each new process (about a minute here, see README);
+        # seeded, it runs on one thread (n_jobs=1 said, not overridden with a warning), which
+        # makes the embedding the same bytes on every run
+        from umap import UMAP
 
-        return UMAP(n_components=2, random_state=seed).fit_transform(x)
+        return UMAP(n_components=2, random_state=seed, n_jobs=1).fit_transform(x)
     raise ValueError(method)
 
 

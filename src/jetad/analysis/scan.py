@@ -85,6 +85,17 @@ def sections(params: dict) -> dict:
     return {k: params[k] for k in RUN_SECTIONS if k in params}
 
 
+def pipeline_runs(params: dict) -> list[str]:
+    """The runs ("<group>/<run>") whose parameters are params.yaml's own in every section a
+    run's stages read: the seed repeat of params.yaml's seed, a scan point equal to the
+    default. Such a run is the pipeline's own run (same parameters, same split and test jets,
+    so the same bytes): the workflow copies the pipeline's outputs instead of training again."""
+    own = sections(params)
+    runs = [("scan", name) for name in points(params)] + [("seeds", str(s)) for s in seeds(params)]
+    return [f"{group}/{run}" for group, run in runs
+            if sections(run_params(params, group, run)) == own]
+
+
 def describe(train: dict) -> str:
     """The objective of a run in a few words, for the tables."""
     if train.get("objective", "beta") == "capacity":

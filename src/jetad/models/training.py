@@ -155,9 +155,18 @@ def collapse_on(model, images, batch_size: int) -> dict:
 
 
 
-def epoch_updates(state: dict, val_loss: float, tp: Train) -> dict:
+def epoch_updates(state: dict, val_loss: float, tp: Train, ramp_done: bool = True) -> dict:
     """ReduceLROnPlateau(factor, patience) and EarlyStopping(patience) on the validation
-    loss, with Keras' semantics, kept in plain state so they survive a restart."""
+    loss, with Keras' semantics, kept in plain state so they survive a restart.
+
+    Under the capacity objective the validation loss is measured against the targets C(t)
+    reached so far, so while they still rise (`ramp_done` false) two epochs' losses are not
+    comparable: neither schedule counts, the newest epoch stands as the best one, and the
+    best loss stays unset so that the first epoch at the final targets starts the count."""
+    epoch = state["epoch"] + 1
+    if not ramp_done:
+        return {"plateau_best": math.inf, "plateau_wait": 0, "lr": state["lr"],
+                "best_val": math.inf, "best_epoch": epoch, "stop_wait": 0}
     out = {}
     if val_loss < state["plateau_best"] - PLATEAU_MIN_DELTA:
         out.update(plateau_best=val_loss, plateau_wait=0, lr=state["lr"])
@@ -167,7 +176,6 @@ def epoch_updates(state: dict, val_loss: float, tp: Train) -> dict:
         if wait >= tp.lr_patience:
             lr, wait = lr * tp.lr_factor, 0
         out.update(plateau_wait=wait, lr=lr)
-    epoch = state["epoch"] + 1
     if val_loss < state["best_val"]:
         out.update(best_val=val_loss, best_epoch=epoch, stop_wait=0)
     else:
@@ -269,7 +277,9 @@ def train_jointvae(x_train, x_val, tp: Train, seed: int, checkpoint_dir: str | P
                **{f"val_{k}": v for k, v in va.items()}}
         state["history"].append(row)
         state["train_seconds"] += seconds
-        state.update(epoch_updates(state, va["loss"], tp))
+        # the capacity targets of this epoch's validation are final from the ramp's last epoch
+        ramp_done = objective.kind != "capacity" or epoch >= objective.ramp_epochs
+        state.update(epoch_updates(state, va["loss"], tp, ramp_done))
         is_best = state["best_epoch"] == epoch
         epoch_var.assign(epoch)
         state["epoch"] = epoch
