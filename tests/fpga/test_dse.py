@@ -49,7 +49,7 @@ def test_the_table_flags_the_front_of_each_axis_and_refuses_a_missing_signal():
 
     def row(config, lut, ns, auc):
         return {"config": config, "LUT_pct": lut, "latency_ns": ns, "auc_top": auc,
-                "auc_all": auc, "auc_source": "x"}
+                "auc_all": auc, "auc_source": "x", "auc_jets": 9}
 
     rows = table([row("a", 10.0, 500.0, 0.80), row("b", 50.0, 100.0, 0.80),
                   row("c", 60.0, 600.0, 0.90)], "top")

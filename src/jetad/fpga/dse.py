@@ -28,6 +28,7 @@ from jetad.errors import DataError, JetadError
 
 EMULATED = {"io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1}
 SCORE = "kl_total"
+NOT_AUC = ("auc_source", "auc_jets")
 _PRECISION = re.compile(r"^p(\d+)_(\d+)$")
 
 
@@ -110,8 +111,8 @@ def point_row(model, point: dict, hp, resources, emulation: dict) -> dict:
     row = {"precision_name": point["precision"], **row}
     for sig, auc in emulation["hls_emulation"][SCORE].items():
         row[f"auc_{sig}"] = auc
-    row["auc_source"] = (f"bit-exact emulation of {emulation['n_images']} test jets, "
-                         f"{emulation['configuration']} (shared by every io/strategy/reuse)")
+    row["auc_jets"] = int(emulation["n_images"])
+    row["auc_source"] = f"bit-exact emulation, {emulation['configuration']}"
     return row
 
 
@@ -137,7 +138,7 @@ def table(rows: list[dict], signal: str) -> list[dict]:
     key = f"auc_{signal}"
     missing = [r["config"] for r in rows if key not in r]
     if missing:
-        have = sorted(k[4:] for k in rows[0] if k.startswith("auc_") and k != "auc_source")
+        have = sorted(k[4:] for k in rows[0] if k.startswith("auc_") and k not in NOT_AUC)
         raise DataError(f"dse.pareto_signal: no {signal} jets in the emulated test set of "
                         f"{missing[0]} (AUCs: {', '.join(have)})")
     value = np.array([r[key] for r in rows], np.float64)
@@ -152,7 +153,7 @@ def table(rows: list[dict], signal: str) -> list[dict]:
 def markdown(rows: list[dict], signal: str) -> str:
     import pandas as pd
 
-    aucs = sorted(k for k in rows[0] if k.startswith("auc_") and k != "auc_source")
+    aucs = sorted(k for k in rows[0] if k.startswith("auc_") and k not in NOT_AUC)
     df = pd.DataFrame(rows)
     show = pd.DataFrame({
         "config": df["config"],
@@ -170,8 +171,8 @@ def markdown(rows: list[dict], signal: str) -> str:
             "configured clock. AUC: KL total, one bit-exact hls4ml emulation per precision "
             "(io_parallel/Latency/rf1), shared by every io type, strategy and reuse factor "
             "of that precision (they do not change a bit of the output: "
-            f"tests/fpga/test_dse.py); {rows[0]['auc_source']}. Front: * on the Pareto front "
-            f"of the AUC on {signal} against LUT % or against latency.\n")
+            f"tests/fpga/test_dse.py), on {rows[0]['auc_jets']} test jets. Front: * on the "
+            f"Pareto front of the AUC on {signal} against LUT % or against latency.\n")
     return head + show.to_markdown(index=False) + foot
 
 
