@@ -92,6 +92,12 @@ def _check_relations(params: Params, origin: str) -> None:
         if train.capacity.disc_max > math.log(k) + 1e-9:
             raise bad(f"train.capacity.disc_max must be at most log(latent_disc) = "
                       f"{math.log(k):.4g} nats (a categorical of {k} classes carries no more)")
+    dse = params.get("dse")
+    for width, integer in (dse.precisions if dse is not None else []):
+        # quantized_bits(width, integer) keeps a sign bit: width - 1 - integer fraction bits
+        if width < 2 or integer > width - 1:
+            raise bad(f"dse.precisions: [{width}, {integer}]: the integer part {integer} must be "
+                      f"at most width - 1 = {width - 1} (one bit is the sign), width at least 2")
     data = params.get("data")
     if data is not None and data.source == "file" and not data.file:
         raise bad("data.file must be set when data.source is 'file'")

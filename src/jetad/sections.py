@@ -219,6 +219,16 @@ class Resources(Section):
     yosys_max_weights: int
 
 
+@section
+class Dse(Section):
+    precisions: list[list[int]]
+    io_types: list[str]
+    strategies: list[str]
+    reuse_factors: list[int]
+    n_images: int | None
+    pareto_signal: str
+
+
 # params.yaml section -> its class; the top-level scalars `seed` and `preset` are plain values
 @section
 class Distill(Section):
@@ -248,5 +258,5 @@ SECTIONS: dict[str, type[Section]] = {
     "data": Data, "download": Download, "generate": Generate, "pixelize": Pixelize,
     "split": Split, "train": Train, "score": Score, "evaluate": Evaluate,
     "baseline": Baseline, "supervised": Supervised, "qat": Qat, "distill": Distill, "hls": Hls,
-    "resources": Resources, "scan": Scan,
+    "resources": Resources, "scan": Scan, "dse": Dse,
 }

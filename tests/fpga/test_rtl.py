@@ -140,6 +140,8 @@ def test_verilator_equals_qkeras_bit_for_bit(tmp_path):
     assert np.count_nonzero(want) > want.size // 2  # not a trivially zero model
     mismatch = np.argwhere(got != want)
     assert mismatch.size == 0, (mismatch[:5], got[tuple(mismatch[0])], want[tuple(mismatch[0])])
+    # clocked directly (not through da4ml's binder, which is told the latency)
+    assert design.measure_latency() == design.latency_cycles
 
 
 @pytest.mark.build  # yosys synthesis

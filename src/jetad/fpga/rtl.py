@@ -342,11 +342,125 @@ class Design:
         x = np.asarray(x_quantized, dtype=np.float32).reshape(len(x_quantized), -1)
         return np.asarray(self._model.predict(x, n_threads=-1)).reshape(len(x), -1)
 
+    def measure_latency(self, trials: int = 8, seed: int = 0) -> int:
+        """Clock the Verilated model and count the cycles from input to output: hold an input B
+        until the output settles, present A for one rising edge (edge 0), then B again; the
+        output must read out(A) after exactly one edge k and out(B) before and after it. Returns
+        k, the latency in cycles of da4ml's convention (the binder that `predict` uses reads a
+        sample's result `latency_cycles` edges after the edge that samples it). Random bit
+        patterns are valid inputs (every word is a value of its fixed-point type); trials with
+        out(A) == out(B) are skipped. Raises JetadError if the pattern is not seen."""
+        if self._lib is None:
+            raise JetadError(f"{self.path}: compile() the design first")
+        sim = self.path / "sim"
+        top = f"{self.name}_wrapper"
+        width = _port_width(self.path / "src" / f"{top}.v", "model_inp")
+        probe = sim / "latency_probe.cc"
+        probe.write_text(_PROBE.replace("@TOP@", f"V{top}"))
+        root = subprocess.run(["verilator", "--getenv", "VERILATOR_ROOT"], capture_output=True,
+                              text=True).stdout.strip()
+        inc = Path(root) / "include"
+        exe = sim / "latency_probe"
+        ret = subprocess.run(
+            ["g++", "-std=c++17", "-O1", "-faligned-new", f"-DIN_WIDTH={width}", "-I", "obj_dir",
+             "-I", str(inc), "-I", str(inc / "vltstd"), "-o", exe.name, probe.name,
+             str(inc / "verilated.cpp"), str(inc / "verilated_threads.cpp"),
+             f"obj_dir/V{top}__ALL.a", "-pthread"], cwd=sim, capture_output=True, text=True)
+        if ret.returncode != 0:
+            said = [ln for ln in ret.stderr.splitlines() if "error" in ln.lower()][:5]
+            raise JetadError(f"{probe}: build failed: " + (" | ".join(said) or str(ret.returncode)))
+        edges = 2 * self.latency_cycles + 8
+        ret = subprocess.run([str(exe), str(trials), str(seed), str(edges)], capture_output=True,
+                             text=True)
+        found = {int(v) for v in ret.stdout.split()}
+        if ret.returncode != 0 or len(found) != 1 or -1 in found:
+            raise JetadError(f"{self.path}: no single input-to-output latency within {edges} "
+                             f"edges (probe said {ret.stdout.strip()!r}, {ret.returncode})")
+        return found.pop()
+
     def synthesize(self) -> dict:
         """{'LUT', 'FF', 'cells'} of yosys synth_xilinx -family xcup of the whole design."""
         from jetad.fpga import yosys
 
         return yosys.synthesize(self.path, self.name, label=self.name)
+
+
+def _port_width(wrapper: Path, port: str) -> int:
+    import re
+
+    m = re.search(rf"input\s*\[(\d+):0\]\s*{port}\b", wrapper.read_text())
+    if m is None:
+        raise JetadError(f"{wrapper}: no 'input [N:0] {port}' port (da4ml's wrapper changed?)")
+    return int(m.group(1)) + 1
+
+
+# Drives the Verilated top directly (not da4ml's binder, which assumes the latency it is told):
+# per trial, B held for `edges` edges, A for edge 0, B again; prints the one edge after which
+# the output reads out(A) and before and after which it reads out(B), or -1.
+_PROBE = r"""
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <type_traits>
+#include <vector>
+#include <verilated.h>
+#include "@TOP@.h"
+
+template <typename T> void put(T &port, const std::vector<uint32_t> &w) {
+    if constexpr (std::is_integral_v<std::remove_reference_t<T>>) {
+        uint64_t v = w[0] | (w.size() > 1 ? uint64_t(w[1]) << 32 : 0);
+        port = static_cast<std::remove_reference_t<T>>(v);
+    } else {
+        for (size_t i = 0; i < w.size(); ++i) port[i] = w[i];
+    }
+}
+template <typename T> std::vector<uint32_t> get(const T &port) {
+    if constexpr (std::is_integral_v<std::remove_reference_t<T>>) {
+        uint64_t v = port;
+        return {uint32_t(v), uint32_t(v >> 32)};
+    } else {
+        std::vector<uint32_t> w;
+        for (size_t i = 0; i < sizeof(port) / sizeof(uint32_t); ++i) w.push_back(port[i]);
+        return w;
+    }
+}
+std::vector<uint32_t> pattern(std::mt19937 &rng) {
+    std::vector<uint32_t> w((IN_WIDTH + 31) / 32);
+    for (auto &x : w) x = rng();
+    if (IN_WIDTH % 32) w.back() &= (uint32_t(1) << (IN_WIDTH % 32)) - 1;
+    return w;
+}
+int main(int argc, char **argv) {
+    int trials = std::atoi(argv[1]), edges = std::atoi(argv[3]);
+    std::mt19937 rng(std::atoi(argv[2]));
+    auto dut = std::make_unique<@TOP@>();
+    auto edge = [&]() { dut->clk = 0; dut->eval(); dut->clk = 1; dut->eval(); };
+    for (int t = 0; t < trials; ++t) {
+        auto a = pattern(rng), b = pattern(rng);
+        put(dut->model_inp, a);
+        for (int i = 0; i < edges; ++i) edge();
+        auto out_a = get(dut->model_out);
+        put(dut->model_inp, b);
+        for (int i = 0; i < edges; ++i) edge();
+        auto out_b = get(dut->model_out);
+        if (out_a == out_b) continue;
+        put(dut->model_inp, a);
+        edge();  // edge 0 samples A
+        put(dut->model_inp, b);
+        int seen = -1, ok = 1;
+        for (int k = 0; k < edges; ++k) {
+            if (k > 0) edge();
+            auto out = get(dut->model_out);
+            if (out == out_a && seen < 0) seen = k;
+            else if (out != out_b) ok = 0;
+        }
+        std::printf("%d\n", ok ? seen : -1);
+    }
+    dut->final();
+    return 0;
+}
+"""
 
 
 def _old_lint_codes(src: Path) -> None:

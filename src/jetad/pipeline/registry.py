@@ -255,6 +255,41 @@ COMMANDS: tuple[Command, ...] = (
                                  ("seeds", "the spread over seeds"))),
         ),
     ),
+    # Snakemake only (workflow/rules/dse.smk): the FPGA design-space scan, one job per
+    # precision (QAT, emulation) and per (precision, io_type, strategy, reuse factor)
+    Command(
+        "dse", "jetad.stages.dse",
+        "FPGA design-space scan: per-precision QAT and emulation, one point per "
+        "configuration, the table and Pareto figure",
+        actions=(
+            Action("qat", "QAT of the reduced encoder at one precision", args=(
+                Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3"),
+                Arg("--train", required=True, help="background training images (jetad split)"),
+                Arg("--vae", required=True, help="trained JointVAE model directory (decoder)"),
+                Arg("--out", required=True, help="output QKeras encoder (.h5)"))),
+            Action("emulate", "bit-exact emulation of the whole encoder on test jets", args=(
+                Arg("--precision", required=True, help="p<width>_<integer>"),
+                Arg("--model", required=True, help="QKeras encoder of jetad dse qat"),
+                Arg("--test", required=True, help="test images (jetad split)"),
+                Arg("--out", required=True, help="output JSON: KL AUC per signal"))),
+            Action("point", "hls4ml project and analytic whole-design row of one point",
+                   args=(
+                Arg("--precision", required=True, help="p<width>_<integer>"),
+                Arg("--io-type", required=True, help="io_parallel or io_stream"),
+                Arg("--strategy", required=True, help="Latency or Resource"),
+                Arg("--reuse-factor", type=int, required=True, help="hls4ml reuse factor"),
+                Arg("--model", required=True, help="QKeras encoder of jetad dse qat"),
+                Arg("--emulation", required=True, help="its jetad dse emulate JSON"),
+                Arg("--project-dir", required=True, help="output hls4ml project directory"),
+                Arg("--out", required=True, help="output JSON: the point's row"))),
+            Action("table", "gather the points: CSV, Markdown and Pareto figure", args=(
+                Arg("--points", nargs="+", required=True, help="point JSON files"),
+                Arg("--csv", required=True, help="output CSV"),
+                Arg("--md", required=True, help="output Markdown table"),
+                Arg("--figure", required=True, help="output PDF: AUC against LUT % and "
+                                                    "latency, the Pareto front marked"))),
+        ),
+    ),
     Stage(
         "baseline", "jetad.stages.baseline",
         "train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)",

@@ -308,9 +308,14 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
     want = predict(model, x_test)
     got = design.predict(rtl.input_grid(model, x_test)).reshape(-1)
     mismatches = int(np.count_nonzero(got != want))
+    # the binder above is told the latency; the probe clocks the model and counts it
+    measured = design.measure_latency()
     if logger:
-        logger.info("verilator: %d of %d test jets differ from QKeras", mismatches, len(want))
+        logger.info("verilator: %d of %d test jets differ from QKeras; %d cycles from input to "
+                    "output, clocked (%d pipeline stages)", mismatches, len(want), measured,
+                    design.latency_cycles)
     out = {"latency_cycles": design.latency_cycles, "latency_ns": design.latency_ns,
+           "measured_latency_cycles": measured,
            # da4ml's binder clocks one jet in per cycle and reads each result `latency` cycles
            # later: the outputs above equal QKeras' only if the design accepts a jet per cycle
            "interval_cycles": 1, "da4ml_cost": design.cost, "reg_bits": design.reg_bits,
