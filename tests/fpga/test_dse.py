@@ -60,16 +60,19 @@ def test_the_table_flags_the_front_of_each_axis_and_refuses_a_missing_signal():
 
 
 @pytest.mark.build
-def test_io_type_strategy_and_reuse_do_not_change_a_bit(tmp_path, small_qmodel, images):
+def test_io_type_strategy_and_reuse_do_not_change_a_bit(tmp_path, small_qmodel, images,
+                                                        hls_settings):
     """Why the DSE emulates once per precision: the small encoder-style model (grouped conv,
     instance norm, leaky relu, dense) in the emulated configuration (io_parallel/Latency/rf1,
     jetad's integer C simulation) and in three others through hls4ml's own ap_fixed C++ gives
     the same bits on every output."""
+    from dataclasses import replace
+
     from jetad.fpga import grouped
     from jetad.fpga.build import compile_model
     from jetad.fpga.dse import EMULATED
     from jetad.fpga.emulate import Compiled, emulate
-    from jetad.fpga.project import HLSSettings, convert
+    from jetad.fpga.project import convert
 
     model = grouped.per_group(small_qmodel(with_norm=True, name="shared"))
     x = images(48, seed=7)
@@ -81,7 +84,8 @@ def test_io_type_strategy_and_reuse_do_not_change_a_bit(tmp_path, small_qmodel, 
             ("io_stream", "Resource", 4, "ap_fixed")):
         key = f"{io_type}_{strategy}_rf{reuse}"
         hm = convert(model, tmp_path / key,
-                     HLSSettings(io_type=io_type, strategy=strategy, reuse_factor=reuse), key)
+                     replace(hls_settings, io_type=io_type, strategy=strategy,
+                             reuse_factor=reuse), key)
         lib = compile_model(hm, "-O1 -fPIC", csim=csim)
         outs[key] = emulate(Compiled.of(hm, lib), x, processes=2, batch=24)[0]
     first = next(iter(outs.values()))
