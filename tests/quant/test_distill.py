@@ -164,7 +164,7 @@ def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir, 
     rows = list(csv.DictReader((d / "s/design.csv").open()))
     assert [r["source"] for r in rows] == ["da4ml", "yosys"]
     assert set(doc["target"]["checks"]) == {"LUT_pct", "FF_pct", "DSP_pct", "BRAM_pct",
-                                             "latency_ns", "interval_cycles", "auc_drop"}
+                                             "latency_ns", "interval_cycles", "auc_drop", "bit_exact"}
     assert (d / "student/student.h5").is_file() and any((d / "student/verilog").rglob("*.v"))
     assert "KL-total AUC" in (d / "s/table.md").read_text()
 
