@@ -111,6 +111,24 @@ REDUCED_CASES = {
     "images named encoder_float.h5": "not a Keras model file (no model_config)",
     "float qencoder.h5 beside it": "a float model, not quantized",
 }
+# the JSON files the design-space scan's jobs pass on (jetad dse point --emulation, jetad dse
+# table --points)
+JSON_CASES = {
+    "does not exist": "no such file",
+    "a directory": "is a directory, expected",
+    "0-byte file": "empty file (0 bytes)",
+    "truncated JSON": "not valid JSON (",
+    "JSON holding a list": "not a JSON object",
+}
+EMULATION_CASES = {
+    **JSON_CASES,
+    "emulation of another precision": "not the emulation of p16_6 (jetad dse emulate)",
+}
+POINT_CASES = {
+    **JSON_CASES,
+    "row without its configuration": "not a point file of jetad dse point (no io_type, "
+                                     "reuse_factor)",
+}
 # a run folder of the beta / capacity scan or the seed repeats (jetad scan table|seeds --runs)
 RUN_CASES = {
     "does not exist": "no such run folder",
@@ -315,6 +333,30 @@ def run_folders(d: Path, fake_run) -> dict[str, Path]:
     return paths
 
 
+def json_files(d: Path, kind: str, good: dict, wrong: tuple[str, dict]) -> dict[str, Path]:
+    """good/<kind>.json and the bad ones: JSON_CASES and `wrong` (case, the good object with
+    something changed)."""
+    bad = d / "bad"
+    (d / "good" / f"{kind}.json").write_text(json.dumps(good))
+    paths = {name: bad / f"{kind}_{slug}.json" for name, slug in (
+        ("does not exist", "missing"), ("a directory", "dir"), ("0-byte file", "empty"),
+        ("truncated JSON", "truncated"), ("JSON holding a list", "list"), (wrong[0], "wrong"))}
+    paths["a directory"].mkdir()
+    paths["0-byte file"].touch()
+    text = json.dumps(good)
+    paths["truncated JSON"].write_text(text[: len(text) // 2])
+    paths["JSON holding a list"].write_text(json.dumps(list(good)))
+    paths[wrong[0]].write_text(json.dumps(wrong[1]))
+    return paths
+
+
+EMULATION = {"precision": "p16_6", "n_images": 8,
+             "configuration": "io_parallel_Latency_rf1_16_6",
+             "hls_emulation": {"kl_total": {"top": 0.9}}}
+POINT = {"config": "io_stream_Latency_rf4_16_6", "precision_name": "p16_6",
+         "io_type": "io_stream", "strategy": "Latency", "reuse_factor": 4}
+
+
 def _scores(n: int = 8) -> tuple[dict, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(5)
     return ({k: rng.random(n) for k in NAMES}, (np.arange(n) % 2).astype(np.int8),
@@ -431,7 +473,12 @@ def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
     files = {"jets": jet_files(d, make_jets), "images": image_files(d, fake_jets),
-             "scores": score_files(d), "run": run_folders(d, fake_run)}
+             "scores": score_files(d), "run": run_folders(d, fake_run),
+             "emulation": json_files(d, "emulation", EMULATION, (
+                 "emulation of another precision", dict(EMULATION, precision="p8_3"))),
+             "point": json_files(d, "point", POINT, (
+                 "row without its configuration",
+                 {k: v for k, v in POINT.items() if k not in ("io_type", "reuse_factor")}))}
     log, _ = build.communicate(timeout=600)
     assert build.returncode == 0, log[-3000:]
     files["model_dir"], files["qmodel"], files["checkpoint"] = model_inputs(d)
@@ -453,6 +500,24 @@ def _distill(o: str, **bad: str) -> list[str]:
     return [*(x for k, v in inputs.items() for x in (f"--{k}", v)), "--out", f"{o}/student",
             "--scores", f"{o}/scores.h5", "--metrics", f"{o}/metrics.json", "--table",
             f"{o}/metrics.md", "--design", f"{o}/design.csv"]
+
+
+def _dse(action: str, o: str, **bad: str) -> list[str]:
+    """jetad dse <action>'s arguments: good inputs (quick's <16,6> encoder, the io_stream
+    Latency rf4 point of its grid) but for `bad`."""
+    inputs = {
+        "qat": {"train": "good/train.h5", "vae": "models/jointvae", "out": f"{o}/qencoder.h5"},
+        "emulate": {"model": "models/qencoder.h5", "test": "good/test.h5",
+                    "out": f"{o}/emulation.json"},
+        "point": {"io-type": "io_stream", "strategy": "Latency", "reuse-factor": "4",
+                  "model": "models/qencoder.h5", "emulation": "good/emulation.json",
+                  "project-dir": f"{o}/project", "out": f"{o}/point.json"},
+        "table": {"points": "good/point.json", "csv": f"{o}/dse.csv", "md": f"{o}/dse.md",
+                  "figure": f"{o}/pareto.pdf"},
+    }[action]
+    if action != "table":
+        inputs = {"precision": "p16_6", **inputs}
+    return [action, *(x for k, v in {**inputs, **bad}.items() for x in (f"--{k}", v))]
 
 
 DOORS = {
@@ -528,6 +593,28 @@ DOORS = {
     "distill --vae": ("distill", "model_dir", MODEL_DIR_CASES, lambda p, o: _distill(o, vae=p)),
     "distill --reduced": ("distill", "reduced", REDUCED_CASES,
                           lambda p, o: _distill(o, reduced=p)),
+    "dse qat --train": ("dse", "images",
+                        {**_subset(IMAGE_CASES, ("does not exist", "truncated HDF5",
+                                                 "corrupt data chunk", "NaN",
+                                                 "images of the wrong shape")),
+                         "anomalies in a background set": "8 anomalous jets (label 1)"},
+                        lambda p, o: _dse("qat", o, train=p)),
+    "dse qat --vae": ("dse", "model_dir", MODEL_DIR_CASES, lambda p, o: _dse("qat", o, vae=p)),
+    "dse emulate --test": ("dse", "images",
+                           _subset(IMAGE_CASES, ("0-byte file", "truncated HDF5",
+                                                 "missing column", "inf",
+                                                 "images of the wrong shape")),
+                           lambda p, o: _dse("emulate", o, test=p)),
+    "dse emulate --model": ("dse", "qmodel", QMODEL_CASES,
+                            lambda p, o: _dse("emulate", o, model=p)),
+    "dse point --model": ("dse", "qmodel",
+                          _subset(QMODEL_CASES, ("a directory", "truncated HDF5",
+                                                 "float model, quantized needed")),
+                          lambda p, o: _dse("point", o, model=p)),
+    "dse point --emulation": ("dse", "emulation", EMULATION_CASES,
+                              lambda p, o: _dse("point", o, emulation=p)),
+    "dse table --points": ("dse", "point", POINT_CASES,
+                           lambda p, o: _dse("table", o, points=p)),
     "scan table --runs": ("scan", "run", RUN_CASES,
                           lambda p, o: ["table", "--runs", "good/run", p, "--csv",
                                         f"{o}/scan.csv", "--md", f"{o}/scan.md"]),
@@ -544,8 +631,12 @@ SPECIAL = {
                                                    "training images good/train.h5 have (40, 40)"),
     ("score --test", "images of the wrong shape"): (None, "images have shape (32, 32), the "
                                                     "model models/jointvae expects (40, 40)"),
-    ("hls --test", "images of the wrong shape"): (None, "images have shape (32, 32), the "
-                                                  "encoder models/qencoder.h5 expects (40, 40)"),
+    **{(door, "images of the wrong shape"): (None, "images have shape (32, 32), the "
+                                             "encoder models/qencoder.h5 expects (40, 40)")
+       for door in ("hls --test", "dse emulate --test")},
+    ("dse qat --train", "images of the wrong shape"): ("images not square",
+                                                       "images have shape (8, 40, 32), "
+                                                       "expected (N, npix, npix)"),
     **{(door, "images of the wrong shape"): ("images not square", "images have shape "
                                              "(8, 40, 32), expected (N, npix, npix)")
        for door in ("supervised --train", "distill --train")},

@@ -55,6 +55,25 @@ def require_file(path: str | os.PathLike, kind: str = "file") -> Path:
     return path
 
 
+def read_text(path: str | os.PathLike, kind: str) -> str:
+    """The text of an existing, non-empty text file."""
+    try:
+        return require_file(path, kind).read_text()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file, expected {kind}") from None
+
+
+def read_json_object(path: str | os.PathLike, kind: str) -> dict:
+    """A JSON file that holds an object (a dict)."""
+    try:
+        data = json.loads(read_text(path, kind))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg}), expected {kind}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: not a JSON object, expected {kind}")
+    return data
+
+
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 

@@ -46,5 +46,14 @@ def apply(name: str, params_path: Path, preset_dir: Path = PRESET_DIR) -> dict:
 
 
 def run(args, params) -> None:
-    apply(args.name, Path(args.params or "params.yaml"))
-    print(f"params.yaml now uses preset {args.name}")
+    path = Path(args.params or "params.yaml")
+    apply(args.name, path)
+    print(f"{path} now uses preset {args.name}")
+    # the engines' job lists written from params.yaml (generate's processes, the dse grid)
+    # follow it, in a project that has them
+    root = path.parent
+    if (root / "dvc.yaml").is_file() and (root / "src" / "jetad").is_dir():
+        from jetad.pipeline.__main__ import write
+
+        for name in write(root):
+            print(f"{name} rewritten for the preset's parameters")

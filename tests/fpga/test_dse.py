@@ -20,6 +20,26 @@ def test_the_grid_is_the_product_of_the_section_in_order():
     assert len({point_path(**p) for p in grid}) == len(grid)
 
 
+def test_points_that_are_not_the_grid_are_named():
+    """The table refuses a stale job list: a point missing, one not in the grid, one twice."""
+    from jetad.fpga.dse import grid_mismatch, points
+
+    section = {"precisions": [[16, 6], [8, 3]], "io_types": ["io_stream"],
+               "strategies": ["Latency"], "reuse_factors": [1, 4]}
+    rows = [{"precision_name": p["precision"], "io_type": p["io_type"],
+             "strategy": p["strategy"], "reuse_factor": p["reuse_factor"]}
+            for p in points(section)]
+    assert grid_mismatch(rows[::-1], section) is None  # any order
+    assert "3 of its 4 points missing (first p16_6/io_stream/Latency/rf4)" in grid_mismatch(
+        rows[:1], section)
+    assert "p16_6/io_stream/Latency/rf4 is given twice" in grid_mismatch(
+        [*rows, rows[1]], section)
+    other = dict(rows[0], reuse_factor=16)
+    assert "p16_6/io_stream/Latency/rf16 is not a point of it" in grid_mismatch(
+        [*rows, other], section)
+    assert "python -m jetad.pipeline --write" in grid_mismatch(rows[1:], section)
+
+
 def test_precision_names_round_trip_and_bad_ones_are_refused():
     from jetad.errors import JetadError
     from jetad.fpga.dse import parse_precision, precision_name

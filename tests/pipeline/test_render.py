@@ -3,6 +3,7 @@ the Snakemake rules and dvc.yaml (jetad.pipeline.render). The generated files mu
 and each engine, asked through its own interface, must run the same commands with the same
 inputs and outputs, including the source files each stage runs (jetad.code_deps)."""
 
+import os
 import re
 import subprocess
 
@@ -11,31 +12,38 @@ import yaml
 
 from jetad.cli import build_parser
 from jetad.pipeline.__main__ import main, stale
-from jetad.pipeline.registry import STAGES
-from jetad.pipeline.render import WRITE_COMMAND, dvc_command, sections
+from jetad.pipeline.registry import DSE_STAGES, STAGES
+from jetad.pipeline.render import DSE_DVC_FILE, WRITE_COMMAND, dvc_command, sections
 from jetad.pipeline.values import dvc_params
 
 
-def dvc_stages(workdir):
-    """(command, deps, outs) of every stage of dvc.yaml as DVC resolves it (matrix, templates),
-    and stage -> the params.yaml sections it depends on."""
+def dvc_stages(workdir, dvcfile="dvc.yaml"):
+    """(command, deps, outs) of every stage of the pipeline file `dvcfile` as DVC resolves it
+    (matrix, templates, wdir; paths relative to the project), and stage -> the params.yaml
+    sections it depends on."""
     from dvc.repo import Repo
 
-    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=workdir, check=True)
+    def rel(path):
+        return os.path.relpath(path, workdir)
+
+    if not (workdir / ".dvc").is_dir():
+        subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=workdir, check=True)
     with Repo(str(workdir)) as repo:
-        stages = list(repo.index.stages)
-        outs = {str(o.def_path) for s in stages for o in s.outs}
+        every = list(repo.index.stages)
+        outs = {rel(o.fs_path) for s in every for o in s.outs}
         result, params = [], {}
-        for s in stages:
+        for s in every:
+            if rel(s.dvcfile.path) != dvcfile:
+                continue
             deps = set()
             for d in s.deps:
                 if d.__class__.__name__ == "ParamsDependency":
                     params[s.name.split("@")[0]] = list(d.params)
                     continue
-                path = str(d.def_path)
+                path = rel(d.fs_path)
                 inside = {o for o in outs if o.startswith(path.rstrip("/") + "/")}
                 deps |= inside or {path}  # a folder dep stands for the stage outs inside it
-            result.append((s.cmd, frozenset(deps), frozenset(str(o.def_path) for o in s.outs)))
+            result.append((s.cmd, frozenset(deps), frozenset(rel(o.fs_path) for o in s.outs)))
         return result, params
 
 
@@ -63,6 +71,59 @@ def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_pr
         s.name: s.threads or 1 for s in dvc_declared}
 
 
+@pytest.mark.integration
+def test_the_design_space_scan_runs_the_same_jobs_in_both_engines(tmp_path, env_path,
+                                                                   copy_project, snakemake_jobs):
+    """workflow/dse/dvc.yaml (wdir at the root) against `snakemake dse`, on the quick
+    preset's grid: `jetad preset` rewrites both engines' job lists for it."""
+    copy_project(tmp_path)
+    default = yaml.safe_load((tmp_path / DSE_DVC_FILE).read_text())["stages"]
+    done = subprocess.run(["jetad", "preset", "quick"], cwd=tmp_path, check=True,
+                          capture_output=True, text=True)
+    assert f"{DSE_DVC_FILE} rewritten" in done.stdout
+    assert stale(tmp_path) == []
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    quick = yaml.safe_load((tmp_path / DSE_DVC_FILE).read_text())["stages"]
+    assert len(default["dse"]["deps"]) > len(quick["dse"]["deps"])  # the grids differ
+    jobs = [j for j in snakemake_jobs(tmp_path, "dse") if j["rule_name"].startswith("dse")]
+    smk = [(j["shellcmd"].strip(), frozenset(j["input"]), frozenset(j["output"])) for j in jobs]
+    dvc, dvc_sections = dvc_stages(tmp_path, DSE_DVC_FILE)
+    grid = params["dse"]
+    n_points = (len(grid["precisions"]) * len(grid["io_types"]) * len(grid["strategies"])
+                * len(grid["reuse_factors"]))
+    assert len(smk) == len(dvc) == 2 * len(grid["precisions"]) + n_points + 1
+    assert sorted(smk, key=str) == sorted(dvc, key=str)
+    assert dvc_sections == {s.name: sections(s, params) for s in DSE_STAGES}
+    assert dvc_sections["dse_emulate"] == ["seed", "train", "hls", "dse.n_images"]
+    threads = {j["rule_name"]: j["threads"] for j in jobs}
+    assert threads == {s.name: s.threads or 1 for s in DSE_STAGES}
+
+
+def test_plain_dvc_repro_runs_dvc_yaml_only(tmp_path, env_path):
+    """The layout the design-space scan relies on, with real DVC on a two-file pipeline: a
+    pipeline file in workflow/dse with `wdir` at the root runs only when named, writes its
+    outputs at the root, and sees the main pipeline's outputs as its inputs."""
+    (tmp_path / "workflow" / "dse").mkdir(parents=True)
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  main:\n    cmd: echo main > main.txt\n    outs: [main.txt]\n")
+    (tmp_path / DSE_DVC_FILE).write_text(
+        "stages:\n  scan:\n    wdir: ../..\n    cmd: cat main.txt > scan.txt\n"
+        "    deps: [main.txt]\n    outs: [scan.txt]\n")
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+
+    def repro(*target):
+        return subprocess.run(["dvc", "repro", *target], cwd=tmp_path, check=True,
+                              capture_output=True, text=True).stdout
+
+    assert "'scan'" not in repro() and (tmp_path / "main.txt").is_file()
+    assert not (tmp_path / "scan.txt").exists()
+    out = repro(DSE_DVC_FILE)
+    assert "Running stage 'workflow/dse/dvc.yaml:scan'" in out
+    assert "'main'" not in out.replace("Stage 'main' didn't change", "")
+    assert (tmp_path / "scan.txt").read_text() == "main\n"
+    assert (tmp_path / "workflow" / "dse" / "dvc.lock").is_file()
+
+
 def test_generated_files_are_current(root):
     assert stale(root) == [], f"run `{WRITE_COMMAND}`"
     assert main(["--root", str(root)]) == 0
@@ -73,14 +134,15 @@ def test_every_command_the_engines_run_parses(root):
     the same declaration, and pass every required argument."""
     params = dvc_params(yaml.safe_load((root / "params.yaml").read_text()))
     parser = build_parser()
-    for stage in STAGES:
-        # a DVC matrix item as a job would have it (a chunk is a number)
+    for stage in (*STAGES, *DSE_STAGES):
+        # a DVC matrix item as a job would have it (a chunk or reuse factor is a number)
         command = re.sub(r"\$\{item\.(\w+)\}",
-                         lambda m: "0" if m.group(1) == "chunk" else m.group(1),
+                         lambda m: "0" if m.group(1) in ("chunk", "reuse") else m.group(1),
                          dvc_command(stage, params))
         words = command.split()
         args = parser.parse_args(words[1:])
-        assert args.command == stage.name and args.log
+        assert args.command == stage.command_name and args.log
+        assert getattr(args, "action", None) == stage.action
         for arg in stage.args:
             if arg.required:
                 assert arg.flag in words, (stage.name, arg.flag)

@@ -3,19 +3,26 @@ from jetad.code_deps import stage_files
 
 
 def sections(*names):
-    """The params.yaml sections a rule depends on: Snakemake reruns the rule when they change."""
-    return {name: config[name] for name in names}
+    """The params.yaml sections a rule depends on: Snakemake reruns the rule when they change.
+    A name may be one key of a section ("dse.n_images"), as in dvc.yaml's params."""
+
+    def value(name):
+        section, _, key = name.partition(".")
+        return config[section][key] if key else config[section]
+
+    return {name: value(name) for name in names}
 
 
-def code(stage):
-    """Input function: the source files `jetad <stage>` runs (its modules, the jetad modules
-    they import, and the schema of the sections in the rule's `params:`), the same list as
-    the stage's deps in dvc.yaml (src/jetad/code_deps.py), so that a code change reruns the
-    rules that use the changed module and the rules after them."""
+def code(stage, command=None):
+    """Input function: the source files rule `stage` runs (`jetad <stage>`, or `jetad
+    <command>` for a rule that runs one of its actions): its modules, the jetad modules they
+    import, and the schema of the sections in the rule's `params:`. The same list as the
+    stage's deps in dvc.yaml (src/jetad/code_deps.py), so that a code change reruns the rules
+    that use the changed module and the rules after them."""
 
     def files(wildcards):
         declared = [name for p in workflow.get_rule(stage).params if isinstance(p, dict)
                     for name in p]
-        return stage_files(stage, declared)
+        return stage_files(command or stage, declared)
 
     return files

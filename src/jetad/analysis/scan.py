@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
 import yaml
 
 from jetad.errors import ConfigError, DataError
+from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
 from jetad.presets import merge
@@ -105,25 +105,6 @@ def describe(train: dict) -> str:
     return f"beta {train['beta']:g}"
 
 
-def _read_text(path: Path, kind: str) -> str:
-    from jetad.inputs import require_file
-
-    try:
-        return require_file(path, kind).read_text()
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file, expected {kind}") from None
-
-
-def _read_json(path: Path, kind: str) -> dict:
-    try:
-        data = json.loads(_read_text(path, kind))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg}), expected {kind}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: not a JSON object, expected {kind}")
-    return data
-
-
 def read_run(folder: str | Path) -> dict:
     """params.yaml, training_metrics.json and metrics.json of one run folder, with every key
     the tables read checked to be there (a DataError naming the file otherwise)."""
@@ -135,7 +116,7 @@ def read_run(folder: str | Path) -> dict:
                         "training_metrics.json and metrics.json")
     path = folder / "params.yaml"
     try:
-        params = yaml.safe_load(_read_text(path, "run's parameter file"))
+        params = yaml.safe_load(read_text(path, "run's parameter file"))
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(params, dict) or "seed" not in params or not isinstance(
@@ -147,7 +128,7 @@ def read_run(folder: str | Path) -> dict:
         raise DataError(f"{path}: train section without its objective's values (beta, or "
                         "capacity gamma, cont_max, disc_max, epochs)") from None
     path = folder / "training_metrics.json"
-    training = _read_json(path, "jetad train's metrics")
+    training = read_json_object(path, "jetad train's metrics")
     if not isinstance(training.get("collapse"), dict):
         raise DataError(f"{path}: no collapse measures (written by an older jetad train)")
     missing = [f"{part}.{key}" for part, keys in (
@@ -157,7 +138,7 @@ def read_run(folder: str | Path) -> dict:
     if missing:
         raise DataError(f"{path}: no {', '.join(missing)}")
     path = folder / "metrics.json"
-    metrics = _read_json(path, "jetad evaluate's metrics")
+    metrics = read_json_object(path, "jetad evaluate's metrics")
     if not any("jointvae/" in k for k in metrics):
         raise DataError(f"{path}: no jointvae scores")
     # the entries the tables read: every JointVAE score and baseline

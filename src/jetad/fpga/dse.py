@@ -133,6 +133,32 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
 AXES = {"LUT_pct": "LUT [% of U250]", "latency_ns": "Latency [ns]"}
 
 
+# what a point row must hold for the table (jetad.fpga.design's columns and the emulated AUCs)
+POINT_KEYS = frozenset({"config", "precision_name", "io_type", "strategy", "reuse_factor"})
+
+
+def grid_mismatch(rows: list[dict], dse) -> str | None:
+    """What keeps the point rows from being the `dse:` grid, each point once (None: they
+    are). The engines' job lists are written from the grid (workflow/rules/dse.smk,
+    workflow/dse/dvc.yaml) and go stale when it changes without them."""
+    want = [point_path(**p) for p in points(dse)]
+    got = [point_path(r["precision_name"], r["io_type"], r["strategy"], r["reuse_factor"])
+           for r in rows]
+    if sorted(got) == sorted(want):
+        return None
+    extra = sorted(set(got) - set(want))
+    twice = sorted({p for p in got if got.count(p) > 1})
+    missing = sorted(set(want) - set(got))
+    if extra:
+        what = f"{extra[0]} is not a point of it"
+    elif twice:
+        what = f"{twice[0]} is given twice"
+    else:
+        what = f"{len(missing)} of its {len(want)} points missing (first {missing[0]})"
+    return (f"the points given are not the dse grid: {what}; after changing the grid, "
+            f"rewrite the job lists with `python -m jetad.pipeline --write`")
+
+
 def table(rows: list[dict], signal: str) -> list[dict]:
     """The rows with `pareto_<axis>` flags (AUC on `signal` against each axis)."""
     key = f"auc_{signal}"
@@ -186,7 +212,7 @@ def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None
     precisions = list(dict.fromkeys(r["precision"] for r in rows))
     markers = {("io_parallel", "Latency"): "o", ("io_parallel", "Resource"): "s",
                ("io_stream", "Latency"): "^", ("io_stream", "Resource"): "v"}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.2))
     for ax, axis in zip(axes, AXES, strict=True):
         for r in rows:
             c = f"C{precisions.index(r['precision'])}"
@@ -195,12 +221,12 @@ def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None
         front = sorted((r for r in rows if r[f"pareto_{axis}"]), key=lambda r: r[axis])
         if front:
             ax.step([r[axis] for r in front], [r[key] for r in front], where="post",
-                    color="0.3", lw=1, label="Pareto front")
+                    color="0.3", lw=1, label="Pareto front" if axis == "LUT_pct" else None)
             ax.scatter([r[axis] for r in front], [r[key] for r in front], s=140,
                        facecolors="none", edgecolors="k", lw=1.2)
         # issue 15's target: every resource under 30% of the U250, latency at most 200 ns
         ax.axvline(30.0 if axis == "LUT_pct" else 200.0, color="0.5", ls=":", lw=1,
-                   label="target (30% / 200 ns)")
+                   label="target (30% / 200 ns)" if axis == "LUT_pct" else None)
         ax.set_xscale("log")
         ax.set_xlabel(AXES[axis])
         ax.set_ylabel(f"KL total AUC ({signal}, emulated)")
@@ -208,10 +234,14 @@ def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None
         axes[0].scatter([], [], color=f"C{i}", marker="o", label=p)
     for (io, st), m in markers.items():
         if any(r["io_type"] == io and r["strategy"] == st for r in rows):
-            axes[1].scatter([], [], color="0.4", marker=m, label=f"{io}/{st}")
-    axes[0].legend(loc="lower right")
-    axes[1].legend(loc="lower right", title="marker size: reuse factor", title_fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+            axes[0].scatter([], [], color="0.4", marker=m, label=f"{io}/{st}")
+    for rf in sorted({int(r["reuse_factor"]) for r in rows}):
+        axes[0].scatter([], [], color="0.7", marker="o", s=18 + 10 * math.log2(rf + 1),
+                        label=f"reuse factor {rf}")
+    # one legend beside the panels: inside, it hid the cheap low-AUC points (lower right)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="center left",
+               bbox_to_anchor=(0.83, 0.5), fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 0.83, 1))
     _note(fig, note)
     fig.savefig(path)
     plt.close(fig)

@@ -1,6 +1,7 @@
 """`python -m jetad.pipeline [--write]`: check (default) or rewrite the files generated from
 the stage registry: dvc.yaml (with the code deps of jetad.code_deps) and
-workflow/rules/stages.smk."""
+workflow/rules/stages.smk, and the design-space scan's workflow/dse/dvc.yaml and
+workflow/rules/dse.smk."""
 
 from __future__ import annotations
 
@@ -8,19 +9,45 @@ import argparse
 import sys
 from pathlib import Path
 
-from jetad.pipeline.render import DVC_FILE, SMK_FILE, WRITE_COMMAND, dvc_yaml, snakemake_rules
+from jetad.pipeline.render import (
+    DSE_DVC_FILE,
+    DSE_DVC_INTRO,
+    DSE_SMK_FILE,
+    DSE_SMK_INTRO,
+    DVC_FILE,
+    SMK_FILE,
+    WRITE_COMMAND,
+    dvc_yaml,
+    snakemake_rules,
+)
 
 
 def generated(root: str | Path = ".") -> dict[str, str]:
     """File (relative to root) -> the text the registry gives it. dvc.yaml's code deps are
-    those of root's sources, its generate processes those of root's params.yaml."""
+    those of root's sources, its generate processes and the scan's grid those of root's
+    params.yaml."""
     import yaml
 
-    from jetad.pipeline.registry import STAGES
+    from jetad.pipeline.registry import DSE_STAGES, STAGES
 
     root = Path(root).resolve()
     params = yaml.safe_load((root / "params.yaml").read_text())
-    return {DVC_FILE: dvc_yaml(STAGES, params, root), SMK_FILE: snakemake_rules(STAGES)}
+    return {DVC_FILE: dvc_yaml(STAGES, params, root), SMK_FILE: snakemake_rules(STAGES),
+            DSE_DVC_FILE: dvc_yaml(DSE_STAGES, params, root, DSE_DVC_INTRO, wdir="../.."),
+            DSE_SMK_FILE: snakemake_rules(DSE_STAGES, DSE_SMK_INTRO)}
+
+
+def write(root: str | Path = ".") -> list[str]:
+    """Rewrite the stale generated files; returns their names."""
+    from jetad.atomic import write_text
+
+    root = Path(root)
+    names = stale(root)
+    texts = generated(root)
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_text(root / name, texts[name])
+    return names
 
 
 def stale(root: str | Path = ".") -> list[str]:
@@ -33,27 +60,22 @@ def stale(root: str | Path = ".") -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m jetad.pipeline",
-        description=f"Check (default) or rewrite {DVC_FILE} and {SMK_FILE} from the stage "
-                    "registry (src/jetad/pipeline/registry.py).")
+        description=f"Check (default) or rewrite {DVC_FILE}, {SMK_FILE}, {DSE_DVC_FILE} and "
+                    f"{DSE_SMK_FILE} from the stage registry (src/jetad/pipeline/registry.py).")
     parser.add_argument("--write", action="store_true", help="rewrite the files in place")
     parser.add_argument("--root", default=".", help="project directory (default: .)")
     args = parser.parse_args(argv)
     root = Path(args.root)
     if args.write:
-        from jetad.atomic import write_text
-
-        for name, text in generated(root).items():
-            if not (root / name).is_file() or (root / name).read_text() != text:
-                write_text(root / name, text)
-                print(f"{name}: rewritten")
-            else:
-                print(f"{name}: up to date")
+        rewritten = write(root)
+        for name in generated(root):
+            print(f"{name}: {'rewritten' if name in rewritten else 'up to date'}")
         return 0
     bad = stale(root)
     for name in bad:
         print(f"{name}: stale; run `{WRITE_COMMAND}`", file=sys.stderr)
     if not bad:
-        print(f"{DVC_FILE}, {SMK_FILE}: up to date")
+        print(f"{', '.join(generated(root))}: up to date")
     return 1 if bad else 0
 
 

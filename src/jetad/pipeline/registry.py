@@ -23,6 +23,7 @@ from jetad.pipeline.spec import (
     Report,
     Stage,
     Wildcard,
+    action_stage,
 )
 
 MEM = 8000  # MB: the training and image stages hold the image files in memory
@@ -255,39 +256,57 @@ COMMANDS: tuple[Command, ...] = (
                                  ("seeds", "the spread over seeds"))),
         ),
     ),
-    # Snakemake only (workflow/rules/dse.smk): the FPGA design-space scan, one job per
-    # precision (QAT, emulation) and per (precision, io_type, strategy, reuse factor)
+    # the FPGA design-space scan: its pipeline stages are DSE_STAGES below, one per action
     Command(
         "dse", "jetad.stages.dse",
         "FPGA design-space scan: per-precision QAT and emulation, one point per "
         "configuration, the table and Pareto figure",
         actions=(
             Action("qat", "QAT of the reduced encoder at one precision", args=(
-                Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3"),
-                Arg("--train", required=True, help="background training images (jetad split)"),
-                Arg("--vae", required=True, help="trained JointVAE model directory (decoder)"),
-                Arg("--out", required=True, help="output QKeras encoder (.h5)"))),
+                Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3",
+                    value="{wildcards.precision}"),
+                Arg("--train", required=True, help="background training images (jetad split)",
+                    value="{input.train}"),
+                Arg("--vae", required=True, help="trained JointVAE model directory (decoder)",
+                    value="{input.vae}"),
+                Arg("--out", required=True, help="output QKeras encoder (.h5)",
+                    value="{output.model}"))),
             Action("emulate", "bit-exact emulation of the whole encoder on test jets", args=(
-                Arg("--precision", required=True, help="p<width>_<integer>"),
-                Arg("--model", required=True, help="QKeras encoder of jetad dse qat"),
-                Arg("--test", required=True, help="test images (jetad split)"),
-                Arg("--out", required=True, help="output JSON: KL AUC per signal"))),
+                Arg("--precision", required=True, help="p<width>_<integer>",
+                    value="{wildcards.precision}"),
+                Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
+                    value="{input.model}"),
+                Arg("--test", required=True, help="test images (jetad split)",
+                    value="{input.test}"),
+                Arg("--out", required=True, help="output JSON: KL AUC per signal",
+                    value="{output.emulation}"))),
             Action("point", "hls4ml project and analytic whole-design row of one point",
                    args=(
-                Arg("--precision", required=True, help="p<width>_<integer>"),
-                Arg("--io-type", required=True, help="io_parallel or io_stream"),
-                Arg("--strategy", required=True, help="Latency or Resource"),
-                Arg("--reuse-factor", type=int, required=True, help="hls4ml reuse factor"),
-                Arg("--model", required=True, help="QKeras encoder of jetad dse qat"),
-                Arg("--emulation", required=True, help="its jetad dse emulate JSON"),
-                Arg("--project-dir", required=True, help="output hls4ml project directory"),
-                Arg("--out", required=True, help="output JSON: the point's row"))),
+                Arg("--precision", required=True, help="p<width>_<integer>",
+                    value="{wildcards.precision}"),
+                Arg("--io-type", required=True, help="io_parallel or io_stream",
+                    value="{wildcards.io_type}"),
+                Arg("--strategy", required=True, help="Latency or Resource",
+                    value="{wildcards.strategy}"),
+                Arg("--reuse-factor", type=int, required=True, help="hls4ml reuse factor",
+                    value="{wildcards.reuse}"),
+                Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
+                    value="{input.model}"),
+                Arg("--emulation", required=True, help="its jetad dse emulate JSON",
+                    value="{input.emulation}"),
+                Arg("--project-dir", required=True, help="output hls4ml project directory",
+                    value="{output.project}"),
+                Arg("--out", required=True, help="output JSON: the point's row",
+                    value="{output.point}"))),
             Action("table", "gather the points: CSV, Markdown and Pareto figure", args=(
-                Arg("--points", nargs="+", required=True, help="point JSON files"),
-                Arg("--csv", required=True, help="output CSV"),
-                Arg("--md", required=True, help="output Markdown table"),
+                Arg("--points", nargs="+", required=True,
+                    help="point JSON files: the `dse:` grid of params.yaml, each once",
+                    value="{input.points}"),
+                Arg("--csv", required=True, help="output CSV", value="{output.csv}"),
+                Arg("--md", required=True, help="output Markdown table", value="{output.md}"),
                 Arg("--figure", required=True, help="output PDF: AUC against LUT % and "
-                                                    "latency, the Pareto front marked"))),
+                                                    "latency, the Pareto front marked",
+                    value="{output.figure}"))),
         ),
     ),
     Stage(
@@ -539,3 +558,64 @@ def command(name: str) -> Command:
         if c.name == name:
             return c
     raise KeyError(name)
+
+
+# The FPGA design-space scan (issue 15): a pipeline of its own over the main pipeline's split
+# and JointVAE, outside `all` and the default `dvc repro` (workflow/rules/dse.smk, target
+# `dse`; workflow/dse/dvc.yaml). One QAT and one whole-encoder emulation per precision, one
+# job per point of the `dse:` grid (precision x io_type x strategy x reuse factor), gathered
+# into results/dse/dse.{csv,md} and pareto.pdf. The grid is written into both files' job
+# lists (a DVC matrix is fixed when written): `jetad preset` and
+# `python -m jetad.pipeline --write` rewrite them, and `jetad dse table` refuses points
+# that are not params.yaml's grid.
+_DSE_DIR = "results/dse/{precision}"
+_DSE_POINT = _DSE_DIR + "/{io_type}/{strategy}/rf{reuse}"
+_PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams("dse_precisions"))}
+_DSE = command("dse")
+
+DSE_STAGES: tuple[Stage, ...] = (
+    action_stage(
+        _DSE, "qat", "dse_qat",
+        inputs={"train": "data/split/train.h5", "vae": "results/model/jointvae"},
+        outputs={"model": _DSE_DIR + "/qencoder.h5"},
+        log="logs/dse/{precision}/qat.log",
+        params=("seed", "data", "qat"),
+        wildcards=_PRECISION,
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    action_stage(
+        _DSE, "emulate", "dse_emulate",
+        inputs={"model": _DSE_DIR + "/qencoder.h5", "test": "data/split/test.h5"},
+        outputs={"emulation": _DSE_DIR + "/emulation.json"},
+        log="logs/dse/{precision}/emulate.log",
+        params=("seed", "train", "hls", "dse.n_images"),
+        wildcards=_PRECISION,
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    action_stage(
+        _DSE, "point", "dse_point",
+        inputs={"model": _DSE_DIR + "/qencoder.h5", "emulation": _DSE_DIR + "/emulation.json"},
+        outputs={"project": Out(_DSE_POINT + "/project", directory=True),
+                 "point": _DSE_POINT + "/point.json"},
+        log="logs/dse/{precision}/{io_type}/{strategy}/rf{reuse}.log",
+        params=("hls", "resources"),
+        wildcards={**_PRECISION,
+                   "io_type": Wildcard("io_parallel|io_stream", FromParams("dse_io_types")),
+                   "strategy": Wildcard("Latency|Resource", FromParams("dse_strategies")),
+                   "reuse": Wildcard(r"\d+", FromParams("dse_reuse_factors"))},
+        resources={"mem_mb": 4000, "runtime": 30},
+    ),
+    action_stage(
+        _DSE, "table", "dse",
+        inputs={"points": FromParams("dse_point_files")},
+        outputs={"csv": "results/dse/dse.csv", "md": "results/dse/dse.md",
+                 "figure": "results/dse/pareto.pdf"},
+        log="logs/dse/table.log",
+        # the whole section: a changed grid reruns it, and it refuses a stale job list
+        params=("data", "dse"),
+        resources={"runtime": 5},
+    ),
+)
+

@@ -15,6 +15,19 @@ from jetad.pipeline.spec import ALL_SECTIONS, METRICS, OUTS, PLOTS, FromParams, 
 WRITE_COMMAND = "python -m jetad.pipeline --write"
 SMK_FILE = "workflow/rules/stages.smk"
 DVC_FILE = "dvc.yaml"
+# the FPGA design-space scan: a target of its own for each engine, outside `all` and the
+# default `dvc repro` (which reads ./dvc.yaml only)
+DSE_SMK_FILE = "workflow/rules/dse.smk"
+DSE_DVC_FILE = "workflow/dse/dvc.yaml"
+DSE_SMK_INTRO = (
+    "# The FPGA design-space scan: `snakemake --cores 2 dse`, not in `all`; DVC runs the same\n"
+    "# commands from workflow/dse/dvc.yaml (`dvc repro workflow/dse/dvc.yaml`). Its job list is\n"
+    "# params.yaml's `dse:` grid: after changing the grid, run the command above.\n")
+DSE_DVC_INTRO = (
+    "# The FPGA design-space scan, a pipeline file of its own: `dvc repro workflow/dse/dvc.yaml`\n"
+    "# (plain `dvc repro` reads ./dvc.yaml only). Paths are relative to the project root (wdir).\n"
+    "# Its matrices are params.yaml's `dse:` grid: after changing the grid, run the command\n"
+    "# above (`jetad preset` does).\n")
 REGISTRY_FILE = "src/jetad/pipeline/registry.py"
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -55,7 +68,7 @@ def _smk_output(spec) -> str:
 def _smk_shell(stage: Stage) -> str:
     """The shell command as a Python expression: string literals in Snakemake's shell
     syntax, joined with the params-dependent parts."""
-    parts: list[str | tuple] = [f"jetad {stage.name}"]
+    parts: list[str | tuple] = [stage.head]
     for arg in stage.pipeline_args:
         if isinstance(arg.value, FromParams):
             piece = [f" {arg.flag} ", arg.value]
@@ -65,7 +78,8 @@ def _smk_shell(stage: Stage) -> str:
             parts.append(("when", arg.when, piece))
         else:
             parts.extend(piece)
-    parts.append(" --log {log}")
+    if not stage.action:
+        parts.append(" --log {log}")
     exprs: list[str] = []
     for p in parts:
         if isinstance(p, str) and exprs and exprs[-1].startswith('"'):
@@ -84,7 +98,8 @@ def _smk_shell(stage: Stage) -> str:
 def _smk_rule(stage: Stage) -> list[str]:
     lines = [f"# {stage.help}", f"rule {stage.name}:", "    input:"]
     lines += [f"        {k}={_py(v)}," for k, v in stage.inputs.items()]
-    lines += [f'        code=code("{stage.name}"),', "    output:"]
+    code = (f'"{stage.name}", "{stage.command}"' if stage.command else f'"{stage.name}"')
+    lines += [f"        code=code({code}),", "    output:"]
     lines += [f"        {k}={_smk_output(v)}," for k, v in stage.outputs.items()]
     lines += ["    log:", f"        {_py(stage.log_path)},"]
     params = []
@@ -111,7 +126,12 @@ def _smk_rule(stage: Stage) -> list[str]:
     return lines
 
 
-def snakemake_rules(stages) -> str:
+MAIN_SMK_INTRO = (
+    "# One rule per `jetad <stage>`, each a one-line call of it; dvc.yaml runs the same\n"
+    "# commands. The helpers sections() and code() are in common.smk.\n")
+
+
+def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO) -> str:
     used = set()
     for stage in stages:
         found = [*stage.inputs.values(), *(out(o).path for o in stage.outputs.values()),
@@ -119,9 +139,7 @@ def snakemake_rules(stages) -> str:
                  *(a.value for a in stage.pipeline_args)]
         used |= {v.name for v in found if isinstance(v, FromParams)}
         used |= {name for name in (stage.when, *(a.when for a in stage.args)) if name}
-    text = _header("#") + (
-        "# One rule per `jetad <stage>`, each a one-line call of it; dvc.yaml runs the same\n"
-        "# commands. The helpers sections() and code() are in common.smk.\n"
+    text = _header("#") + intro + (
         "from jetad.pipeline.values import (\n"
         + "".join(f"    {name},\n" for name in sorted(used)) + ")\n")
     for stage in stages:
@@ -150,7 +168,7 @@ def _dvc_format(template: str, stage: Stage, params: dict) -> str:
         key = match.group(1)
         kind, _, name = key.partition(".")
         if kind == "input":
-            return " ".join(_dvc_paths(stage.inputs[name], params))
+            return " ".join(_dvc_path(p) for p in _dvc_paths(stage.inputs[name], params))
         if kind == "output":
             return " ".join(_dvc_path(p) for p in _dvc_paths(out(stage.outputs[name]).path,
                                                              params))
@@ -166,14 +184,15 @@ def _dvc_format(template: str, stage: Stage, params: dict) -> str:
 
 
 def dvc_command(stage: Stage, params: dict) -> str:
-    words = [f"jetad {stage.name}"]
+    words = [_dvc_format(stage.head, stage, params)]
     for arg in stage.pipeline_args:
         if arg.when and not getattr(values, arg.when)(params):
             continue
         value = (_call(arg.value, params) if isinstance(arg.value, FromParams)
                  else _dvc_format(arg.value, stage, params))
         words.append(f"{arg.flag} {value}")
-    words.append(_dvc_format("--log {log}", stage, params))
+    if not stage.action:
+        words.append(_dvc_format("--log {log}", stage, params))
     return " ".join(words)
 
 
@@ -182,17 +201,17 @@ def sections(stage: Stage, params: dict) -> list[str]:
     return list(params) if stage.params == ALL_SECTIONS else list(stage.params)
 
 
-def dvc_stage(stage: Stage, params: dict, root: Path) -> dict:
+def dvc_stage(stage: Stage, params: dict, root: Path, wdir: str | None = None) -> dict:
     from jetad.code_deps import stage_files
 
-    body: dict = {}
+    body: dict = {"wdir": wdir} if wdir else {}
     if stage.wildcards:
         body["matrix"] = {k: (_call(w.values, params) if isinstance(w.values, FromParams)
                               else w.values) for k, w in stage.wildcards.items()}
     body["cmd"] = dvc_command(stage, params)
     names = sections(stage, params)
-    data = [p for v in stage.inputs.values() for p in _dvc_paths(v, params)]
-    body["deps"] = data + stage_files(stage.name, names, root)
+    data = [_dvc_path(p) for v in stage.inputs.values() for p in _dvc_paths(v, params)]
+    body["deps"] = data + stage_files(stage.command_name, names, root)
     if names:
         body["params"] = names
     lists: dict[str, list] = {OUTS: [], METRICS: [], PLOTS: []}
@@ -207,11 +226,20 @@ def dvc_stage(stage: Stage, params: dict, root: Path) -> dict:
     return body
 
 
-def dvc_yaml(stages, params: dict, root: Path) -> str:
+MAIN_DVC_INTRO = (
+    "# DVC runs the default offline source (data.source: generate) without HLS synthesis\n"
+    "# (README, \"Data sources\"); Snakemake (workflow/rules/stages.smk) runs every source.\n")
+
+
+def dvc_yaml(stages, params: dict, root: Path, intro: str = MAIN_DVC_INTRO,
+             wdir: str | None = None) -> str:
+    """dvc.yaml of `stages`; `wdir`: the project root relative to the file, for a pipeline
+    file in a subfolder (its paths stay relative to the root)."""
     from ruamel.yaml import YAML
 
     dvc = values.dvc_params(params)
-    doc = {"stages": {s.name: dvc_stage(s, dvc, root) for s in stages if "dvc" in s.engines}}
+    doc = {"stages": {s.name: dvc_stage(s, dvc, root, wdir) for s in stages
+                      if "dvc" in s.engines}}
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
@@ -219,7 +247,4 @@ def dvc_yaml(stages, params: dict, root: Path) -> str:
     yaml.dump(doc, buf)
     # a blank line before each stage, where a reader looks for it
     body = re.sub(r"\n(  \S)", r"\n\n\1", buf.getvalue()).replace("stages:\n\n", "stages:\n")
-    return _header("#") + (
-        "# DVC runs the default offline source (data.source: generate) without HLS synthesis\n"
-        "# (README, \"Data sources\"); Snakemake (workflow/rules/stages.smk) runs every source.\n"
-        ) + body
+    return _header("#") + intro + body

@@ -137,7 +137,9 @@ class Stage(Command):
     a path or an Out). `params`: the params.yaml sections it reads (rerun when they change);
     `snakemake_params`: extra keyword params of the rule (name -> FromParams). `log`: default
     logs/<name>.log. `when`: a jetad.pipeline.values function; Snakemake defines the rule only
-    where it is true. `resources` values are numbers or FromParams."""
+    where it is true. `resources` values are numbers or FromParams. A `params` entry may be
+    one key of a section ("dse.n_images"). `command` and `action`: the stage runs
+    `jetad <command> <action>` (built by action_stage), its rule and DVC stage named `name`."""
 
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -149,10 +151,26 @@ class Stage(Command):
     resources: dict[str, Any] = field(default_factory=dict)
     engines: tuple[str, ...] = ("snakemake", "dvc")
     when: str | None = None
+    command: str | None = None
+    action: str | None = None
 
     @property
     def log_path(self) -> str:
         return self.log or f"logs/{self.name}.log"
+
+    @property
+    def command_name(self) -> str:
+        """The `jetad <command>` this stage runs: its own name, or for an action stage the
+        command whose action it is (the source files it runs are that command's)."""
+        return self.command or self.name
+
+    @property
+    def head(self) -> str:
+        """The command's words before its arguments. An action's parser does not know
+        --log, so an action stage passes it to the command, before the action."""
+        if self.action:
+            return f"jetad {self.command} --log {{log}} {self.action}"
+        return f"jetad {self.name}"
 
     @property
     def pipeline_args(self) -> tuple[Arg, ...]:
@@ -162,3 +180,11 @@ class Stage(Command):
 def out(spec) -> Out:
     """An outputs entry as an Out (a plain path is a cached file in dvc.yaml's outs)."""
     return spec if isinstance(spec, Out) else Out(spec)
+
+
+def action_stage(command: Command, action: str, name: str, **stage) -> Stage:
+    """A pipeline stage that runs `jetad <command> <action>`, with that action's arguments
+    (their `value`s are what the pipeline passes)."""
+    (act,) = (a for a in command.actions if a.name == action)
+    return Stage(name, command.module, act.help, args=act.args, needs_params=command.needs_params,
+                 command=command.name, action=action, **stage)

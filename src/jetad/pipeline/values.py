@@ -74,3 +74,30 @@ def logic_synthesis(params: dict) -> str:
 
 def gpu(params: dict) -> int:
     return 1 if params.get("preset") == "thesis" else 0
+
+
+# --- the FPGA design-space scan (params.yaml's `dse:` grid) --------------------------------
+
+def dse_precisions(params: dict) -> list[str]:
+    from jetad.fpga.dse import precision_name
+
+    return [precision_name(b, i) for b, i in params["dse"]["precisions"]]
+
+
+def dse_io_types(params: dict) -> list[str]:
+    return list(params["dse"]["io_types"])
+
+
+def dse_strategies(params: dict) -> list[str]:
+    return list(params["dse"]["strategies"])
+
+
+def dse_reuse_factors(params: dict) -> list[int]:
+    return [int(r) for r in params["dse"]["reuse_factors"]]
+
+
+def dse_point_files(params: dict) -> list[str]:
+    """results/dse/<precision>/<io_type>/<strategy>/rf<reuse>/point.json of every point."""
+    from jetad.fpga.dse import point_path, points
+
+    return [f"results/dse/{point_path(**p)}/point.json" for p in points(params["dse"])]

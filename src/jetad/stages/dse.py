@@ -14,6 +14,7 @@ import json
 from jetad import log
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
+from jetad.inputs import read_json_object
 
 logger = log.get("jetad.dse")
 
@@ -136,12 +137,15 @@ def _table(args, params) -> None:
 
     rows = []
     for path in args.points:
-        try:
-            rows.append(json.loads(open(path).read()))
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such point file (jetad dse point)") from None
-        except ValueError as exc:
-            raise DataError(f"{path}: not a point file ({exc})") from None
+        row = read_json_object(path, "point file of jetad dse point")
+        missing = sorted(dse.POINT_KEYS - row.keys())
+        if missing:
+            raise DataError(f"{path}: not a point file of jetad dse point (no "
+                            f"{', '.join(missing)})")
+        rows.append(row)
+    problem = dse.grid_mismatch(rows, params.dse)
+    if problem:
+        raise DataError(f"{args.params or 'params.yaml'}: {problem}")
     signal = params.dse.pareto_signal
     rows = dse.table(rows, signal)
     write_text(args.csv, pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
@@ -152,12 +156,8 @@ def _table(args, params) -> None:
 
 
 def _read_emulation(path, precision: str) -> dict:
-    try:
-        doc = json.loads(open(path).read())
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such emulation file (jetad dse emulate)") from None
-    except ValueError as exc:
-        raise DataError(f"{path}: not an emulation file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("precision") != precision or "hls_emulation" not in doc:
+    doc = read_json_object(path, "emulation file of jetad dse emulate")
+    if doc.get("precision") != precision or not {"hls_emulation", "n_images",
+                                                 "configuration"} <= doc.keys():
         raise DataError(f"{path}: not the emulation of {precision} (jetad dse emulate)")
     return doc
