@@ -141,17 +141,20 @@ def load(path: str | os.PathLike | None = None) -> Params:
     return build(load_raw(path))
 
 
-def declared(stage: str) -> tuple[str, ...]:
-    """The params.yaml sections `jetad <stage>` declares in the stage registry ("*": all;
-    a command that is no pipeline stage, like check-params, reads all)."""
-    from jetad.pipeline.registry import command
+def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
+    """The params.yaml sections `jetad <stage> [<action>]` declares in the stage registry
+    ("*": all; a command that is no pipeline stage, like check-params, reads all). A key
+    declared alone ("dse.n_images") allows its section."""
+    from jetad.pipeline.registry import command, stage_of_action
     from jetad.pipeline.spec import ALL_SECTIONS
 
     try:
-        cmd = command(stage)
+        cmd = stage_of_action(stage, action) if action else command(stage)
     except KeyError:
-        raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
-    return tuple(getattr(cmd, "params", ALL_SECTIONS))
+        what = f"{stage} {action}" if action else stage
+        raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
+    names = getattr(cmd, "params", ALL_SECTIONS)
+    return names if names == ALL_SECTIONS else tuple(n.partition(".")[0] for n in names)
 
 
 class UndeclaredSection(LookupError):
@@ -198,10 +201,11 @@ class Params:
         """The declared part of params.yaml as written (for provenance)."""
         return {k: copy.deepcopy(v) for k, v in self._raw.items() if k in set(self)}
 
-    def for_stage(self, stage: str) -> Params:
-        """These parameters as `jetad <stage>` may read them: only its declared sections."""
-        sections = declared(stage)
-        return Params(self._values, self._raw, stage,
+    def for_stage(self, stage: str, action: str | None = None) -> Params:
+        """These parameters as `jetad <stage> [<action>]` may read them: only its declared
+        sections."""
+        sections = declared(stage, action)
+        return Params(self._values, self._raw, f"{stage} {action}" if action else stage,
                       None if "*" in sections else frozenset(sections))
 
 

@@ -619,3 +619,10 @@ DSE_STAGES: tuple[Stage, ...] = (
     ),
 )
 
+
+def stage_of_action(command_name: str, action: str) -> Stage:
+    """The pipeline stage that runs `jetad <command_name> <action>`."""
+    for s in DSE_STAGES:
+        if (s.command, s.action) == (command_name, action):
+            return s
+    raise KeyError(f"{command_name} {action}")

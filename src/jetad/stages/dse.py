@@ -20,6 +20,7 @@ logger = log.get("jetad.dse")
 
 
 def run(args, params) -> None:
+    params = params.for_stage(args.command, args.action)
     {"qat": _qat, "emulate": _emulate, "point": _point, "table": _table}[args.action](args, params)
 
 
