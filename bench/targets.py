@@ -14,7 +14,6 @@ was not generated is reported as not measured.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -75,8 +74,15 @@ def main(argv=None) -> int:
                         "training_metrics.json inside); default: the pipeline's results/")
     args = parser.parse_args(argv)
     folder = Path(args.run or "results")
-    metrics = json.loads((folder / "metrics.json").read_text())
-    training = json.loads((folder / "training_metrics.json").read_text())
+    from jetad.errors import JetadError
+    from jetad.inputs import read_json_object
+
+    try:
+        metrics = read_json_object(folder / "metrics.json", "jetad evaluate's metrics")
+        training = read_json_object(folder / "training_metrics.json", "jetad train's metrics")
+    except JetadError as exc:
+        print(f"targets.py: error: {exc}", file=sys.stderr)
+        return 2
     rows = targets(metrics, training)
     for what, met, measured in rows:
         flag = "not measured" if met is None else ("met" if met else "MISSED")
