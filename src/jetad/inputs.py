@@ -60,7 +60,7 @@ def read_text(path: str | os.PathLike, kind: str) -> str:
     try:
         return require_file(path, kind).read_text()
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file, expected {kind}") from None
+        raise DataError(f"{path}: not a text file, expected {_article(kind)} {kind}") from None
 
 
 def read_json_object(path: str | os.PathLike, kind: str) -> dict:
@@ -68,9 +68,10 @@ def read_json_object(path: str | os.PathLike, kind: str) -> dict:
     try:
         data = json.loads(read_text(path, kind))
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg}), expected {kind}") from None
+        raise DataError(f"{path}: not valid JSON ({exc.msg}), expected {_article(kind)} "
+                        f"{kind}") from None
     if not isinstance(data, dict):
-        raise DataError(f"{path}: not a JSON object, expected {kind}")
+        raise DataError(f"{path}: not a JSON object, expected {_article(kind)} {kind}")
     return data
 
 
