@@ -38,6 +38,13 @@ def _figures(path: str) -> Out:
                report=Report("../report/figures.rst", "Figures", patterns=("{name}.pdf",)))
 
 
+# arguments shared by the actions of `jetad dse`
+_DSE_PRECISION = Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3",
+                     value="{wildcards.precision}")
+_DSE_MODEL = Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
+                 value="{input.model}")
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "preset", "jetad.presets",
@@ -263,8 +270,7 @@ COMMANDS: tuple[Command, ...] = (
         "configuration, the table and Pareto figure",
         actions=(
             Action("qat", "QAT of the reduced encoder at one precision", args=(
-                Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3",
-                    value="{wildcards.precision}"),
+                _DSE_PRECISION,
                 Arg("--train", required=True, help="background training images (jetad split)",
                     value="{input.train}"),
                 Arg("--vae", required=True, help="trained JointVAE model directory (decoder)",
@@ -272,26 +278,22 @@ COMMANDS: tuple[Command, ...] = (
                 Arg("--out", required=True, help="output QKeras encoder (.h5)",
                     value="{output.model}"))),
             Action("emulate", "bit-exact emulation of the whole encoder on test jets", args=(
-                Arg("--precision", required=True, help="p<width>_<integer>",
-                    value="{wildcards.precision}"),
-                Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
-                    value="{input.model}"),
+                _DSE_PRECISION,
+                _DSE_MODEL,
                 Arg("--test", required=True, help="test images (jetad split)",
                     value="{input.test}"),
                 Arg("--out", required=True, help="output JSON: KL AUC per signal",
                     value="{output.emulation}"))),
             Action("point", "hls4ml project and analytic whole-design row of one point",
                    args=(
-                Arg("--precision", required=True, help="p<width>_<integer>",
-                    value="{wildcards.precision}"),
+                _DSE_PRECISION,
                 Arg("--io-type", required=True, help="io_parallel or io_stream",
                     value="{wildcards.io_type}"),
                 Arg("--strategy", required=True, help="Latency or Resource",
                     value="{wildcards.strategy}"),
                 Arg("--reuse-factor", type=int, required=True, help="hls4ml reuse factor",
                     value="{wildcards.reuse}"),
-                Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
-                    value="{input.model}"),
+                _DSE_MODEL,
                 Arg("--emulation", required=True, help="its jetad dse emulate JSON",
                     value="{input.emulation}"),
                 Arg("--project-dir", required=True, help="output hls4ml project directory",
