@@ -75,7 +75,7 @@ def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_pr
 def test_the_design_space_scan_runs_the_same_jobs_in_both_engines(tmp_path, env_path,
                                                                    copy_project, snakemake_jobs):
     """workflow/dse/dvc.yaml (wdir at the root) against `snakemake dse`, on the quick
-    preset's grid: `jetad preset` rewrites both engines' job lists for it."""
+    preset's grid: `jetad preset` rewrites the DVC file for it."""
     copy_project(tmp_path)
     default = yaml.safe_load((tmp_path / DSE_DVC_FILE).read_text())["stages"]
     done = subprocess.run(["jetad", "preset", "quick"], cwd=tmp_path, check=True,

@@ -139,8 +139,8 @@ POINT_KEYS = frozenset({"config", "precision_name", "io_type", "strategy", "reus
 
 def grid_mismatch(rows: list[dict], dse) -> str | None:
     """What keeps the point rows from being the `dse:` grid, each point once (None: they
-    are). The engines' job lists are written from the grid (workflow/rules/dse.smk,
-    workflow/dse/dvc.yaml) and go stale when it changes without them."""
+    are). DVC's job list (workflow/dse/dvc.yaml) is written from the grid and goes stale when
+    the grid changes without it."""
     want = [point_path(**p) for p in points(dse)]
     got = [point_path(r["precision_name"], r["io_type"], r["strategy"], r["reuse_factor"])
            for r in rows]

@@ -566,10 +566,10 @@ def command(name: str) -> Command:
 # and JointVAE, outside `all` and the default `dvc repro` (workflow/rules/dse.smk, target
 # `dse`; workflow/dse/dvc.yaml). One QAT and one whole-encoder emulation per precision, one
 # job per point of the `dse:` grid (precision x io_type x strategy x reuse factor), gathered
-# into results/dse/dse.{csv,md} and pareto.pdf. The grid is written into both files' job
-# lists (a DVC matrix is fixed when written): `jetad preset` and
-# `python -m jetad.pipeline --write` rewrite them, and `jetad dse table` refuses points
-# that are not params.yaml's grid.
+# into results/dse/dse.{csv,md} and pareto.pdf. Snakemake reads the grid from params.yaml
+# when it builds the graph; DVC's matrices are written into workflow/dse/dvc.yaml (fixed when
+# written): `jetad preset` and `python -m jetad.pipeline --write` rewrite it, and
+# `jetad dse table` refuses points that are not params.yaml's grid.
 _DSE_DIR = "results/dse/{precision}"
 _DSE_POINT = _DSE_DIR + "/{io_type}/{strategy}/rf{reuse}"
 _PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams("dse_precisions"))}

@@ -21,8 +21,8 @@ DSE_SMK_FILE = "workflow/rules/dse.smk"
 DSE_DVC_FILE = "workflow/dse/dvc.yaml"
 DSE_SMK_INTRO = (
     "# The FPGA design-space scan: `snakemake --cores 2 dse`, not in `all`; DVC runs the same\n"
-    "# commands from workflow/dse/dvc.yaml (`dvc repro workflow/dse/dvc.yaml`). Its job list is\n"
-    "# params.yaml's `dse:` grid: after changing the grid, run the command above.\n")
+    "# commands from workflow/dse/dvc.yaml (`dvc repro workflow/dse/dvc.yaml`). The jobs are\n"
+    "# params.yaml's `dse:` grid, read when Snakemake builds the graph.\n")
 DSE_DVC_INTRO = (
     "# The FPGA design-space scan, a pipeline file of its own: `dvc repro workflow/dse/dvc.yaml`\n"
     "# (plain `dvc repro` reads ./dvc.yaml only). Paths are relative to the project root (wdir).\n"
