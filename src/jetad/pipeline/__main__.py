@@ -21,6 +21,9 @@ from jetad.pipeline.render import (
     snakemake_rules,
 )
 
+# the generated files, in the order they are checked and reported
+FILES = (DVC_FILE, SMK_FILE, DSE_DVC_FILE, DSE_SMK_FILE)
+
 
 def generated(root: str | Path = ".") -> dict[str, str]:
     """File (relative to root) -> the text the registry gives it. dvc.yaml's code deps are
@@ -42,18 +45,20 @@ def write(root: str | Path = ".") -> list[str]:
     from jetad.atomic import write_text
 
     root = Path(root)
-    names = stale(root)
     texts = generated(root)
+    names = stale(root, texts)
     for name in names:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         write_text(root / name, texts[name])
     return names
 
 
-def stale(root: str | Path = ".") -> list[str]:
-    """The generated files whose text differs from what the registry gives."""
+def stale(root: str | Path = ".", texts: dict[str, str] | None = None) -> list[str]:
+    """The generated files whose text differs from what the registry gives (`texts`: those
+    of generated(root), when the caller has them already)."""
     root = Path(root)
-    return [name for name, text in generated(root).items()
+    texts = generated(root) if texts is None else texts
+    return [name for name, text in texts.items()
             if not (root / name).is_file() or (root / name).read_text() != text]
 
 
@@ -68,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     if args.write:
         rewritten = write(root)
-        for name in generated(root):
+        for name in FILES:
             print(f"{name}: {'rewritten' if name in rewritten else 'up to date'}")
         return 0
     bad = stale(root)
     for name in bad:
         print(f"{name}: stale; run `{WRITE_COMMAND}`", file=sys.stderr)
     if not bad:
-        print(f"{', '.join(generated(root))}: up to date")
+        print(f"{', '.join(FILES)}: up to date")
     return 1 if bad else 0
 
 
