@@ -110,8 +110,10 @@ def stage_files(stage: str, sections=(), root: str | Path = ".") -> list[str]:
     for name in (*COMMON, module):
         files |= module_files(root, name)
     schema = root / SRC / PACKAGE / "schema"
+    from jetad.pipeline.spec import section_of
+
     for key in ("top", *sections):
-        section = key.partition(".")[0]  # a key of a section ("dse.n_images"): its schema
+        section = section_of(key)
         if (schema / f"{section}.json").is_file():
             files.add(schema / f"{section}.json")
     return sorted(str(p.relative_to(root)) for p in files)

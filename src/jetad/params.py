@@ -146,7 +146,7 @@ def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
     ("*": all; a command that is no pipeline stage, like check-params, reads all). A key
     declared alone ("dse.n_images") allows its section."""
     from jetad.pipeline.registry import command, stage_of_action
-    from jetad.pipeline.spec import ALL_SECTIONS
+    from jetad.pipeline.spec import ALL_SECTIONS, section_of
 
     try:
         cmd = stage_of_action(stage, action) if action else command(stage)
@@ -154,7 +154,7 @@ def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
         what = f"{stage} {action}" if action else stage
         raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
     names = getattr(cmd, "params", ALL_SECTIONS)
-    return names if names == ALL_SECTIONS else tuple(n.partition(".")[0] for n in names)
+    return names if names == ALL_SECTIONS else tuple(section_of(n) for n in names)
 
 
 class UndeclaredSection(LookupError):

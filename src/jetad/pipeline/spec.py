@@ -177,6 +177,12 @@ class Stage(Command):
         return tuple(a for a in self.args if a.value is not None)
 
 
+def section_of(name: str) -> str:
+    """The params.yaml section of a name in a stage's `params`: the name itself, or the
+    section of one key declared alone ("dse.n_images" -> "dse")."""
+    return name.partition(".")[0]
+
+
 def out(spec) -> Out:
     """An outputs entry as an Out (a plain path is a cached file in dvc.yaml's outs)."""
     return spec if isinstance(spec, Out) else Out(spec)
