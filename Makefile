@@ -30,6 +30,7 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check src tests bench
+	cd $(CURDIR) && $(BIN)/lint-imports
 
 bench: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python bench/pixelize.py

@@ -4,8 +4,8 @@
 
 Builds the QKeras encoder (random weights: speed does not depend on them), converts it with
 hls4ml (bit_exact; grouped convs as one conv per group unless --no-per-group, see
-jetad.fpga.grouped), writes the project twice and compiles it (g++, --cflags) once with jetad's
-integer C-simulation kernels (`hls.csim: integer`, jetad.fpga.csim) and once with hls4ml's
+jetad.fpga.hls4ml.grouped), writes the project twice and compiles it (g++, --cflags) once with jetad's
+integer C-simulation kernels (`hls.csim: integer`, jetad.fpga.hls4ml.csim) and once with hls4ml's
 ap_fixed loops as written (`hls.csim: ap_fixed`, the reference). Both emulate the same random
 images in batches over --processes worker processes (the reference only the first --ref-n, it
 is ~8x slower). Prints images/s of each, their ratio, the projected time for 50,000 images (the
@@ -26,8 +26,8 @@ import numpy as np
 
 
 def build(model, out_dir, settings, csim, args):
-    from jetad.fpga import emulate, project
-    from jetad.fpga.build import build_library
+    from jetad.fpga.hls4ml import emulate, project
+    from jetad.fpga.hls4ml.build import build_library
 
     t0 = time.time()
     hls_model = project.convert(model, out_dir, settings, "qencoder")
@@ -37,7 +37,7 @@ def build(model, out_dir, settings, csim, args):
 
 
 def run(comp, x, args):
-    from jetad.fpga import emulate
+    from jetad.fpga.hls4ml import emulate
 
     t0 = time.time()
     got = emulate.emulate(comp, x, processes=args.processes, batch=args.batch)
@@ -60,9 +60,9 @@ def main() -> None:
     ap.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
     args = ap.parse_args()
 
-    from jetad.fpga import emulate, grouped, project
+    from jetad.fpga.hls4ml import emulate, grouped, project
+    from jetad.models import reduced_encoder as encoder
     from jetad.params import load
-    from jetad.quant import encoder
 
     params = load(args.params)
     model = encoder.build(encoder.EncoderConfig.from_params(

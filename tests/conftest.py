@@ -157,7 +157,7 @@ def default_params():
 def encoder_config(default_params):
     """The reduced encoder of params.yaml's `qat` section (EncoderConfig), in front of the
     `train` section's latent space; `dataclasses.replace` it for another one."""
-    from jetad.quant.encoder import EncoderConfig
+    from jetad.models.reduced_encoder import EncoderConfig
 
     p = default_params
     return EncoderConfig.from_params(p.qat, p.pixelize.npix, p.train.latent_cont,
@@ -168,7 +168,7 @@ def encoder_config(default_params):
 def hls_settings(default_params):
     """hls4ml's settings of params.yaml's `hls` section (HLSSettings); `dataclasses.replace`
     it for others."""
-    from jetad.fpga.project import HLSSettings
+    from jetad.fpga.hls4ml.project import HLSSettings
 
     return HLSSettings.from_params(default_params.hls)
 

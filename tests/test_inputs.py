@@ -28,7 +28,7 @@ import yaml
 from jetad.analysis.scores import NAMES, write_score_file
 from jetad.data.images import FIELDS, ImageSet, write_images
 from jetad.data.layout import KEY, to_frame, write_jets
-from jetad.presets import merge
+from jetad.params import merge
 
 # every case is a jetad subprocess (about a hundred of them)
 pytestmark = pytest.mark.slow

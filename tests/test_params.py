@@ -7,7 +7,7 @@ import yaml
 
 from jetad.errors import ConfigError
 from jetad.params import load, load_raw, validate
-from jetad.presets import apply
+from jetad.stages.preset import apply
 
 
 @pytest.fixture
@@ -133,10 +133,17 @@ def test_left_out_keys_take_the_schema_default(tmp_path, params):
     assert "evaluate" not in p.raw and "cxx" not in p.raw["hls"]
 
 
-def test_a_stage_reads_only_the_sections_it_declares(root):
-    from jetad.params import UndeclaredSection
+def for_stage(path, stage):
+    """params.yaml as jetad.cli hands it to `jetad <stage>`."""
+    from jetad.pipeline.registry import declared
 
-    p = load(root / "params.yaml").for_stage("resources")
+    return load(path).restrict(declared(stage), stage)
+
+
+def test_a_stage_reads_only_the_sections_it_declares(root):
+    from jetad.errors import UndeclaredSection
+
+    p = for_stage(root / "params.yaml", "resources")
     assert p.hls.reuse_factor >= 1 and p["resources"].da4ml in (True, False)
     with pytest.raises(UndeclaredSection, match="jetad resources reads params.yaml section "
                                                  "'train'"):
@@ -144,23 +151,23 @@ def test_a_stage_reads_only_the_sections_it_declares(root):
     with pytest.raises(UndeclaredSection, match="'seed'"):
         _ = p["seed"]
     assert set(p) == {"hls", "resources"}
-    assert set(load(root / "params.yaml").for_stage("provenance").raw) == set(
+    assert set(for_stage(root / "params.yaml", "provenance").raw) == set(
         load_raw(root / "params.yaml"))
     with pytest.raises(UndeclaredSection, match="jetad nope is no command"):
-        load(root / "params.yaml").for_stage("nope")
+        for_stage(root / "params.yaml", "nope")
 
 
 def test_every_stage_reads_only_what_it_declares(root):
     """No stage reads a section beyond its registry entry: synth, which needs one switch of
     `resources`, gets it as --logic-synthesis and declares no section (a change of another
     resources key reruns no synthesis)."""
-    from jetad.params import UndeclaredSection, declared
-    from jetad.pipeline.registry import command
+    from jetad.errors import UndeclaredSection
+    from jetad.pipeline.registry import command, declared
     from jetad.pipeline.render import dvc_command
 
     assert declared("synth") == ()
     with pytest.raises(UndeclaredSection, match="'resources'"):
-        _ = load(root / "params.yaml").for_stage("synth").resources
+        _ = for_stage(root / "params.yaml", "synth").resources
     raw = yaml.safe_load((root / "params.yaml").read_text())
     for value, word in ((True, "on"), (False, "off")):
         raw["resources"]["logic_synthesis"] = value

@@ -13,7 +13,7 @@ import sys
 
 from jetad import log
 from jetad.errors import JetadError
-from jetad.pipeline.registry import COMMANDS
+from jetad.pipeline.registry import COMMANDS, declared
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         if command.needs_params:
             from jetad import params as params_mod
 
-            params = params_mod.load(args.params)
+            who = " ".join(filter(None, (command.name, getattr(args, "action", None))))
+            params = params_mod.load(args.params).restrict(
+                declared(command.name, getattr(args, "action", None)), who)
         module.run(args, params)
     except JetadError as exc:
         print(f"jetad {args.command}: error: {exc}", file=sys.stderr)

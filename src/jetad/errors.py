@@ -11,3 +11,8 @@ class DataError(JetadError):
 
 class ConfigError(JetadError):
     """params.yaml is invalid."""
+
+
+class UndeclaredSection(LookupError):
+    """A stage read a params.yaml section it does not declare: a bug in the stage, since the
+    engines would not rerun it when that section changes."""

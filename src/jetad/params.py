@@ -4,9 +4,9 @@ The schema is one file per top-level section under jetad/schema/, so each stage 
 own part; unknown sections and unknown keys are refused with the key's path named. A key
 left out takes the `default` of its schema: defaults live there and in params.yaml only.
 `load` returns a `Params`: the top-level `seed` and `preset`, and one typed object per
-section (jetad.sections). A stage reads it through `params.for_stage(name)`, which refuses
-any section the stage does not declare in the stage registry (its `params=`, from which
-Snakemake and DVC rerun it), so that a change of a section reruns every stage that reads it.
+section (jetad.sections). jetad.cli hands a command its `Params.restrict`ed to the sections it
+declares in the stage registry (its `params=`, from which Snakemake and DVC rerun it): reading
+any other section is refused, so that a change of a section reruns every stage that reads it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from jetad.errors import ConfigError
+from jetad.errors import ConfigError, UndeclaredSection
 
 DEFAULT_PATH = Path("params.yaml")
 
@@ -117,6 +117,18 @@ def _check_relations(params: Params, origin: str) -> None:
                   f"({', '.join(known)})")
 
 
+def merge(base: dict, overlay: dict) -> dict:
+    """`base` with `overlay` merged key by key: a nested mapping given in part keeps the
+    entries it leaves out (presets, scan points, seed runs)."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def default(section: str, key: str) -> Any:
     """The schema's default of `section.key`: for library functions called without params."""
     return copy.deepcopy(schema()["properties"][section]["properties"][key]["default"])
@@ -141,25 +153,8 @@ def load(path: str | os.PathLike | None = None) -> Params:
     return build(load_raw(path))
 
 
-def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
-    """The params.yaml sections `jetad <stage> [<action>]` declares in the stage registry
-    ("*": all; a command that is no pipeline stage, like check-params, reads all). A key
-    declared alone ("dse.n_images") allows its section."""
-    from jetad.pipeline.registry import command, stage_of_action
-    from jetad.pipeline.spec import ALL_SECTIONS, section_of
-
-    try:
-        cmd = stage_of_action(stage, action) if action else command(stage)
-    except KeyError:
-        what = f"{stage} {action}" if action else stage
-        raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
-    names = getattr(cmd, "params", ALL_SECTIONS)
-    return names if names == ALL_SECTIONS else tuple(section_of(n) for n in names)
 
 
-class UndeclaredSection(LookupError):
-    """A stage read a params.yaml section it does not declare: a bug in the stage, since the
-    engines would not rerun it when that section changes."""
 
 
 class Params:
@@ -201,11 +196,10 @@ class Params:
         """The declared part of params.yaml as written (for provenance)."""
         return {k: copy.deepcopy(v) for k, v in self._raw.items() if k in set(self)}
 
-    def for_stage(self, stage: str, action: str | None = None) -> Params:
-        """These parameters as `jetad <stage> [<action>]` may read them: only its declared
-        sections."""
-        sections = declared(stage, action)
-        return Params(self._values, self._raw, f"{stage} {action}" if action else stage,
+    def restrict(self, sections: tuple[str, ...], who: str) -> Params:
+        """These parameters as `who` may read them: only `sections` ("*": all). jetad.cli
+        restricts each command to the sections it declares in the stage registry."""
+        return Params(self._values, self._raw, who,
                       None if "*" in sections else frozenset(sections))
 
 

@@ -44,7 +44,7 @@ def test_every_class_keeps_an_equal_share_and_a_small_class_all_its_jets():
 
 
 def test_the_crowd_is_drawn_first_and_every_class_gets_contours():
-    plt = plots._plt()
+    plt = plots.pyplot()
     rng = np.random.default_rng(2)
     xy = {"top": rng.normal(0, 1, (400, 2)), "QCD": rng.normal(0.5, 1, (2000, 2)),
           "Z": rng.normal(3, 0.3, (25, 2))}
@@ -114,7 +114,7 @@ def test_every_figure_carries_the_data_note(tmp_path, saved):
 
 
 def test_weights_per_layer_as_the_quantized_encoder_computes(tmp_path, saved, encoder_config):
-    from jetad.quant import encoder
+    from jetad.models import reduced_encoder as encoder
 
     q = encoder.build(encoder_config, quantized=True)
     f = encoder.build(encoder_config, quantized=False)

@@ -14,7 +14,7 @@ def _small_qmodel(with_norm: bool = False, name: str = "small"):
     import tf_keras
     from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
-    from jetad.quant.encoder import BlockDiagonal, apply_block_masks
+    from jetad.models.reduced_encoder import BlockDiagonal, apply_block_masks
 
     def q():
         return quantized_bits(16, 6, alpha=1)
@@ -53,9 +53,9 @@ def images():
 @pytest.fixture(scope="session")
 def compiled_small(tmp_path_factory, hls_settings):
     """{(io_type, strategy): (model, Compiled)} for the small model without norm."""
-    from jetad.fpga.build import compile_model
-    from jetad.fpga.emulate import Compiled
-    from jetad.fpga.project import convert
+    from jetad.fpga.hls4ml.build import compile_model
+    from jetad.fpga.hls4ml.emulate import Compiled
+    from jetad.fpga.hls4ml.project import convert
 
     out = {}
     model = _small_qmodel()

@@ -88,11 +88,11 @@ def test_io_type_strategy_and_reuse_do_not_change_a_bit(tmp_path, small_qmodel, 
     the same bits on every output."""
     from dataclasses import replace
 
-    from jetad.fpga import grouped
-    from jetad.fpga.build import compile_model
     from jetad.fpga.dse import EMULATED
-    from jetad.fpga.emulate import Compiled, emulate
-    from jetad.fpga.project import convert
+    from jetad.fpga.hls4ml import grouped
+    from jetad.fpga.hls4ml.build import compile_model
+    from jetad.fpga.hls4ml.emulate import Compiled, emulate
+    from jetad.fpga.hls4ml.project import convert
 
     model = grouped.per_group(small_qmodel(with_norm=True, name="shared"))
     x = images(48, seed=7)

@@ -20,7 +20,7 @@ def thesis_config(root):
 
     from jetad.models.jointvae import JointVAEConfig
     from jetad.params import build, validate
-    from jetad.presets import merge
+    from jetad.stages.preset import merge
 
     raw = merge(yaml.safe_load((root / "params.yaml").read_text()),
                 yaml.safe_load((root / "workflow/presets/thesis.yaml").read_text()))

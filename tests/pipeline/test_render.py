@@ -1,7 +1,7 @@
 """One declaration of each stage (jetad.pipeline.registry) gives `jetad <stage>`'s argparse,
 the Snakemake rules and dvc.yaml (jetad.pipeline.render). The generated files must be current,
 and each engine, asked through its own interface, must run the same commands with the same
-inputs and outputs, including the source files each stage runs (jetad.code_deps)."""
+inputs and outputs, including the source files each stage runs (jetad.pipeline.code_deps)."""
 
 import os
 import re

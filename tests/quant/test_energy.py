@@ -12,7 +12,7 @@ THESIS_UJ = {"float": 5.4957, "quantized": 3.3434}
 
 @pytest.fixture(scope="module")
 def models(encoder_config):
-    from jetad.quant import encoder
+    from jetad.models import reduced_encoder as encoder
 
     return encoder.build(encoder_config), encoder.build(encoder_config, quantized=True)
 
@@ -74,8 +74,8 @@ def test_params_carry_the_float_type(root):
     import jsonschema
     import yaml
 
+    from jetad.models.reduced_encoder import EncoderConfig
     from jetad.params import schema
-    from jetad.quant.encoder import EncoderConfig
 
     # only the qat section: the others are not this module's
     qat = yaml.safe_load((root / "params.yaml").read_text())["qat"]

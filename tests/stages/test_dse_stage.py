@@ -79,8 +79,8 @@ def test_dvc_runs_the_scan_from_its_own_pipeline_file(dse_run):
 @pytest.mark.build
 @pytest.mark.integration
 def test_one_point_end_to_end(dse_run):
-    from jetad.fpga.design import COLUMNS, precision_of
-    from jetad.quant.encoder import load_qmodel
+    from jetad.fpga.estimate.design import COLUMNS, precision_of
+    from jetad.models.reduced_encoder import load_qmodel
 
     d = dse_run[0]
     assert precision_of(load_qmodel(str(d / "results/dse/p8_3/qencoder.h5"))) == (8, 3)

@@ -41,7 +41,7 @@ def activation_step(model, name: str) -> float:
 def test_instance_norm_block_within_one_step_of_its_activation(hls_done):
     """README: a block with jetad's instance-norm extension layer differs from QKeras' float
     GroupNormalization by at most one step of the quantized activation after it (2^-9)."""
-    from jetad.quant.encoder import load_qmodel
+    from jetad.models.reduced_encoder import load_qmodel
 
     model = load_qmodel(hls_done / "quantized" / "qencoder.h5")
     step = activation_step(model, "conv1_b2_0_act")
@@ -57,7 +57,7 @@ def test_instance_norm_block_within_one_step_of_its_activation(hls_done):
 def test_whole_encoder_is_emulated(hls_done):
     """README: the whole encoder is converted and emulated (not only its parts), on every test
     image, and its emulated KL scores are reported beside QKeras'."""
-    from jetad.quant.encoder import load_qmodel
+    from jetad.models.reduced_encoder import load_qmodel
 
     model = load_qmodel(hls_done / "quantized" / "qencoder.h5")
     norms = [la.name for la in model.layers if la.__class__.__name__ == "GroupNormalization"]

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from jetad.analysis.nsubjettiness import ratios
 from jetad.data.images import read_images
 from jetad.data.layout import Jets, write_jets
+from jetad.data.nsubjettiness import ratios
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.build  # with the rest of the FPGA chain (make test-fas
 
 def test_qat_writes_models_metrics_and_energy(qat_done):
     d = qat_done
-    from jetad.quant.encoder import is_quantized, load_qmodel
+    from jetad.models.reduced_encoder import is_quantized, load_qmodel
 
     assert is_quantized(load_qmodel(d / "quantized" / "qencoder.h5"))
     assert not is_quantized(load_qmodel(d / "quantized" / "encoder_float.h5"))

@@ -1,5 +1,5 @@
 # Helpers of the generated rules (stages.smk): they need Snakemake's `config` and `workflow`.
-from jetad.code_deps import stage_files
+from jetad.pipeline.code_deps import stage_files
 
 
 def sections(*names):
@@ -17,7 +17,7 @@ def code(stage, command=None):
     """Input function: the source files rule `stage` runs (`jetad <stage>`, or `jetad
     <command>` for a rule that runs one of its actions): its modules, the jetad modules they
     import, and the schema of the sections in the rule's `params:`. The same list as the
-    stage's deps in dvc.yaml (src/jetad/code_deps.py), so that a code change reruns the rules
+    stage's deps in dvc.yaml (src/jetad/pipeline/code_deps.py), so that a code change reruns the rules
     that use the changed module and the rules after them."""
 
     def files(wildcards):

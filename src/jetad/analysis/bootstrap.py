@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jetad.analysis.metrics import EPS_S, _check, rejection_at_eff
+from jetad.analysis.metrics import EPS_S, check_scores, rejection_at_eff
 
 N_REPLICAS = 200
 LEVEL = 0.68
@@ -32,7 +32,7 @@ def _curves(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray):
 
 def weighted_auc(labels, scores, weights) -> np.ndarray:
     """AUC of each row of `weights` (multiplicities of the jets); trapezoids count ties 1/2."""
-    labels, scores = _check(labels, scores)
+    labels, scores = check_scores(labels, scores)
     fpr, tpr = _curves(labels, scores, np.atleast_2d(np.asarray(weights, np.float64)))
     return np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
 
@@ -51,7 +51,7 @@ def replicas(labels, n: int, seed: int) -> np.ndarray:
 def intervals(labels, scores, seed: int, n: int = N_REPLICAS, level: float = LEVEL) -> dict:
     """Central `level` intervals of AUC and 1/eps_B over n replicas: {"auc": [lo, hi],
     "rejection_at_eff_s_0p3": [lo, hi] or None when eps_B is 0 in some replica}."""
-    labels, scores = _check(labels, scores)
+    labels, scores = check_scores(labels, scores)
     w = replicas(labels, n, seed)
     fpr, tpr = _curves(labels, scores, w)
     aucs = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)

@@ -20,12 +20,12 @@ def roc(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, tpr) with ties handled by sklearn (one point per distinct threshold)."""
     from sklearn.metrics import roc_curve
 
-    labels, scores = _check(labels, scores)
+    labels, scores = check_scores(labels, scores)
     fpr, tpr, _ = roc_curve(labels, scores)
     return fpr, tpr
 
 
-def _check(labels, scores):
+def check_scores(labels, scores):
     labels = np.asarray(labels).astype(int)
     scores = np.asarray(scores, dtype=np.float64)
     if labels.shape != scores.shape:
@@ -43,7 +43,7 @@ def _check(labels, scores):
 def auc(labels, scores) -> float:
     from sklearn.metrics import roc_auc_score
 
-    labels, scores = _check(labels, scores)
+    labels, scores = check_scores(labels, scores)
     return float(roc_auc_score(labels, scores))
 
 
@@ -79,4 +79,16 @@ def summary(labels, scores) -> dict:
     labels = np.asarray(labels).astype(int)
     out["n_signal"] = int((labels == 1).sum())
     out["n_background"] = int((labels == 0).sum())
+    return out
+
+def signal_aucs(label: np.ndarray, process: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """{'all': AUC of every anomaly vs the background, <signal>: that process alone}."""
+    from jetad.data.processes import PROCESSES
+
+    label = np.asarray(label).astype(int)
+    out = {"all": float(auc(label, score))}
+    background = label == 0
+    for i in np.unique(process[label == 1]):
+        sel = background | (process == i)
+        out[PROCESSES[int(i)]] = float(auc(label[sel], score[sel]))
     return out

@@ -17,7 +17,7 @@ def color(name: str, i: int = 0) -> str:
     return PROCESS_COLORS.get(name, f"C{(i + 4) % 10}")
 
 
-def _plt():
+def pyplot():
     """pyplot on the Agg backend with mplhep's ROOT style (the look physicists read first);
     fonts come from mplhep_data, so figures do not depend on the machine's fonts."""
     import matplotlib
@@ -43,13 +43,13 @@ def data_note(params: dict | None) -> str:
     return "jets from a user file"
 
 
-def _note(fig, note: str | None) -> None:
+def add_note(fig, note: str | None) -> None:
     if note:
         fig.text(0.99, 0.005, note, ha="right", va="bottom", fontsize=9, color="0.35")
 
 
 def training_curves(history: list[dict], path, note: str | None = None) -> None:
-    plt = _plt()
+    plt = pyplot()
     names = ("loss", "bce", "kl_cont", "kl_disc", "mse", "psnr", "ssim")
     fig, axes = plt.subplots(2, 4, figsize=(14, 6))
     epochs = [r["epoch"] for r in history]
@@ -68,7 +68,7 @@ def training_curves(history: list[dict], path, note: str | None = None) -> None:
     ax.set_yscale("log")
     ax.set_title("learning rate")
     ax.set_xlabel("epoch")
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -80,7 +80,7 @@ def roc_curves(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path,
 
     curves maps a legend label to (fpr, tpr, auc); title names the classes compared.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.5))
     for i, (label, (fpr, tpr, auc)) in enumerate(curves.items()):
         style = "--" if label.startswith(("baseline", "jet mass", "conv AE", "1 - tau")) else "-"
@@ -103,7 +103,7 @@ def roc_curves(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path,
     a2.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -113,7 +113,7 @@ def score_distributions(scores: dict[str, np.ndarray], groups: dict[str, np.ndar
                         note: str | None = None) -> None:
     """One panel per score, one normalized histogram per class; groups maps a class name to the
     mask of its jets."""
-    plt = _plt()
+    plt = pyplot()
     n = len(scores)
     cols = 4
     rows = -(-n // cols)
@@ -137,7 +137,7 @@ def score_distributions(scores: dict[str, np.ndarray], groups: dict[str, np.ndar
         ax.legend(fontsize=7)
     for ax in axes.flat[n:]:
         ax.axis("off")
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -159,7 +159,7 @@ def mean_images(mean_image: np.ndarray, mean_reco: np.ndarray, path, note=None,
                 names: tuple[str, str] = ("background", "anomalies")) -> None:
     """Rows background/anomalies (names from the data); columns: mean input, mean
     reconstruction, reconstruction - input."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(11, 7))
     for cls in (0, 1):
         name = names[cls]
@@ -174,7 +174,7 @@ def mean_images(mean_image: np.ndarray, mean_reco: np.ndarray, path, note=None,
         axes[cls, 2].set_xticks([])
         axes[cls, 2].set_yticks([])
         fig.colorbar(im, ax=axes[cls, 2])
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -182,7 +182,7 @@ def mean_images(mean_image: np.ndarray, mean_reco: np.ndarray, path, note=None,
 
 def example_reconstructions(images, recs, label, path, note=None, per_class: int = 4,
                             names: tuple[str, str] = ("background", "anomalies")) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(4, per_class, figsize=(3 * per_class, 12), squeeze=False)
     for cls in (0, 1):
         idx = np.flatnonzero(label == cls)[:per_class]
@@ -193,7 +193,7 @@ def example_reconstructions(images, recs, label, path, note=None, per_class: int
                     _imshow(ax, arr[idx[j]], f"{names[cls]} {what}")
                 else:
                     ax.axis("off")
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -205,7 +205,7 @@ def jet_interpolation(rows: list[dict], path, note=None) -> None:
 
     A row is {"title", "start": image, "end": image, "start_name", "end_name", "decoded":
     (steps, H, W), "steps": (steps,)}."""
-    plt = _plt()
+    plt = pyplot()
     n = max(len(r["decoded"]) for r in rows) + 2
     fig, axes = plt.subplots(len(rows), n, figsize=(1.9 * n, 2.4 * len(rows) + 0.4),
                              squeeze=False)
@@ -219,7 +219,7 @@ def jet_interpolation(rows: list[dict], path, note=None) -> None:
         ax_row[0].set_ylabel(r["title"], fontsize=9)
     fig.suptitle("decoded latents along the straight line from one jet's latent (t = 0) to "
                  "another's (t = 1)", fontsize=10)
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -286,7 +286,7 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
     categorical code (right)."""
     from sklearn.decomposition import PCA
 
-    plt = _plt()
+    plt = pyplot()
     picked = _per_class(groups, max_points, seed)
     idx = np.sort(np.concatenate(list(picked.values())))
     pca = PCA(n_components=2, random_state=seed)
@@ -303,7 +303,7 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
     for ax in (a1, a2):
         ax.set_xlabel(f"PC1 ({ev[0]:.0%} of variance)")
         ax.set_ylabel(f"PC2 ({ev[1]:.0%} of variance)")
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -341,7 +341,7 @@ def latent_embeddings(parts: dict[str, np.ndarray], groups: dict[str, np.ndarray
                       background: str | None = None) -> None:
     """One row per latent part (e.g. the continuous means, the categorical probabilities), one
     column per method; every method sees the same jets (an equal share per class)."""
-    plt = _plt()
+    plt = pyplot()
     picked = _per_class(groups, max_points, seed)
     idx = np.concatenate(list(picked.values()))
     bounds = np.cumsum([0] + [len(v) for v in picked.values()])
@@ -356,7 +356,7 @@ def latent_embeddings(parts: dict[str, np.ndarray], groups: dict[str, np.ndarray
             ax.set_title(f"{part}: {method}", fontsize=11)
             ax.set_xticks([])
             ax.set_yticks([])
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)
@@ -384,7 +384,7 @@ def layer_weights(model) -> dict[str, np.ndarray]:
 def weight_histograms(models: dict, path, note=None) -> None:
     """Per model (one row each): a histogram of every layer's kernel (the thesis' §3.3.4
     figure) and a box-and-whisker plot per layer (box: quartiles; whiskers: 1.5 IQR)."""
-    plt = _plt()
+    plt = pyplot()
     per_model = {name: layer_weights(m) for name, m in models.items()}
     fig, axes = plt.subplots(len(models), 2, figsize=(15, 4.6 * len(models)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1.6]})
@@ -403,7 +403,7 @@ def weight_histograms(models: dict, path, note=None) -> None:
         a2.axhline(0, color="0.7", lw=0.6)
         a2.set_ylabel("weight")
         a2.set_title(f"{name}: per layer (box: quartiles, whiskers: 1.5 IQR)", fontsize=10)
-    _note(fig, note)
+    add_note(fig, note)
     fig.tight_layout()
     fig.savefig(path, format="pdf")
     plt.close(fig)

@@ -27,7 +27,7 @@ from jetad.errors import ConfigError, DataError
 from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
-from jetad.presets import merge
+from jetad.params import merge
 
 GROUPS = ("scan", "seeds")
 # the run's parameters that a stage after split reads: a change of any other section does not

@@ -4,7 +4,7 @@ Datasets: `images` (N, npix, npix) float32 summing to 1 per jet; `label` (N,) in
 anomaly: any process but the background); `process` (N,) int8, the index of the jet's process in
 the file's attribute `processes` (comma-separated, jetad.data.layout.PROCESSES: qcd, top, w, z);
 `jet_pt`, `jet_eta`, `jet_mass` (N,) float32; `n_constituents` (N,) int16; `tau21`, `tau32` (N,)
-float32, the N-subjettiness ratios (jetad.analysis.nsubjettiness) for evaluate's baselines. A file
+float32, the N-subjettiness ratios (jetad.data.nsubjettiness) for evaluate's baselines. A file
 without them (an older pixelize's) is refused: rerun pixelize. Attributes record
 the pixel sizes and the source file(s). Writing is atomic; reading checks shape and content.
 A file without `process` (written before it existed) reads with process = label (QCD 0, top 1).

@@ -232,7 +232,7 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
     is_signal_new); returns (ImageSet, seconds spent on N-subjettiness)."""
     from tqdm import tqdm
 
-    from jetad.analysis import nsubjettiness
+    from jetad.data import nsubjettiness
     from jetad.data.images import ImageSet
     from jetad.data.kinematics import jet_kinematics
     from jetad.data.layout import read_jets

@@ -3,8 +3,8 @@
 One QAT of the reduced encoder per precision (`jetad.quant.qat` with `qat.bits`/`qat.integer`
 replaced), one bit-exact emulation of the whole encoder per precision, and one point per
 (precision, io_type, strategy, reuse factor): its hls4ml project and the analytic whole-design
-row of `jetad.fpga.design` (source 'analytic', the hls4ml sources it follows in
-`jetad.fpga.latency`), carrying the precision's emulated KL AUC on every signal.
+row of `jetad.fpga.estimate.design` (source 'analytic', the hls4ml sources it follows in
+`jetad.fpga.estimate.latency`), carrying the precision's emulated KL AUC on every signal.
 
 Why one emulation per precision and not per point: with `bit_exact=True` hls4ml derives every
 type from the QKeras quantizers (accumulators wide enough to hold every sum exactly), so the
@@ -13,7 +13,7 @@ the result; what they change is the hardware (partitioning, pipelining, DSP shar
 tests/fpga/test_dse.py emulates a small model with instance norm as io_parallel/Latency/rf1
 (jetad's integer C simulation) and as io_parallel/Resource and io_stream/Latency at other reuse
 factors (hls4ml's own ap_fixed C++) and asserts bit-identical outputs. The emulated configuration
-is io_parallel/Latency/rf1, the one whose C simulation is ~8x faster (jetad.fpga.csim).
+is io_parallel/Latency/rf1, the one whose C simulation is ~8x faster (jetad.fpga.hls4ml.csim).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def points(dse) -> list[dict]:
 
 def check_precision(model, precision: str, where) -> tuple[int, int]:
     """(width, integer) of `precision`, refused unless the encoder was trained with it."""
-    from jetad.fpga import design
+    from jetad.fpga.estimate import design
 
     want = parse_precision(precision)
     got = design.precision_of(model)
@@ -79,8 +79,8 @@ def emulate_encoder(model, x: np.ndarray, hp, workdir, processes: int = 1) -> li
     """The whole encoder's outputs on x (n, h, w, 1), bit-exact C simulation of the EMULATED
     configuration (grouped convs one conv per group, as `jetad hls` converts them); the
     project and library are written under `workdir`."""
-    from jetad.fpga import emulate, grouped, project
-    from jetad.fpga.build import build_library
+    from jetad.fpga.hls4ml import emulate, grouped, project
+    from jetad.fpga.hls4ml.build import build_library
 
     settings = project.HLSSettings.from_params({**hp, **EMULATED})
     hm = project.convert(grouped.per_group(model) if hp["per_group"] else model, workdir,
@@ -92,15 +92,15 @@ def emulate_encoder(model, x: np.ndarray, hp, workdir, processes: int = 1) -> li
 
 def signal_metrics(label, process, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """{score: {'all' | signal: AUC}} of the KL scores, each signal against the background."""
-    from jetad.quant.distill import signal_aucs
+    from jetad.analysis.metrics import signal_aucs
 
     return {k: signal_aucs(label, process, s) for k, s in scores.items()}
 
 
 def point_row(model, point: dict, hp, resources, emulation: dict) -> dict:
-    """The point's analytic whole-design row (jetad.fpga.design's columns) with the
+    """The point's analytic whole-design row (jetad.fpga.estimate.design's columns) with the
     precision's emulated AUCs (`auc_<signal>`, KL total) and where they come from."""
-    from jetad.fpga import design
+    from jetad.fpga.estimate import design
 
     bits, integer = check_precision(model, point["precision"], f"model '{model.name}'")
     cfg = {"io_type": point["io_type"], "strategy": point["strategy"],
@@ -133,7 +133,7 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
 AXES = {"LUT_pct": "LUT [% of U250]", "latency_ns": "Latency [ns]"}
 
 
-# what a point row must hold for the table (jetad.fpga.design's columns and the emulated AUCs)
+# what a point row must hold for the table (jetad.fpga.estimate.design's columns and the emulated AUCs)
 POINT_KEYS = frozenset({"config", "precision_name", "io_type", "strategy", "reuse_factor"})
 
 
@@ -192,7 +192,7 @@ def markdown(rows: list[dict], signal: str) -> str:
     })
     head = ("# FPGA design-space scan of the reduced encoder (analytic whole-design model; "
             "emulated KL-total AUC)\n\n")
-    foot = ("\n\nResources and latency: source 'analytic' (jetad.fpga.latency, a model of "
+    foot = ("\n\nResources and latency: source 'analytic' (jetad.fpga.estimate.latency, a model of "
             "hls4ml 1.3's conv/dense code) for the whole design, % of the U250, at the "
             "configured clock. AUC: KL total, one bit-exact hls4ml emulation per precision "
             "(io_parallel/Latency/rf1), shared by every io type, strategy and reuse factor "
@@ -205,9 +205,9 @@ def markdown(rows: list[dict], signal: str) -> str:
 def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None:
     """AUC on `signal` against LUT % and against latency, one marker per io/strategy, one
     colour per precision, the Pareto front drawn and its points ringed."""
-    from jetad.analysis.plots import _note, _plt
+    from jetad.analysis.plots import add_note, pyplot
 
-    plt = _plt()
+    plt = pyplot()
     key = f"auc_{signal}"
     precisions = list(dict.fromkeys(r["precision"] for r in rows))
     markers = {("io_parallel", "Latency"): "o", ("io_parallel", "Resource"): "s",
@@ -242,6 +242,6 @@ def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None
     fig.legend(*axes[0].get_legend_handles_labels(), loc="center left",
                bbox_to_anchor=(0.83, 0.5), fontsize=9)
     fig.tight_layout(rect=(0, 0.04, 0.83, 1))
-    _note(fig, note)
+    add_note(fig, note)
     fig.savefig(path)
     plt.close(fig)

@@ -1,5 +1,5 @@
 """`python -m jetad.pipeline [--write]`: check (default) or rewrite the files generated from
-the stage registry: dvc.yaml (with the code deps of jetad.code_deps) and
+the stage registry: dvc.yaml (with the code deps of jetad.pipeline.code_deps) and
 workflow/rules/stages.smk, and the design-space scan's workflow/dse/dvc.yaml and
 workflow/rules/dse.smk."""
 

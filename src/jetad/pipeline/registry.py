@@ -11,6 +11,7 @@ The order here is the order of `jetad --help` and of the generated files.
 from __future__ import annotations
 
 from jetad.data.processes import PROCESSES
+from jetad.errors import UndeclaredSection
 from jetad.pipeline.spec import (
     ALL_SECTIONS,
     METRICS,
@@ -24,6 +25,7 @@ from jetad.pipeline.spec import (
     Stage,
     Wildcard,
     action_stage,
+    section_of,
 )
 
 MEM = 8000  # MB: the training and image stages hold the image files in memory
@@ -47,13 +49,13 @@ _DSE_MODEL = Arg("--model", required=True, help="QKeras encoder of jetad dse qat
 
 COMMANDS: tuple[Command, ...] = (
     Command(
-        "preset", "jetad.presets",
+        "preset", "jetad.stages.preset",
         "rewrite params.yaml from a preset (quick, default, thesis)",
         args=(Arg("name", help="preset name: a file workflow/presets/<name>.yaml"),),
         needs_params=False,
     ),
     Command(
-        "check-params", "jetad.check_params",
+        "check-params", "jetad.stages.check_params",
         "validate params.yaml against the schema; exit non-zero naming every bad key",
     ),
     Stage(
@@ -498,7 +500,7 @@ COMMANDS: tuple[Command, ...] = (
                 value="{output.table}"),
             Arg("--design",
                 help="output CSV of whole-design figures (resources, latency, interval), one "
-                     "row per configuration x source (jetad.fpga.design)",
+                     "row per configuration x source (jetad.fpga.estimate.design)",
                 value="{output.design}"),
             Arg("--design-json",
                 help="output JSON of the design rows and the analytic per-layer rows",
@@ -532,7 +534,7 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     Stage(
-        "provenance", "jetad.provenance",
+        "provenance", "jetad.stages.provenance",
         "record parameters, data checksums, package versions and git revision",
         args=(
             Arg("--in", dest="inputs", nargs="+", required=True,
@@ -628,3 +630,16 @@ def stage_of_action(command_name: str, action: str) -> Stage:
         if (s.command, s.action) == (command_name, action):
             return s
     raise KeyError(f"{command_name} {action}")
+
+
+def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
+    """The params.yaml sections `jetad <stage> [<action>]` declares ("*": all; a command that
+    is no pipeline stage, like check-params, reads all). A key declared alone ("dse.n_images")
+    allows its section."""
+    try:
+        cmd = stage_of_action(stage, action) if action else command(stage)
+    except KeyError:
+        what = f"{stage} {action}" if action else stage
+        raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
+    names = getattr(cmd, "params", ALL_SECTIONS)
+    return names if names == ALL_SECTIONS else tuple(section_of(n) for n in names)

@@ -202,7 +202,7 @@ def sections(stage: Stage, params: dict) -> list[str]:
 
 
 def dvc_stage(stage: Stage, params: dict, root: Path, wdir: str | None = None) -> dict:
-    from jetad.code_deps import stage_files
+    from jetad.pipeline.code_deps import stage_files
 
     body: dict = {"wdir": wdir} if wdir else {}
     if stage.wildcards:

@@ -51,7 +51,7 @@ def jets_source_files(params: dict) -> list[str]:
 
 def synth_projects(params: dict) -> list[str]:
     """'<mode>/<part>' of every project to synthesize; empty when synthesis is off."""
-    from jetad.fpga.synth import projects
+    from jetad.fpga.hls4ml.synth import projects
 
     return projects(params)
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from jetad.quant.encoder import EncoderConfig, _conv_layers
+from jetad.models.reduced_encoder import EncoderConfig, conv_layers
 
 COMPONENTS = ("inputs", "outputs", "parameters", "op_cost")
 FLOAT_TYPES = ("fp16", "fp32", "int8", "int16", "int32")  # QTools' make_default_quantizer
@@ -87,7 +87,7 @@ def macs(layer, groups: int = 1) -> tuple[int, int]:
 def layer_table(model, cfg: EncoderConfig) -> list[dict]:
     e = qtools_energy(model, cfg.bits, cfg.integer, cfg.qtools_float)
     groups = {}
-    for layer in _conv_layers(model):
+    for layer in conv_layers(model):
         c = getattr(layer, "kernel_constraint", None)
         groups[layer.name] = int(getattr(c, "groups", 1)) if c is not None else 1
     rows = []

@@ -16,7 +16,7 @@ logger = log.get("jetad.qat")
 def encoder_config(qp: Qat, vae, npix: int):
     """The reduced encoder of the `qat:` parameters in front of `vae`: the latent sizes are
     the trained decoder's, the image size the data's."""
-    from jetad.quant.encoder import EncoderConfig
+    from jetad.models.reduced_encoder import EncoderConfig
 
     return EncoderConfig.from_params(qp, npix, vae.cfg.latent_cont, vae.cfg.latent_disc)
 
@@ -29,8 +29,8 @@ def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
     import tf_keras as keras
 
     from jetad.models import jointvae
+    from jetad.models import reduced_encoder as encoder
     from jetad.models.loop import batches, run_epoch
-    from jetad.quant import encoder
 
     kind = "quantized" if quantized else "float"
     decoder = vae.decoder
@@ -76,8 +76,8 @@ def kl_series(models: dict, images: np.ndarray, eps: float,
               large: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Model name -> its KL scores of the test images (n, h, w): the large JointVAE's
     (`large`, from its score file) first when given, then the float and quantized encoders'."""
-    from jetad.fpga.emulate import keras_outputs
-    from jetad.quant import report as rq
+    from jetad.analysis import encoder_metrics as rq
+    from jetad.fpga.hls4ml.emulate import keras_outputs
 
     xt = np.asarray(images, np.float32)[..., None]
     series = {} if large is None else {"large JointVAE": large}
@@ -89,7 +89,7 @@ def kl_series(models: dict, images: np.ndarray, eps: float,
 def summary(test: str, label: np.ndarray, scores_path: str | None, results: dict,
             losses: dict, models: dict, cmp: dict) -> dict:
     """The metrics document of `jetad qat`: KL metrics, losses, sizes, energy, the thesis'."""
-    from jetad.quant.encoder import effective_params
+    from jetad.models.reduced_encoder import effective_params
 
     return {
         "test": test, "n_test": int(len(label)), "large_model_scores": scores_path,

@@ -13,7 +13,6 @@ def run(args, params) -> None:
     from jetad.data.images import read_background_images, read_images, subsample
     from jetad.models.determinism import setup_tf
 
-    params = params.for_stage(args.command)
     bp, seed = params.baseline, params.seed
     # inputs first: TensorFlow prints on stderr when imported
     train = read_background_images(args.train)

@@ -1,6 +1,6 @@
 """`jetad distill`: a trigger-grade student distilled from the JointVAE, its levers and its netlist.
 
-Trains, on sum-pooled images of the background training jets (`jetad.quant.distill_levers`), a float
+Trains, on sum-pooled images of the background training jets (`jetad.trigger.levers`), a float
 student and a QKeras student that regress the JointVAE's KL total, scans magnitude pruning
 (tensorflow-model-optimization) on the validation jets, and takes the chosen student through
 da4ml -> Verilog -> Verilator (bit for bit against QKeras on the test jets) -> yosys
@@ -20,16 +20,15 @@ def run(args, params) -> None:
     import numpy as np
 
     from jetad.atomic import atomic_dir, write_text
-    from jetad.quant import distill_levers as dl
+    from jetad.trigger import levers as dl
 
-    params = params.for_stage(args.command)
     seed = int(params.seed)
     # every input is checked before TensorFlow is imported and anything is trained
     train, val, test, reduced = dl.check_inputs(args.train, args.val, args.test, args.vae,
                                                 args.reduced)
 
     from jetad.analysis.scores import write_score_file
-    from jetad.fpga import design as dz
+    from jetad.fpga.estimate import design as dz
     from jetad.models.determinism import setup_tf
 
     setup_tf(seed)

@@ -7,6 +7,6 @@ from __future__ import annotations
 def run(args, params) -> None:
     from jetad.data.download import fetch, published_md5
 
-    cfg = params.for_stage(args.command).download
+    cfg = params.download
     md5 = cfg.md5.get(args.name) or published_md5(cfg, args.name)
     fetch(cfg.url.format(name=args.name), args.out, md5, cfg.timeout)

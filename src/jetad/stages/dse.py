@@ -20,7 +20,6 @@ logger = log.get("jetad.dse")
 
 
 def run(args, params) -> None:
-    params = params.for_stage(args.command, args.action)
     {"qat": _qat, "emulate": _emulate, "point": _point, "table": _table}[args.action](args, params)
 
 
@@ -59,12 +58,14 @@ def _emulate(args, params) -> None:
 
     import numpy as np
 
+    from jetad.analysis import encoder_metrics as rq
     from jetad.data.images import read_images
-    from jetad.fpga import design, dse, emulate
-    from jetad.fpga.build import default_processes
+    from jetad.fpga import dse
+    from jetad.fpga.estimate import design
+    from jetad.fpga.hls4ml import emulate
+    from jetad.fpga.hls4ml.build import default_processes
     from jetad.inputs import check_quantized_encoder
-    from jetad.quant import encoder
-    from jetad.quant import report as rq
+    from jetad.models import reduced_encoder as encoder
 
     shape = check_quantized_encoder(args.model)
     test = read_images(args.test, npix=shape[0], expected_by=f"the encoder {args.model} expects")
@@ -99,9 +100,10 @@ def _emulate(args, params) -> None:
 def _point(args, params) -> None:
     from pathlib import Path
 
-    from jetad.fpga import dse, grouped, project
+    from jetad.fpga import dse
+    from jetad.fpga.hls4ml import grouped, project
     from jetad.inputs import check_quantized_encoder
-    from jetad.quant import encoder
+    from jetad.models import reduced_encoder as encoder
 
     for key, value, allowed in (("--io-type", args.io_type, ("io_parallel", "io_stream")),
                                 ("--strategy", args.strategy, ("Latency", "Resource"))):

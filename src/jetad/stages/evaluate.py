@@ -32,7 +32,6 @@ def run(args, params) -> None:
     from jetad.atomic import write_text
 
     logger = log.get("jetad.evaluate")
-    params = params.for_stage(args.command)
     # every score file is read and checked before anything is logged or written
     inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores)
     logger.info("read %d jets (%d anomalous) with %d scores from %s", len(inp.label),

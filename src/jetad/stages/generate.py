@@ -27,7 +27,6 @@ def run(args, params) -> None:
     from jetad.data.processes import PROCESSES
     from jetad.errors import ConfigError
 
-    params = params.for_stage(args.command)
     gen = params.generate
     origin = args.params or "params.yaml"
     if args.process not in PROCESSES:

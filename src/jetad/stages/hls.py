@@ -4,12 +4,12 @@ whole, per layer and per block, one project directory each (`<out-dir>/<mode>/<p
 Every part is compared with the QKeras model it comes from (max |hls - qkeras| per output); the
 whole encoder's emulated outputs also give the KL scores, whose AUC and TPR@FPR10% are reported
 next to QKeras' on the same jets. With `hls.per_group` (default) grouped convs reach hls4ml as
-one conv per group (`jetad.fpga.grouped`): same fixed-point result, no multiplications by the
+one conv per group (`jetad.fpga.hls4ml.grouped`): same fixed-point result, no multiplications by the
 zero blocks. Compiles of several parts run in parallel (`hls.processes`), g++ flags from
 `hls.cflags` (hls4ml's own are "-O3 -fPIC"). The C simulation runs jetad's integer kernels for
 the conv and instance-norm loops (`hls.csim: integer`, the same bits as hls4ml's ap_fixed C++,
-which `hls.csim: ap_fixed` runs instead; see jetad.fpga.csim). The parts: jetad.fpga.split; the
-check against QKeras: jetad.fpga.verify; the report: jetad.fpga.emulation_report.
+which `hls.csim: ap_fixed` runs instead; see jetad.fpga.hls4ml.csim). The parts: jetad.fpga.hls4ml.parts; the
+check against QKeras: jetad.fpga.hls4ml.verify; the report: jetad.fpga.hls4ml.emulation_report.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.data.images import read_images
-    from jetad.fpga import emulation_report, project, split, verify
+    from jetad.fpga.hls4ml import emulation_report, project, verify
+    from jetad.fpga.hls4ml import parts as split
     from jetad.inputs import check_quantized_encoder
-    from jetad.quant import encoder
+    from jetad.models import reduced_encoder as encoder
 
     logger = log.get("jetad.hls")
-    params = params.for_stage(args.command)
     hp = params.hls
     settings = project.HLSSettings.from_params(hp)
     # the encoder file (a float one included) and the test images are checked before

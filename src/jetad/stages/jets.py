@@ -16,7 +16,6 @@ def run(args, params) -> None:
     from jetad.data.jets import by_process, input_files
     from jetad.data.layout import read_jets, write_jets
 
-    params = params.for_stage(args.command)
     args.inputs = input_files(args.source, args.input, params)
     # every file is read and checked before anything is logged or written
     parts = [read_jets(path) for path in args.inputs]

@@ -17,7 +17,7 @@ def run(args, params) -> None:
     from jetad.data.layout import count_jets
     from jetad.data.pixelize import image_set, input_processes
 
-    cfg = params.for_stage(args.command).pixelize
+    cfg = params.pixelize
     inputs = input_processes(args.inputs)
     # every input's layout is checked before the first image is made
     totals = [(path, process, count_jets(path)) for path, process in inputs]

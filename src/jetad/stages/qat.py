@@ -2,7 +2,7 @@
 
 The decoder comes from the trained JointVAE (`jetad train`), is kept frozen unless
 `qat.train_decoder` is true, and is used only in training: the FPGA runs the encoder alone.
-Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with `jetad.quant.encoder.load_qmodel`)
+Writes the QKeras encoder (`<out>/qencoder.h5`, loadable with `jetad.models.reduced_encoder.load_qmodel`)
 and the float reduced encoder (`<out>/encoder_float.h5`) trained the same way; then scores the
 test jets with KL (disc, cont, total) for both and the large JointVAE (its score file from
 `jetad score`: the same jets), and writes metrics JSON (losses + AUC + TPR@FPR10%), a markdown
@@ -18,14 +18,13 @@ def run(args, params) -> None:
     import numpy as np
 
     from jetad import log
+    from jetad.analysis import encoder_metrics as rq
     from jetad.atomic import atomic_path
     from jetad.data.images import read_background_images, read_images, subsample
     from jetad.inputs import read_model_meta
     from jetad.models.determinism import setup_tf
-    from jetad.quant import report as rq
 
     logger = log.get("jetad.qat")
-    params = params.for_stage(args.command)
     qp = params.qat
     # every input is checked before TensorFlow is imported and before training: a bad test or
     # score file must not surface only after both encoders were trained and written
@@ -36,7 +35,7 @@ def run(args, params) -> None:
     large = rq.large_model_scores(args.scores, test.label) if args.scores else None
     setup_tf(params.seed)
     from jetad.models import jointvae
-    from jetad.quant import encoder
+    from jetad.models import reduced_encoder as encoder
     from jetad.quant.qat import encoder_config, train_encoder
 
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
@@ -76,10 +75,10 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) ->
     import json
 
     from jetad import log
+    from jetad.analysis import encoder_metrics as rq
     from jetad.analysis.plots import data_note
     from jetad.atomic import write_text
     from jetad.quant import energy, qat
-    from jetad.quant import report as rq
 
     logger = log.get("jetad.qat")
     label = test.label.astype(int)

@@ -2,7 +2,7 @@
 
 Every number in the CSV carries its source:
 - `analytic`: DSP (and multipliers) of hls4ml's Latency strategy from the quantized kernel
-  (`jetad.fpga.resources.analytic_dsp`);
+  (`jetad.fpga.estimate.resources.analytic_dsp`);
 - `da4ml`: LUT of da4ml 0.6's distributed-arithmetic solution of the kernel (a multiplier-free
   architecture, not hls4ml's; `resources.da4ml: true` and da4ml installed);
 - `vivado_hls` (`vitis_hls`): read with hls4ml's parser from synthesized hls4ml projects: those
@@ -10,10 +10,10 @@ Every number in the CSV carries its source:
   copied back from another machine (`resources.reports`, or `--reports`); `vivado_synth` the
   same projects' Vivado logic synthesis, when run (`resources.logic_synthesis`);
 - `yosys`: LUT and FF of yosys synth_xilinx on da4ml's Verilog of the small kernels
-  (`resources.yosys`, `jetad.fpga.yosys`), the same architecture as `da4ml`;
+  (`resources.yosys`, `jetad.fpga.rtl.yosys`), the same architecture as `da4ml`;
 - whole-design figures (`--design`, `--design-json`, `--design-table`): totals, latency and
-  initiation interval per source (`jetad.fpga.design`: reports, the analytic hls4ml model of
-  `jetad.fpga.latency`, da4ml);
+  initiation interval per source (`jetad.fpga.estimate.design`: reports, the analytic hls4ml model of
+  `jetad.fpga.estimate.latency`, da4ml);
 - `rho_extrapolated`: rho(a, b) times a reference layer's numbers (SPEC 5), the reference named
   in `reference` (a `--reports` project, or the thesis' Table 3.5 Vivado HLS 2020.1 row of
   conv2_b1_1, whose numbers are listed as source `thesis_vivado_hls_2020.1`).
@@ -32,13 +32,19 @@ def run(args, params) -> None:
     from jetad import log
     from jetad.atomic import write_text
     from jetad.errors import JetadError
-    from jetad.fpga import project, resources
-    from jetad.fpga.resource_table import conv_shapes, design_figures, long_rows, rows_csv, table_markdown
+    from jetad.fpga.estimate import resources
+    from jetad.fpga.estimate.resource_table import (
+        conv_shapes,
+        design_figures,
+        long_rows,
+        rows_csv,
+        table_markdown,
+    )
+    from jetad.fpga.hls4ml import project
     from jetad.inputs import check_quantized_encoder
-    from jetad.quant.encoder import load_qmodel
+    from jetad.models.reduced_encoder import load_qmodel
 
     logger = log.get("jetad.resources")
-    params = params.for_stage(args.command)
     check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line
     model = load_qmodel(args.model)
     project.check_quantized(model)
@@ -52,7 +58,7 @@ def run(args, params) -> None:
     design_rows = (design_figures(model, params, args.reports)
                    if args.design or args.design_json or args.design_table else None)
     if design_rows is not None:
-        from jetad.fpga.design import read_rows
+        from jetad.fpga.estimate.design import read_rows
 
         for path in args.extra_design or []:  # e.g. jetad distill's student netlist
             design_rows[0].extend(read_rows(path))
@@ -75,7 +81,7 @@ def write_design(args, rows, layers, logger) -> None:
     import pandas as pd
 
     from jetad.atomic import write_text
-    from jetad.fpga import design
+    from jetad.fpga.estimate import design
 
     if args.design:
         df = pd.DataFrame(rows, columns=list(design.COLUMNS))

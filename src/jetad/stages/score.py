@@ -29,7 +29,6 @@ def run(args, params) -> None:
     from jetad.inputs import read_model_meta
     from jetad.models.determinism import setup_tf
 
-    params = params.for_stage(args.command)
     sp, seed = params.score, params.seed
     # both inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")

@@ -14,7 +14,6 @@ def run(args, params) -> None:
     from jetad.data.split import process_counts, split_images
 
     data = read_images(args.input)
-    params = params.for_stage(args.command)
     cfg = params.split
     parts = split_images(data, cfg.background, cfg.test_fraction, cfg.val_fraction,
                          params.seed, origin=str(args.input))

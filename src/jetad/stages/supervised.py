@@ -33,7 +33,6 @@ def run(args, params) -> None:
     from jetad.data.processes import PROCESSES
     from jetad.models.determinism import setup_tf
 
-    params = params.for_stage(args.command)
     sp, seed = params.supervised, params.seed
     k = int(sp["folds"])
     # inputs first: TensorFlow prints on stderr when imported

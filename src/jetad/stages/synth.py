@@ -7,7 +7,7 @@ hls4ml's own backend (`link_existing_project(...).build(csim=False, synth=True)`
 parameter section) Vivado's logic synthesis follows (`vivado_synth.rpt`). The copy,
 reports included, is what `jetad resources --reports` reads. Needs the tool on PATH: without it
 the command stops before any work, naming what is missing. Snakemake runs one such job per
-layer when `resources.synthesis` is on (see `jetad.fpga.synth`).
+layer when `resources.synthesis` is on (see `jetad.fpga.hls4ml.synth`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def run(args, params) -> None:
     import time
 
     from jetad import log
-    from jetad.fpga import synth
+    from jetad.fpga.hls4ml import synth
 
     logger = log.get("jetad.synth")
     start = time.time()

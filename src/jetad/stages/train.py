@@ -23,7 +23,6 @@ logger = log.get("jetad.train")
 def run(args, params) -> None:
     from jetad.inputs import check_checkpoint_dir
 
-    params = params.for_stage(args.command)
     tp, seed = params.train, params.seed
     # the inputs are checked before TensorFlow is imported (it prints on stderr) and before
     # anything is logged: a bad input gives one line

@@ -1,5 +1,0 @@
-"""`jetad check-params`: validate params.yaml and say so (called first by the Snakefile)."""
-
-
-def run(args, params) -> None:
-    print("params OK: " + ", ".join(sorted(params.for_stage(args.command).raw)))
