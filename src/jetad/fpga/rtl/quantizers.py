@@ -26,7 +26,7 @@ def quantizer_config(q) -> tuple[str, dict]:
     if q is None:
         return "linear", {}
     name = q.__class__.__name__ if hasattr(q, "get_config") else getattr(q, "__name__", str(q))
-    cfg = q.getquantizer_config() if hasattr(q, "get_config") else {}
+    cfg = q.get_config() if hasattr(q, "get_config") else {}
     return name, cfg
 
 
