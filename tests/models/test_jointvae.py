@@ -39,17 +39,17 @@ def thesis_model(thesis_config):
     return JointVAE(thesis_config())
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 
 
-def test_parameter_counts_are_the_readme_numbers(thesis_model, default_params):
-    """The exact counts the README states: the default (width 0.25, groups 2), the width-0.125
+def test_parameter_counts_are_the_documented_numbers(thesis_model, default_params):
+    """The exact counts docs/results.md states: the default (width 0.25, groups 2), the width-0.125
     row of its sweep, and the thesis width (groups 4/8/8; the thesis text says 262k + 545k)."""
     from jetad.models.jointvae import JointVAE, JointVAEConfig
 
     tp = default_params.train
     assert tp["width"] == 0.25
-    readme = README.read_text()
+    readme = RESULTS.read_text()
     for model, encoder, decoder in (
             (JointVAE(JointVAEConfig.from_params(tp, 40)), 53_940, 74_281),
             (JointVAE(JointVAEConfig.from_params({**tp, "width": 0.125}, 40)), 19_812, 26_629),
