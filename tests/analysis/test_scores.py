@@ -129,3 +129,47 @@ def test_score_file_round_trip(tmp_path):
     assert list(back["scores"]) == ["a", "b"]
     assert np.array_equal(back["label"], [0, 1, 1])
     assert back["z_mean"].shape == (3, 2)
+
+
+def _by_hand(x, r, mean, logvar, logits):
+    """The eight scores of one image, pixel by pixel with the math module: written from the
+    formulas of [Valente 2022] ch. 3 and [Dupont 2018], sharing no code with jetad."""
+    import math
+
+    xs, rs = [v for row in x for v in row], [v for row in r for v in row]
+    clip = [min(max(v, sc.EPS), 1 - sc.EPS) for v in rs]
+    mse = sum((a - b) ** 2 for a, b in zip(xs, rs, strict=True))
+    bce = -sum(a * math.log(b) + (1 - a) * math.log(1 - b) for a, b in zip(xs, clip, strict=True))
+    dice = 1 - 2 * sum(a * b for a, b in zip(xs, rs, strict=True)) / (sum(xs) + sum(rs))
+    kl_cont = -0.5 * sum(1 + lv - m * m - math.exp(lv) for m, lv in zip(mean, logvar, strict=True))
+    z = [math.exp(v) for v in logits]
+    q = [v / sum(z) for v in z]
+    kl_disc = sum(p * math.log(p + sc.EPS) - p * math.log(1 / len(q) + sc.EPS) for p in q)
+    return {"mse": mse, "bce": bce, "dice": dice, "pixel_diff": 1 - sum(rs),
+            "total": bce + dice, "kl_cont": kl_cont, "kl_disc": kl_disc,
+            "kl_total": kl_cont + kl_disc}
+
+
+def test_each_of_the_eight_scores_is_its_own_formula():
+    """Every key of all_scores against its independent formula, on hand-made images whose eight
+    scores all differ, so that two keys bound to each other's values (kl_cont and kl_disc,
+    bce and total, ...) fail here."""
+    x = np.array([[[0.5, 0.3], [0.2, 0.0]], [[0.0, 0.0], [0.4, 0.6]]])
+    r = np.array([[[0.3, 0.2], [0.1, 0.1]], [[0.05, 0.1], [0.5, 0.45]]])
+    mean = np.array([[1.0, -0.5, 0.0], [0.2, 2.0, -1.0]])
+    logvar = np.array([[0.0, np.log(2.0), -1.0], [0.3, -0.2, 0.1]])
+    logits = np.array([[np.log(3.0), 0.0, -1.0, 0.5], [2.0, -2.0, 0.0, 0.0]])
+    out = sc.all_scores(x, r, mean, logvar, logits)
+    assert tuple(out) == sc.NAMES
+    for i in range(2):
+        want = _by_hand(x[i], r[i], mean[i], logvar[i], logits[i])
+        values = sorted(want.values())
+        assert min(b - a for a, b in zip(values, values[1:], strict=False)) > 0.05
+        for name in sc.NAMES:
+            assert out[name][i] == pytest.approx(want[name], rel=1e-9, abs=1e-12), name
+    # the closed forms of the first image, for a reader checking the hand formulas themselves
+    assert out["mse"][0] == pytest.approx(0.2**2 + 0.1**2 + 0.1**2 + 0.1**2)
+    assert out["dice"][0] == pytest.approx(1 - 2 * (0.15 + 0.06 + 0.02) / (1.0 + 0.7))
+    assert out["pixel_diff"][0] == pytest.approx(0.3)
+    assert out["kl_cont"][0] == pytest.approx(
+        -0.5 * ((1 + 0 - 1 - 1) + (1 + np.log(2) - 0.25 - 2) + (1 - 1 - 0 - np.exp(-1))))
