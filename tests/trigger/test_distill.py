@@ -156,7 +156,7 @@ def test_distill_stage_writes_student_scores_levers_and_design(distill_workdir, 
     assert {"teacher (JointVAE)", "float student", "QKeras student <8>", "pruned 0 <8>",
             "pruned 0.5 <8>"} <= models
     for per in doc["auc"].values():
-        assert set(per) == {"all", "top"} and all(0.0 <= v <= 1.0 for v in per.values())
+        assert set(per) == {"all", "top"} and per["all"] == per["top"]  # one signal
     assert [r["sparsity"] for r in doc["sparsity_scan"]] == [0.0, 0.5]
     assert doc["rtl"]["mismatches"] == 0
     s = read_score_file(d / "s/scores.h5")

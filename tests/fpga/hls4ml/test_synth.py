@@ -281,8 +281,9 @@ def test_yosys_counts_luts_and_ffs_of_small_kernels():
     r = rows[0]
     assert r["source"] == "yosys" and r["nonzero_weights"] == 18
     assert r["da4ml_cost"] == resources.da4ml_lut(model.get_layer("c"))["LUT"]
-    # the same adders as da4ml's cost (within 30%), and its pipeline registers as FFs
-    assert 0.7 * r["da4ml_cost"] <= r["LUT"] <= 1.3 * r["da4ml_cost"]
+    # the same adders as da4ml's cost, within the 15% docs/fpga.md states for the encoder's
+    # small kernels, and its pipeline registers as FFs
+    assert 0.85 * r["da4ml_cost"] <= r["LUT"] <= 1.15 * r["da4ml_cost"]
     # pinned for the yosys .ci/run installs (Debian's 0.23): a change of the netlist, of the
     # synthesis script or of the counting shows here first
     if yosys.version().startswith("Yosys 0.23 "):
