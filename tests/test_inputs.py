@@ -400,7 +400,7 @@ import jetad
 import tensorflow as tf
 from jetad.models import baseline_ae, jointvae
 from jetad.params import load
-from jetad.quant import encoder
+from jetad.models import reduced_encoder as encoder
 from jetad.models.training import fingerprint
 
 params = load("params.yaml")
