@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--params", default=None, help="parameter file (default: params.yaml)")
     args = ap.parse_args()
 
-    from jetad.fpga.hls4ml import emulate, grouped, project
+    from jetad.fpga.hls4ml import emulate, grouped
     from jetad.models import reduced_encoder as encoder
     from jetad.params import load
 
@@ -72,7 +72,7 @@ def main() -> None:
     x = rng.random((args.n, 40, 40, 1), dtype=np.float32)
     x /= x.sum(axis=(1, 2, 3), keepdims=True)
     out = Path(args.out_dir or tempfile.mkdtemp(prefix="jetad_emulate_"))
-    settings = dataclasses.replace(project.HLSSettings.from_params(params.hls),
+    settings = dataclasses.replace(params.hls,
                                    io_type=args.io_type, strategy=args.strategy)
     export = model if args.no_per_group else grouped.per_group(model)
 

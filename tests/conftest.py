@@ -25,7 +25,8 @@ VENV_BIN = Path(sys.executable).parent
 
 # a JointVAE small enough to train in seconds (params.yaml's train section)
 TINY_TRAIN = {
-    "latent_cont": 8, "latent_disc": 5, "beta": 1.0, "tau": 1.0, "kl_eps": 1e-7,
+    "latent_cont": 8, "latent_disc": 5, "objective": "beta", "beta": 1.0, "tau": 1.0,
+    "kl_eps": 1e-7,
     "encoder_filters": [32, 64, 128, 128], "encoder_down_groups": 1, "encoder_res_groups": 2,
     "decoder_expand": 256, "decoder_filters": [32, 128, 128, 64], "decoder_groups": 2,
     "width": 0.125, "learning_rate": 3e-3, "weight_decay": 1e-3, "lr_factor": 0.5,
@@ -190,11 +191,9 @@ def encoder_config(default_params):
 
 @pytest.fixture(scope="session")
 def hls_settings(default_params):
-    """hls4ml's settings of params.yaml's `hls` section (HLSSettings); `dataclasses.replace`
+    """hls4ml's settings: params.yaml's `hls` section (jetad.sections.Hls); `dataclasses.replace`
     it for others."""
-    from jetad.fpga.hls4ml.project import HLSSettings
-
-    return HLSSettings.from_params(default_params.hls)
+    return default_params.hls
 
 
 @dataclass

@@ -1,46 +1,32 @@
 """Load params.yaml, validate it against the JSON schema and build its typed sections.
 
-The schema is one file per top-level section under jetad/schema/, so each stage owns its
-own part; unknown sections and unknown keys are refused with the key's path named. A key
-left out takes the `default` of its schema: defaults live there and in params.yaml only.
-`load` returns a `Params`: the top-level `seed` and `preset`, and one typed object per
-section (jetad.sections). jetad.cli hands a command its `Params.restrict`ed to the sections it
-declares in the stage registry (its `params=`, from which Snakemake and DVC rerun it): reading
-any other section is refused, so that a change of a section reruns every stage that reads it.
+The schema (jetad/schema/, loaded by jetad.sections) is the one home of every key: its type,
+its default and its description. Unknown sections and unknown keys are refused with the key's
+path named; a key left out takes its schema default. params.yaml itself is written from the
+schema by `jetad preset <name>` (`defaults`, overlaid with the preset, then `render`), every key
+with its value and its description.
+
+`load` returns a `Params`: the top-level `seed` and `preset`, and one typed object per section
+(jetad.sections). jetad.cli hands a command its `Params.restrict`ed to the sections it declares
+in the stage registry (its `params=`, from which Snakemake and DVC rerun it): reading any other
+section is refused, so that a change of a section reruns every stage that reads it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
+import dataclasses
 import os
-from functools import cache
-from importlib import resources
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from jetad.errors import ConfigError, UndeclaredSection
+from jetad.sections import default_of, schema, spec_of
 
 DEFAULT_PATH = Path("params.yaml")
-
-
-@cache
-def schema() -> dict[str, Any]:
-    folder = resources.files("jetad") / "schema"
-    top = json.loads((folder / "top.json").read_text())
-    properties = dict(top["properties"])
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".json") and entry.name != "top.json":
-            properties[entry.name[: -len(".json")]] = json.loads(entry.read_text())
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
-        "additionalProperties": False,
-        "required": top.get("required", []),
-        "properties": properties,
-    }
 
 
 def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, Any]:
@@ -86,8 +72,6 @@ def _check_relations(params: Params, origin: str) -> None:
     if train is not None and train.objective == "capacity":
         import math
 
-        if train.capacity is None:
-            raise bad("train.capacity must be set when train.objective is 'capacity'")
         k = train.latent_disc
         if train.capacity.disc_max > math.log(k) + 1e-9:
             raise bad(f"train.capacity.disc_max must be at most log(latent_disc) = "
@@ -131,7 +115,76 @@ def merge(base: dict, overlay: dict) -> dict:
 
 def default(section: str, key: str) -> Any:
     """The schema's default of `section.key`: for library functions called without params."""
-    return copy.deepcopy(schema()["properties"][section]["properties"][key]["default"])
+    return default_of(spec_of(f"{section}.{key}"))
+
+
+def or_default(value: Any, section: str, key: str) -> Any:
+    """`value`, or the schema's default of `section.key` when it is None: a library function's
+    keyword left out by its caller."""
+    return default(section, key) if value is None else value
+
+
+def defaults() -> dict[str, Any]:
+    """Every key of params.yaml at its schema default, in the schema's order."""
+    return {name: default_of(spec) for name, spec in schema()["properties"].items()}
+
+
+# width of the comments in a written params.yaml
+WIDTH = 100
+
+
+def flow(value: Any) -> str:
+    """A value on one line, as YAML's flow style writes it."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"), sort_keys=False)
+    return text.removesuffix("\n...\n").strip()
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ",
+                         break_on_hyphens=False)
+
+
+def _wrapped(head: str, value: Any, indent: str) -> list[str]:
+    """`head` and the value in flow style, wrapped at WIDTH (a flow collection may go on on
+    lines indented further)."""
+    return textwrap.wrap(f"{head}{flow(value)}", WIDTH, subsequent_indent=indent + "    ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _key_lines(key: str, value: Any, spec: dict[str, Any], indent: str) -> list[str]:
+    """`key: value` with its description: after the value when the line has room, else above;
+    a mapping of mappings (scan.points) one entry a line."""
+    desc = spec["description"]
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        lines = _comment(desc, indent) + [f"{indent}{key}:"]
+        for name, entry in value.items():
+            lines += _wrapped(f"{indent}  {name}: ", entry, indent + "  ")
+        return lines
+    lines = _wrapped(f"{indent}{key}: ", value, indent)
+    if len(lines) == 1 and len(lines[0]) + len(desc) + 4 <= WIDTH:
+        return [f"{lines[0]}  # {desc}"]
+    return _comment(desc, indent) + lines
+
+
+def render(params: dict[str, Any], header: str) -> str:
+    """params.yaml's text of a complete mapping `params` (every key, in the schema's order):
+    each key with its value and, as a comment, its description; `header` (comment lines)
+    first."""
+    props = schema()["properties"]
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for name, value in params.items():
+        spec = props[name]
+        if "properties" not in spec or not isinstance(value, dict):
+            lines += _key_lines(name, value, spec, "")
+            continue
+        lines += ["", *_comment(spec["description"], ""), f"{name}:"]
+        for key, sub in value.items():
+            lines += _key_lines(key, sub, spec["properties"][key], "  ")
+    text = "\n".join(lines) + "\n"
+    # neither the comments nor the flow style may change a value, its type or the key order
+    if repr(yaml.safe_load(text)) != repr(params):
+        raise RuntimeError("the params.yaml written does not read back as its values")
+    return text
 
 
 def load_raw(path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -151,10 +204,6 @@ def load_raw(path: str | os.PathLike | None = None) -> dict[str, Any]:
 def load(path: str | os.PathLike | None = None) -> Params:
     """The validated params.yaml with its defaults filled in, as typed sections."""
     return build(load_raw(path))
-
-
-
-
 
 
 class Params:
@@ -203,24 +252,23 @@ class Params:
                       None if "*" in sections else frozenset(sections))
 
 
-def _fill(value: Any, prop: dict[str, Any], cls: type | None) -> Any:
-    """A section's value with schema defaults filled in; a mapping given in part keeps the
+def _fill(value: Any, spec: dict[str, Any], cls: type | None) -> Any:
+    """A key's value with schema defaults filled in; a mapping given in part keeps the
     default's entries for the keys it leaves out (e.g. generate.pthat_min per process)."""
-    default = prop.get("default")
+    default = default_of(spec)
     if isinstance(value, dict) and isinstance(default, dict):
         value = {**default, **value}
     if cls is not None and isinstance(value, dict):
-        return _section(cls, value, prop)
+        return _section(cls, value, spec)
     return copy.deepcopy(value)
 
 
-def _section(cls, values: dict[str, Any], prop: dict[str, Any]):
-    props = prop["properties"]
+def _section(cls, values: dict[str, Any], spec: dict[str, Any]):
     kwargs = {}
-    for name in cls._names():
-        spec = props[name]
-        value = values[name] if name in values else copy.deepcopy(spec.get("default"))
-        kwargs[name] = _fill(value, spec, cls.nested.get(name))
+    for field in dataclasses.fields(cls):
+        sub = spec["properties"][field.name]
+        value = values[field.name] if field.name in values else default_of(sub)
+        kwargs[field.name] = _fill(value, sub, cls.nested.get(field.name))
     return cls(**kwargs)
 
 
@@ -228,16 +276,13 @@ def build(params: dict[str, Any]) -> Params:
     """Typed parameters from a validated params.yaml mapping, schema defaults filled in."""
     from jetad.sections import SECTIONS
 
-    props = schema()["properties"]
-    values: dict[str, Any] = {
-        key: params.get(key, props[key].get("default")) for key in ("seed", "preset")
-    }
-    for name, cls in SECTIONS.items():
-        # a section without required keys may be left out: its schema defaults stand
-        if name in params or not props[name].get("required"):
-            values[name] = _section(cls, params.get(name, {}), props[name])
-    for name in params.keys() - values.keys():
-        # a section with a schema but no class yet (tests/test_params.py asks for one) stays
-        # plain data
-        values[name] = copy.deepcopy(params[name])
+    values: dict[str, Any] = {}
+    for name, spec in schema()["properties"].items():
+        cls = SECTIONS.get(name)
+        if cls is None:
+            values[name] = copy.deepcopy(params[name]) if name in params else default_of(spec)
+        elif name in params or not spec.get("required"):
+            # a section left out takes its schema defaults, unless the schema asks for some of
+            # its keys to be written
+            values[name] = _section(cls, params.get(name, {}), spec)
     return Params(values, params)

@@ -1,17 +1,85 @@
-"""The typed sections of params.yaml: one frozen dataclass per section, its fields the section's
-keys (tests/test_params.py checks them against the JSON schema under jetad/schema/).
+"""The JSON schema of params.yaml and its typed sections, made from it.
 
-The classes hold no defaults: a key left out of params.yaml takes the `default` its schema
-declares, filled in by jetad.params when the file is loaded. Each section also reads as a
-read-only mapping (`section["key"]`, `dict(section)`), so library functions that take a plain
-dict of settings (hls4ml's, the model configs) accept it unchanged.
+The schema is one file per top-level section under jetad/schema/, named in top.json's
+`properties` (whose order is the order of params.yaml). It is the one home of every key: its
+type, its `default` and its `description`. A key with `properties` of its own (a per-process
+mapping, `train.capacity`) takes the mapping of their defaults; a nested key with a `title` is a
+nested section, typed by a class of that name.
+
+Each section is a frozen dataclass generated here, `Train` for `train` and so on, its fields the
+section's keys in the schema's order. The classes hold no defaults: a key left out of
+params.yaml takes its schema default, filled in by jetad.params when the file is loaded. Each
+section also reads as a read-only mapping (`section["key"]`, `dict(section)`), so library
+functions that take a plain dict of settings accept it unchanged.
+
+`from_schema` types another dataclass by the schema (the model configurations that take a
+subset of a section's keys), so that no key is declared twice.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
 from typing import Any, ClassVar
+
+# JSON types as Python annotations
+_TYPES = {"integer": "int", "number": "float", "string": "str", "boolean": "bool",
+          "array": "list", "object": "dict", "null": "None"}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The whole schema of params.yaml: top.json with each section's file in its place."""
+    folder = resources.files("jetad") / "schema"
+    top = json.loads((folder / "top.json").read_text())
+    properties = {}
+    for name, spec in top["properties"].items():
+        properties[name] = (json.loads((folder / spec["$ref"]).read_text()) if "$ref" in spec
+                            else spec)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "required": top.get("required", []),
+        "properties": properties,
+    }
+
+
+def spec_of(path: str) -> dict[str, Any]:
+    """The schema of a dotted key ("train.capacity.gamma"; a section's name: the section)."""
+    spec = schema()
+    for part in path.split("."):
+        try:
+            spec = spec["properties"][part]
+        except KeyError:
+            raise KeyError(f"params.yaml has no key {path}") from None
+    return spec
+
+
+def default_of(spec: dict[str, Any]) -> Any:
+    """A key's default: its own, or the mapping of the defaults of its `properties`."""
+    if "default" in spec:
+        return copy.deepcopy(spec["default"])
+    if "properties" in spec:
+        return {key: default_of(sub) for key, sub in spec["properties"].items()}
+    raise KeyError("no default")
+
+
+def annotation(spec: dict[str, Any]) -> str:
+    """The Python type of a key, as an annotation string."""
+    if "title" in spec:
+        return spec["title"]
+    if "oneOf" in spec:
+        return " | ".join(dict.fromkeys(annotation(s) for s in spec["oneOf"]))
+    if "enum" in spec:
+        names = {bool: "bool", int: "int", float: "float", str: "str", type(None): "None"}
+        return " | ".join(dict.fromkeys(names[type(v)] for v in spec["enum"]))
+    types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    return " | ".join(_TYPES[t] for t in types)
 
 
 class Section(Mapping):
@@ -20,243 +88,57 @@ class Section(Mapping):
     nested: ClassVar[dict[str, type[Section]]] = {}
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self._names():
+        if key not in self.__dataclass_fields__:
             raise KeyError(key)
         return getattr(self, key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
+        return iter(self.__dataclass_fields__)
 
     def __len__(self) -> int:
-        return len(self._names())
-
-    @classmethod
-    def _names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return len(self.__dataclass_fields__)
 
     def asdict(self) -> dict[str, Any]:
         """The section as plain data (nested sections as dicts), as params.yaml spells it."""
         return dataclasses.asdict(self)
 
 
-section = dataclasses.dataclass(frozen=True, eq=True)
+def _section_class(name: str, spec: dict[str, Any]) -> type[Section]:
+    nested = {key: _section_class(sub["title"], sub)
+              for key, sub in spec["properties"].items() if "title" in sub}
+    cls = dataclasses.make_dataclass(
+        name, [(key, annotation(sub)) for key, sub in spec["properties"].items()],
+        bases=(Section,), frozen=True, eq=True,
+        namespace={"nested": nested, "__module__": __name__,
+                   "__doc__": spec.get("description", f"params.yaml's `{name.lower()}`")})
+    globals()[name] = cls
+    return cls
 
 
-@section
-class Data(Section):
-    source: str
-    file: str | None
-
-
-@section
-class Download(Section):
-    record: int
-    url: str
-    api: str
-    files: list[str]
-    md5: dict[str, str]
-    timeout: float
-
-
-@section
-class Generate(Section):
-    chunks: list[int]
-    signals: list[str]
-    jets_per_chunk: dict[str, int]
-    ecm: float
-    pthat_min: float | dict[str, float]
-    pthat_max: float | dict[str, float | None] | None
-    jet_r: float
-    jet_pt_min: float
-    jet_pt_max: float
-    jet_abs_eta_max: float
-    match_dr: float
-
-
-@section
-class Pixelize(Section):
-    npix: int
-    deta: float
-    dphi: float
-    batch: int
-
-
-@section
-class Split(Section):
-    test_fraction: float
-    val_fraction: float
-    background: str
-
-
-@section
-class Capacity(Section):
-    gamma: float
-    cont_max: float
-    disc_max: float
-    epochs: int
-
-
-@section
-class Train(Section):
-    nested: ClassVar[dict[str, type[Section]]] = {"capacity": Capacity}
-
-    latent_cont: int
-    latent_disc: int
-    beta: float
-    objective: str
-    capacity: Capacity | None
-    tau: float
-    kl_eps: float
-    encoder_filters: list[int]
-    encoder_down_groups: int
-    encoder_res_groups: int
-    decoder_expand: int
-    decoder_filters: list[int]
-    decoder_groups: int
-    width: float
-    learning_rate: float
-    weight_decay: float
-    lr_factor: float
-    lr_patience: int
-    early_stopping_patience: int
-    batch_size: int
-    epochs: int
-    max_train_jets: int | None
-    max_val_jets: int | None
-
-
-@section
-class Score(Section):
-    sample: bool
-    batch_size: int
-
-
-@section
-class Evaluate(Section):
-    pca_max_points: int
-    embedding_max_points: int
-    umap: bool
-
-
-@section
-class Baseline(Section):
-    filters: list[int]
-    latent: int
-    learning_rate: float
-    weight_decay: float
-    batch_size: int
-    epochs: int
-    early_stopping_patience: int
-    max_train_jets: int | None
-    max_val_jets: int | None
-
-
-@section
-class Supervised(Section):
-    filters: list[int]
-    dense: int
-    folds: int
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    max_train_jets: int | None
-
-
-@section
-class Scan(Section):
-    points: dict[str, dict | None]
-    seeds: list[int]
-
-
-@section
-class Qat(Section):
-    groups: int
-    bits: int
-    integer: int
-    negative_slope: float
-    max_conv_weights: int
-    qtools_float: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    weight_decay: float
-    beta: float
-    max_images: int | None
-    train_decoder: bool
-
-
-@section
-class Hls(Section):
-    backend: str
-    io_type: str
-    strategy: str
-    reuse_factor: int
-    part: str
-    clock_period: float
-    parts: list[str]
-    n_images: int | None
-    part_images: int | None
-    batch: int
-    processes: int | None
-    norm_precision: dict[str, str]
-    per_group: bool
-    only: list[str] | None
-    cflags: str | None
-    cxx: str | None
-    csim: str
-
-
-@section
-class Resources(Section):
-    frac_bits: int
-    dsp_min_bits: int
-    da4ml: bool
-    rho_stride: int
-    synthesis: bool | str
-    logic_synthesis: bool
-    reports: list[str]
-    yosys: bool
-    yosys_max_weights: int
-
-
-@section
-class Dse(Section):
-    precisions: list[list[int]]
-    io_types: list[str]
-    strategies: list[str]
-    reuse_factors: list[int]
-    n_images: int | None
-    pareto_signal: str
-
-
-# params.yaml section -> its class; the top-level scalars `seed` and `preset` are plain values
-@section
-class Distill(Section):
-    pool: int
-    conv: list[int]
-    conv_stride: int
-    dense: list[int]
-    bits: int | list[int]
-    integer: int
-    act_integer: int
-    input_bits: int
-    output_bits: int
-    output_integer: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    sparsity_scan: list[float]
-    prune_epochs: int
-    prune_tolerance: float
-    bits_scan: list[int]
-    max_train_jets: int | None
-    synthesize: bool
-    no_norm_lever: bool
-
-
+# params.yaml section -> its class; the top-level scalars `seed` and `preset` are plain values.
+# The classes are also this module's attributes (jetad.sections.Train, ...).
 SECTIONS: dict[str, type[Section]] = {
-    "data": Data, "download": Download, "generate": Generate, "pixelize": Pixelize,
-    "split": Split, "train": Train, "score": Score, "evaluate": Evaluate,
-    "baseline": Baseline, "supervised": Supervised, "qat": Qat, "distill": Distill, "hls": Hls,
-    "resources": Resources, "scan": Scan, "dse": Dse,
+    name: _section_class(name.capitalize(), spec)
+    for name, spec in schema()["properties"].items() if "properties" in spec
 }
+
+
+def from_schema(*keys: str, defaults: bool = False):
+    """Class decorator: the class as a dataclass whose first fields are the params keys named
+    ("section.key", each field named by its key), typed as the schema types them and in the
+    order given; with `defaults`, each takes its schema default. Fields the class annotates
+    itself follow them."""
+
+    def wrap(cls):
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        fields = {}
+        for path in keys:
+            name, spec = path.rsplit(".", 1)[-1], spec_of(path)
+            fields[name] = annotation(spec)
+            if defaults:
+                setattr(cls, name, dataclasses.field(
+                    default_factory=lambda spec=spec: default_of(spec)))
+        cls.__annotations__ = {**fields, **own}
+        return dataclasses.dataclass(cls)
+
+    return wrap

@@ -35,7 +35,9 @@ def pyplot():
 
 def data_note(params: dict | None) -> str:
     """The data caveat shown on every result figure (SPEC §1.2: say there is no detector)."""
-    source = ((params or {}).get("data") or {}).get("source", "generate")
+    from jetad.params import default
+
+    source = ((params or {}).get("data") or {}).get("source", default("data", "source"))
     if source == "generate":
         return "Pythia8 + FastJet jets, no detector simulation"
     if source == "download":

@@ -16,6 +16,7 @@ from pathlib import Path
 from jetad import log
 from jetad.atomic import file_md5
 from jetad.errors import DataError
+from jetad.params import or_default
 
 LOG = log.get("jetad.download")
 BLOCK = 1 << 20
@@ -36,11 +37,13 @@ def record_checksums(api_url: str, timeout: float) -> dict[str, str]:
     return sums
 
 
-def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
+def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float | None = None,
           progress: bool = True) -> Path:
-    """Download `url` to `out`, resuming a previous partial transfer, and verify its md5."""
+    """Download `url` to `out`, resuming a previous partial transfer, and verify its md5
+    (`timeout` left out: download.timeout's schema default)."""
     from tqdm import tqdm
 
+    timeout = or_default(timeout, "download", "timeout")
     out = Path(out)
     if out.exists():
         have = file_md5(out)

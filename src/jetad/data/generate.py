@@ -21,6 +21,7 @@ import numpy as np
 from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets
 from jetad.data.processes import PROCESSES
+from jetad.params import default
 
 # The order fixes the chunk seeds: append, never reorder.
 SIGNALS = PROCESSES[1:]
@@ -48,21 +49,15 @@ def chunk_seed(seed: int, process: str, chunk: int) -> int:
     return int(state[0] % 900_000_000) + 1
 
 
-def _default(key: str):
-    from jetad.params import default
-
-    return default("generate", key)
-
-
 @dataclass
 class Cuts:
     """The jet selection; `Cuts()` is params.yaml's schema defaults."""
 
-    jet_r: float = field(default_factory=lambda: _default("jet_r"))
-    pt_min: float = field(default_factory=lambda: _default("jet_pt_min"))
-    pt_max: float = field(default_factory=lambda: _default("jet_pt_max"))
-    abs_eta_max: float = field(default_factory=lambda: _default("jet_abs_eta_max"))
-    match_dr: float = field(default_factory=lambda: _default("match_dr"))
+    jet_r: float = field(default_factory=lambda: default("generate", "jet_r"))
+    pt_min: float = field(default_factory=lambda: default("generate", "jet_pt_min"))
+    pt_max: float = field(default_factory=lambda: default("generate", "jet_pt_max"))
+    abs_eta_max: float = field(default_factory=lambda: default("generate", "jet_abs_eta_max"))
+    match_dr: float = field(default_factory=lambda: default("generate", "match_dr"))
 
     @classmethod
     def from_params(cls, gen) -> Cuts:
@@ -91,9 +86,9 @@ def make_pythia(process: str, seed: int, ecm: float | None = None,
     import pythia8mc
 
     if ecm is None:
-        ecm = _default("ecm")
+        ecm = default("generate", "ecm")
     if pthat_min is None:
-        pthat_min = _default("pthat_min")[process]
+        pthat_min = default("generate", "pthat_min")[process]
 
     pythia = pythia8mc.Pythia("", False)
     settings = [

@@ -82,7 +82,7 @@ def emulate_encoder(model, x: np.ndarray, hp, workdir, processes: int = 1) -> li
     from jetad.fpga.hls4ml import emulate, grouped, project
     from jetad.fpga.hls4ml.build import build_library
 
-    settings = project.HLSSettings.from_params({**hp, **EMULATED})
+    settings = replace(hp, **EMULATED)
     hm = project.convert(grouped.per_group(model) if hp["per_group"] else model, workdir,
                          settings, "encoder")
     project.write_project(hm, hp["cflags"], hp["cxx"], hp["csim"])

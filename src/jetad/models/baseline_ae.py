@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import tf_keras as keras
 
+from jetad.params import or_default
+
 ARCHITECTURE = "conv_ae"
 
 
-def build(npix: int = 40, filters=(16, 32, 64), latent: int = 32) -> keras.Model:
+def build(npix: int | None = None, filters=None, latent: int | None = None) -> keras.Model:
+    """The autoencoder; left out, npix, filters and latent are the schema defaults of
+    pixelize.npix, baseline.filters, baseline.latent."""
+    npix, latent = or_default(npix, "pixelize", "npix"), or_default(latent, "baseline", "latent")
+    filters = tuple(or_default(filters, "baseline", "filters"))
     if npix % 2 ** len(filters):
         raise ValueError(f"npix {npix} must be divisible by {2 ** len(filters)}")
     init = "he_normal"

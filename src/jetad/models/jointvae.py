@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import tensorflow as tf
@@ -32,6 +32,7 @@ from jetad.atomic import atomic_dir
 from jetad.errors import DataError
 from jetad.inputs import read_model_meta
 from jetad.models import losses
+from jetad.sections import from_schema
 
 ARCHITECTURE = "jointvae"
 FORMAT_VERSION = 1
@@ -40,30 +41,24 @@ FORMAT_VERSION = 1
 LEAKY_SLOPE = 0.25
 
 
-@dataclass
-class JointVAEConfig:
-    """The architecture. No defaults here: `from_params` takes them from the `train` section,
-    whose schema and params.yaml hold them (the thesis' values: workflow/presets/thesis.yaml)."""
+# The `train` keys that shape the network, in the order config.json lists them (a saved model's
+# file keeps its bytes)
+ARCHITECTURE_KEYS = ("latent_cont", "latent_disc", "encoder_filters", "encoder_down_groups",
+                     "encoder_res_groups", "decoder_expand", "decoder_filters", "decoder_groups",
+                     "width", "tau", "kl_eps")
 
-    npix: int
-    latent_cont: int
-    latent_disc: int
-    encoder_filters: list[int]
-    encoder_down_groups: int
-    encoder_res_groups: int
-    decoder_expand: int
-    decoder_filters: list[int]
-    decoder_groups: int
-    width: float
-    tau: float
-    kl_eps: float
+
+@from_schema("pixelize.npix", *(f"train.{key}" for key in ARCHITECTURE_KEYS))
+class JointVAEConfig:
+    """The architecture: `pixelize.npix` and the train keys of ARCHITECTURE_KEYS, typed by the
+    schema. No defaults here: `from_params` takes them from the `train` section, whose schema
+    holds them (the thesis' values: workflow/presets/thesis.yaml)."""
 
     @classmethod
     def from_params(cls, train, npix: int) -> JointVAEConfig:
         """The architecture of a `train` section (loaded by jetad.params, so that every key
         is there) for images of npix x npix."""
-        names = {f.name for f in fields(cls)}
-        return cls(npix=npix, **{k: v for k, v in train.items() if k in names and k != "npix"})
+        return cls(npix=npix, **{k: train[k] for k in ARCHITECTURE_KEYS})
 
     def scaled(self, filters: int, groups: int) -> int:
         """Filter count at this width, a multiple of `groups` and at least one per group."""

@@ -30,10 +30,11 @@ Outputs, in the order of `jetad.models.jointvae.build_encoder`: [z_categorical, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jetad.errors import DataError, JetadError
+from jetad.sections import from_schema
 
 # (name, filters, stride, grouped, unit or None for a down-sampling conv)
 LAYOUT: list[tuple[str, int, int, bool]] = [
@@ -53,22 +54,18 @@ LAYOUT: list[tuple[str, int, int, bool]] = [
 HEADS = ("z_categorical", "z_mean", "z_var")
 
 
-@dataclass
-class EncoderConfig:
-    """The reduced encoder. The parameters have no defaults here: `from_params` takes them
-    from the `qat` section (its schema and params.yaml hold them) and the decoder it feeds."""
+# The `qat` keys of the encoder; qtools_float is QTools' arithmetic for plain Keras layers (the
+# float encoder): fp16 reproduces thesis Tables 3.2 and 3.4 (jetad.quant.energy)
+QAT_KEYS = ("groups", "negative_slope", "bits", "integer", "max_conv_weights", "qtools_float")
 
-    npix: int
-    groups: int
-    latent_cont: int
-    latent_disc: int
-    negative_slope: float
-    bits: int
-    integer: int
-    max_conv_weights: int
-    # QTools' arithmetic for plain Keras layers (the float encoder); fp16 reproduces thesis
-    # Tables 3.2 and 3.4 (jetad.quant.energy)
-    qtools_float: str
+
+@from_schema("pixelize.npix", "train.latent_cont", "train.latent_disc",
+             *(f"qat.{key}" for key in QAT_KEYS))
+class EncoderConfig:
+    """The reduced encoder: `pixelize.npix`, the latent sizes of the decoder it feeds and the
+    qat keys of QAT_KEYS, typed by the schema. No defaults here: `from_params` takes them from
+    the `qat` section, whose schema holds them."""
+
     # the architecture's own constants, no parameters
     epsilon: float = 1e-3
     # "instance": the thesis' per-image normalization after every conv; "none": without it (the
@@ -80,9 +77,8 @@ class EncoderConfig:
     def from_params(cls, qat, npix: int, latent_cont: int, latent_disc: int) -> EncoderConfig:
         """The encoder of a `qat` section (loaded by jetad.params, so that every key is there)
         for npix x npix images, with the latent sizes of the decoder it feeds."""
-        names = {f.name for f in fields(cls)} - {"npix", "latent_cont", "latent_disc"}
         return cls(npix=npix, latent_cont=latent_cont, latent_disc=latent_disc,
-                   **{k: v for k, v in qat.items() if k in names})
+                   **{k: qat[k] for k in QAT_KEYS})
 
 
 def _keras():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jetad.params import default
+
 
 def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:
     """Scores, latents and per-class sums of inputs and reconstructions, batch by batch."""
@@ -52,7 +54,7 @@ def class_names(test) -> tuple[str, str]:
     from jetad.analysis.summary import display
 
     names = test.process_names()
-    background = display(str(test.attrs.get("background", "qcd")))
+    background = display(str(test.attrs.get("background", default("split", "background"))))
     signals = [display(str(n)) for n in dict.fromkeys(names[test.label == 1])]
     return background, (signals[0] if len(signals) == 1
                         else f"anomalies ({', '.join(signals)})" if signals else "anomalies")

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jetad.params import or_default
+
 if TYPE_CHECKING:
     import tf_keras as keras
 
@@ -23,10 +25,15 @@ ARCHITECTURE = "supervised_cnn"
 FEATURES = ("jet_mass", "tau21", "tau32")
 
 
-def build(npix: int = 40, filters=(8, 16), dense: int = 32, n_classes: int = 2) -> keras.Model:
-    """Logits of n_classes classes: 0 the background, then each anomalous process."""
+def build(npix: int | None = None, filters=None, dense: int | None = None,
+          n_classes: int = 2) -> keras.Model:
+    """Logits of n_classes classes: 0 the background, then each anomalous process. Left out,
+    npix, filters and dense are the schema defaults of pixelize.npix, supervised.filters,
+    supervised.dense."""
     import tf_keras as keras
 
+    npix, dense = or_default(npix, "pixelize", "npix"), or_default(dense, "supervised", "dense")
+    filters = tuple(or_default(filters, "supervised", "filters"))
     if npix % 2 ** len(filters):
         raise ValueError(f"npix {npix} must be divisible by {2 ** len(filters)}")
     x_in = keras.Input((npix, npix), name="image")

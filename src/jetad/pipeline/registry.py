@@ -58,6 +58,13 @@ COMMANDS: tuple[Command, ...] = (
         "check-params", "jetad.stages.check_params",
         "validate params.yaml against the schema; exit non-zero naming every bad key",
     ),
+    Command(
+        "params", "jetad.stages.params",
+        "list the keys of params.yaml with their types, defaults and descriptions",
+        args=(Arg("--explain", nargs="*", help="list every key (names given: those keys and the "
+                  "keys under them)"),),
+        needs_params=False,
+    ),
     Stage(
         "generate", "jetad.stages.generate",
         "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet",

@@ -61,7 +61,9 @@ def synth_outputs(params: dict) -> list[str]:
 
 
 def copied_back(params: dict) -> list[str]:
-    return list(params["resources"].get("reports", []))
+    from jetad.params import default
+
+    return list(params["resources"].get("reports", default("resources", "reports")))
 
 
 def logic_synthesis(params: dict) -> str:

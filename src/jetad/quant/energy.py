@@ -42,19 +42,23 @@ import contextlib
 import io
 
 from jetad.models.reduced_encoder import EncoderConfig, conv_layers
+from jetad.params import or_default
 
 COMPONENTS = ("inputs", "outputs", "parameters", "op_cost")
 FLOAT_TYPES = ("fp16", "fp32", "int8", "int16", "int32")  # QTools' make_default_quantizer
 
 
-def qtools_energy(model, bits: int = 16, integer: int = 6, float_type: str = "fp16",
-                  memory: str = "fixed") -> dict[str, dict]:
+def qtools_energy(model, bits: int | None = None, integer: int | None = None,
+                  float_type: str | None = None, memory: str = "fixed") -> dict[str, dict]:
     """{layer: {component: pJ, "class_name", "total": pJ counted by QTools' include_energy}}
-    (QTools' chatter on stdout is swallowed)."""
+    (QTools' chatter on stdout is swallowed); left out, bits, integer and float_type are the
+    schema defaults of qat.bits, qat.integer, qat.qtools_float."""
     from qkeras import quantized_bits
     from qkeras.qtools import run_qtools
     from qkeras.qtools import settings as qtools_settings
 
+    bits, integer = or_default(bits, "qat", "bits"), or_default(integer, "qat", "integer")
+    float_type = or_default(float_type, "qat", "qtools_float")
     if float_type not in FLOAT_TYPES:
         raise ValueError(f"float_type {float_type!r}: QTools knows {', '.join(FLOAT_TYPES)}")
     with contextlib.redirect_stdout(io.StringIO()):

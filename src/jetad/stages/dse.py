@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from jetad import log
@@ -116,9 +117,8 @@ def _point(args, params) -> None:
     point = {"precision": args.precision, "io_type": args.io_type, "strategy": args.strategy,
              "reuse_factor": args.reuse_factor}
     hp = params.hls
-    settings = project.HLSSettings.from_params({**hp, "io_type": args.io_type,
-                                                "strategy": args.strategy,
-                                                "reuse_factor": args.reuse_factor})
+    settings = dataclasses.replace(hp, io_type=args.io_type, strategy=args.strategy,
+                                   reuse_factor=args.reuse_factor)
     # the project as `jetad hls` writes it (grouped convs one conv per group): ready for
     # vivado_hls / vitis on a machine that has them
     hm = project.convert(grouped.per_group(model) if hp.per_group else model,

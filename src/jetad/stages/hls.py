@@ -28,7 +28,6 @@ def run(args, params) -> None:
 
     logger = log.get("jetad.hls")
     hp = params.hls
-    settings = project.HLSSettings.from_params(hp)
     # the encoder file (a float one included) and the test images are checked before
     # TensorFlow is imported: a bad input gives one line and no work
     input_shape = check_quantized_encoder(args.model)
@@ -43,9 +42,9 @@ def run(args, params) -> None:
                 " (random, no --test)")
     parts = split.parts(model, x, hp.parts, hp.only, hp.part_images)
     logger.info("%d hls4ml projects: %s", len(parts), ", ".join(f"{p.mode}/{p.name}" for p in parts))
-    rows, whole = verify.verify(parts, args.out_dir, settings, hp, logger)
+    rows, whole = verify.verify(parts, args.out_dir, hp, logger)
 
-    report = emulation_report.report(args.model, args.test, len(x), settings, hp, rows)
+    report = emulation_report.report(args.model, args.test, len(x), hp, rows)
     if whole is not None and label is not None:
         report["kl"] = emulation_report.kl(label, whole, params.train.kl_eps)
         for k, v in report["kl"].items():

@@ -1,7 +1,10 @@
-"""`jetad preset <name>`: apply workflow/presets/<name>.yaml on top of params.yaml.
+"""`jetad preset <name>`: write params.yaml from the schema's defaults and a preset.
 
-A preset holds only the keys that differ from the default params.yaml; `default` restores
-the committed file's values for them. The result is validated before it is written.
+params.yaml holds every key (DVC reads the keys a stage declares from it, Snakemake its
+values): the defaults of jetad/schema/*.json overlaid with workflow/presets/<name>.yaml, which
+holds only what differs from them (`default` holds nothing), each key with its description
+as a comment. The result is validated before it is written. The committed params.yaml is
+`jetad preset default`'s (tests/test_params.py checks it).
 """
 
 from __future__ import annotations
@@ -12,26 +15,43 @@ import yaml
 
 from jetad.atomic import write_text
 from jetad.errors import ConfigError
-from jetad.params import merge
+from jetad.params import defaults, merge, render, validate
 
 PRESET_DIR = Path("workflow/presets")
 
+HEADER = """\
+Every parameter of the pipeline, for Snakemake and DVC alike; validated against
+src/jetad/schema/*.json before any stage runs. Written by `jetad preset {name}`: the schema's
+defaults (each key's type, default and description live there) overlaid with
+workflow/presets/{name}.yaml. Change a default in the schema or a value in a preset, then
+rerun `jetad preset <name>` (quick: smoke tests; default: 2 cores, < 1 h; thesis: a GPU node);
+a value edited here holds until then. `jetad params --explain` lists every key.
+"""
 
-def apply(name: str, params_path: Path, preset_dir: Path = PRESET_DIR) -> dict:
-    from jetad.params import validate
 
+def values(name: str, preset_dir: Path = PRESET_DIR) -> dict:
+    """params.yaml's values for preset `name`: the schema's defaults overlaid with it."""
     preset = preset_dir / f"{name}.yaml"
     if not preset.is_file():
         known = sorted(p.stem for p in preset_dir.glob("*.yaml"))
         raise ConfigError(f"{preset}: no such preset (known: {', '.join(known)})")
-    base = yaml.safe_load(params_path.read_text())
     overlay = yaml.safe_load(preset.read_text()) or {}
-    params = merge(base, overlay)
+    if not isinstance(overlay, dict):
+        raise ConfigError(f"{preset}: expected a mapping of sections")
+    params = merge(defaults(), overlay)
     params["preset"] = name
-    validate(params, f"{params_path} with preset {name}")
-    header = (f"# Written by `jetad preset {name}` from {preset}; see the committed params.yaml"
-              " for comments.\n")
-    write_text(params_path, header + yaml.safe_dump(params, sort_keys=False))
+    return validate(params, f"{preset} over the schema's defaults")
+
+
+def text(name: str, preset_dir: Path = PRESET_DIR) -> str:
+    """params.yaml as `jetad preset name` writes it."""
+    return render(values(name, preset_dir), HEADER.format(name=name))
+
+
+def apply(name: str, params_path: Path, preset_dir: Path = PRESET_DIR) -> dict:
+    """Write params.yaml for preset `name`; returns its values."""
+    params = values(name, preset_dir)
+    write_text(params_path, render(params, HEADER.format(name=name)))
     return params
 
 

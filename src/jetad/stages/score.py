@@ -20,6 +20,7 @@ import numpy as np
 from jetad import log
 from jetad.atomic import atomic_path
 from jetad.data.processes import PROCESSES
+from jetad.params import default
 
 logger = log.get("jetad.score")
 
@@ -32,7 +33,7 @@ def run(args, params) -> None:
     sp, seed = params.score, params.seed
     # both inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
-    test = read_images(args.test, npix=int(meta["config"].get("npix", 40)),
+    test = read_images(args.test, npix=int(meta["config"].get("npix", default("pixelize", "npix"))),
                        expected_by=f"the model {args.model} expects")
     setup_tf(seed)
     from jetad.analysis import scores as sc
@@ -73,7 +74,7 @@ def run(args, params) -> None:
                "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
                           "mean_image / mean_reconstruction",
                "processes": ",".join(PROCESSES),
-               "background": str(test.attrs.get("background", "qcd"))},
+               "background": str(test.attrs.get("background", default("split", "background")))},
     )
     logger.info("wrote %d x %d scores to %s", len(test), len(res), args.out)
     if args.figures:

@@ -31,40 +31,32 @@ stages x 5 ns.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jetad.errors import JetadError
+from jetad.params import or_default
+from jetad.sections import from_schema
 
 KL_FLOOR = 1e-8     # log(KL) of a jet whose KL underflows to 0
 
 
-@dataclass
+# The `distill` keys of the student, in the order its metrics' `config` lists them
+STUDENT_KEYS = ("pool", "conv", "conv_stride", "dense", "bits", "integer", "act_integer",
+                "input_bits", "output_bits", "output_integer", "epochs", "batch_size",
+                "learning_rate", "sparsity_scan", "prune_epochs", "prune_tolerance", "bits_scan")
+
+
+@from_schema(*(f"distill.{key}" for key in STUDENT_KEYS), defaults=True)
 class StudentConfig:
-    pool: int = 4                    # sum-pool factor of the 40x40 image (before the FPGA)
-    conv: list = field(default_factory=lambda: [4])   # filters of each 3x3 conv
-    conv_stride: int = 2
-    dense: list = field(default_factory=lambda: [16])  # hidden dense widths
-    bits: int | list = 8             # weight/bias/activation word; a list: one per kernel layer
-    integer: int = 1                 # integer bits of weights and biases
-    act_integer: int = 3             # integer bits of the relu activations
-    input_bits: int = 12             # pooled pixel word (a fraction of the jet pT, in [0, 1))
-    output_bits: int = 12
-    output_integer: int = 4
-    epochs: int = 20
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    sparsity_scan: list = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 0.9])
-    prune_epochs: int = 6
-    prune_tolerance: float = 0.05    # relative increase of the validation loss allowed
-    bits_scan: list = field(default_factory=list)    # other uniform widths, for the lever table
+    """The student and its training: the distill keys of STUDENT_KEYS, typed by the schema and
+    at its defaults unless given."""
 
     @classmethod
     def from_params(cls, p: dict | None) -> StudentConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (p or {}).items() if k in names})
+        return cls(**{k: v for k, v in (p or {}).items() if k in STUDENT_KEYS})
 
     def layer_bits(self) -> list[int]:
         n = len(self.conv) + len(self.dense) + 1
@@ -272,17 +264,19 @@ def da4ml_figures(model, out_dir) -> dict:
     return {"da4ml_LUT": d.cost, "reg_bits": d.reg_bits, "latency_cycles": d.latency_cycles}
 
 
-def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool = True,
+def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool | None = None,
              logger=None) -> dict:
     """The whole student through da4ml -> Verilog -> Verilator (on `x_test`, raw pooled images)
-    -> yosys. Returns {'latency_cycles', 'interval_cycles', 'da4ml_cost', 'reg_bits', 'LUT',
-    'FF', 'mismatches', 'n_compared', 'rtl_scores'}; LUT/FF None without synthesis."""
+    -> yosys (`synthesize` left out: distill.synthesize's schema default). Returns
+    {'latency_cycles', 'interval_cycles', 'da4ml_cost', 'reg_bits', 'LUT', 'FF', 'mismatches',
+    'n_compared', 'rtl_scores'}; LUT/FF None without synthesis."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     from jetad.fpga.rtl import flow as rtl
     from jetad.fpga.rtl.quantizers import input_grid
 
+    synthesize = or_default(synthesize, "distill", "synthesize")
     start = time.time()
     design = rtl.build(model, out_dir, name=model.name)
     if logger:

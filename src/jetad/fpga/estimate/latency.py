@@ -44,11 +44,12 @@ activations in io_parallel are unrolled over the whole array (one LUT per bit pe
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.params import default
 
 MULT_CYCLES = 2
 ADDS_PER_CYCLE = 3
@@ -57,15 +58,21 @@ BRAM18_BITS = 18 * 1024
 BRAM_MIN_BITS = 1024   # smaller memories go to LUTRAM/SRL (a Vivado habit, not a rule)
 
 
+def _default(section: str, key: str):
+    return field(default_factory=lambda: default(section, key))
+
+
 @dataclass(frozen=True)
 class Settings:
-    io_type: str = "io_parallel"
-    strategy: str = "Latency"
-    reuse_factor: int = 1
-    bits: int = 16           # data and weight word (QKeras bits)
-    clock_ns: float = 5.0
-    frac_bits: int = 9       # weight grid, for the DSP rule
-    dsp_min_bits: int = 4
+    """A design's settings; left out, each is the schema default of the params key named."""
+
+    io_type: str = _default("hls", "io_type")
+    strategy: str = _default("hls", "strategy")
+    reuse_factor: int = _default("hls", "reuse_factor")
+    bits: int = _default("qat", "bits")                # data and weight word (QKeras bits)
+    clock_ns: float = _default("hls", "clock_period")
+    frac_bits: int = _default("resources", "frac_bits")  # weight grid, for the DSP rule
+    dsp_min_bits: int = _default("resources", "dsp_min_bits")
 
     def check(self) -> None:
         if self.io_type not in ("io_parallel", "io_stream"):

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from jetad.params import or_default
+
 U250 = {"LUT": 1_728_000, "FF": 3_456_000, "DSP": 12_288, "BRAM": 5_376}
 
 
@@ -59,7 +61,13 @@ def layer_multiplications(layer) -> tuple[int, np.ndarray]:
     return 1, w
 
 
-def analytic_dsp(layer, reuse_factor: int = 1, frac_bits: int = 9, dsp_min_bits: int = 4) -> dict:
+def analytic_dsp(layer, reuse_factor: int | None = None, frac_bits: int | None = None,
+                 dsp_min_bits: int | None = None) -> dict:
+    """The layer's DSP and multipliers; a keyword left out takes the schema default of
+    hls.reuse_factor, resources.frac_bits, resources.dsp_min_bits."""
+    reuse_factor = or_default(reuse_factor, "hls", "reuse_factor")
+    frac_bits = or_default(frac_bits, "resources", "frac_bits")
+    dsp_min_bits = or_default(dsp_min_bits, "resources", "dsp_min_bits")
     _pixels, k = layer_multiplications(layer)
     nonzero = int(np.count_nonzero(k))
     wide = int(np.count_nonzero(significant_bits(k, frac_bits) > dsp_min_bits))
@@ -81,11 +89,13 @@ def da4ml_available() -> bool:
     return True
 
 
-def da4ml_solution(kernel: np.ndarray, bits: int = 16, integer: int = 6):
+def da4ml_solution(kernel: np.ndarray, bits: int | None = None, integer: int | None = None):
     """da4ml's pipelined solution of `kernel` (inputs x outputs) for signed <bits, integer>
-    inputs; its cost is in LUTs (adder bits, see the module docstring)."""
+    inputs (left out: the schema defaults of qat.bits, qat.integer); its cost is in LUTs (adder
+    bits, see the module docstring)."""
     from da4ml.cmvm import solve
 
+    bits, integer = or_default(bits, "qat", "bits"), or_default(integer, "qat", "integer")
     step = 2.0 ** -(bits - 1 - integer)
     hi = 2.0**integer
     # a copy: da4ml's binding refuses the read-only arrays TensorFlow tensors convert to
@@ -93,7 +103,7 @@ def da4ml_solution(kernel: np.ndarray, bits: int = 16, integer: int = 6):
                  qintervals=[(-hi, hi - step, step)] * kernel.shape[0])
 
 
-def da4ml_lut(layer, bits: int = 16, integer: int = 6) -> dict:
+def da4ml_lut(layer, bits: int | None = None, integer: int | None = None) -> dict:
     """LUT cost of the layer's kernel as a constant-matrix-vector product (one pixel)."""
     _pixels, k = layer_multiplications(layer)
     sol = da4ml_solution(k, bits, integer)
@@ -106,8 +116,9 @@ def kernel_layers(model) -> list:
             and layer.__class__.__name__ in ("QConv2D", "Conv2D", "QDense", "Dense")]
 
 
-def estimate(model, reuse_factor: int = 1, frac_bits: int = 9, dsp_min_bits: int = 4,
-             use_da4ml: bool = True, bits: int = 16, integer: int = 6) -> list[dict]:
+def estimate(model, reuse_factor: int | None = None, frac_bits: int | None = None,
+             dsp_min_bits: int | None = None, use_da4ml: bool = True, bits: int | None = None,
+             integer: int | None = None) -> list[dict]:
     """Rows per conv/dense layer: analytic DSP, and da4ml LUT when available (separate rows)."""
     rows = []
     for layer in kernel_layers(model):

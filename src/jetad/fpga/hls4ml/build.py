@@ -13,7 +13,7 @@ from jetad.fpga.hls4ml.project import write_project
 
 
 def compile_model(hls_model, cflags: str | None = None, cxx: str | None = None,
-                  csim: str = "integer") -> Path:
+                  csim: str | None = None) -> Path:
     """Write and compile the project (write_project + build_library); returns the library."""
     write_project(hls_model, cflags, cxx, csim)
     return build_library(hls_model)

@@ -6,11 +6,15 @@ emulated outputs beside QKeras'.
 from __future__ import annotations
 
 
-def report(model_path, test_path, n_images: int, settings, hls, rows: list[dict]) -> dict:
-    """The report of the parts' rows; `max_abs_diff` the largest over every part."""
+def report(model_path, test_path, n_images: int, settings, rows: list[dict]) -> dict:
+    """The report of the parts' rows (`settings`: the `hls` section); `max_abs_diff` the
+    largest over every part."""
+    from jetad.fpga.hls4ml.project import conversion
+
     return {"model": str(model_path), "test": test_path, "n_images": n_images,
-            "settings": {**settings.__dict__, "per_group": hls.per_group,
-                         "cflags": hls.cflags, "cxx": hls.cxx or "g++", "csim": hls.csim},
+            "settings": {**conversion(settings), "per_group": settings.per_group,
+                         "cflags": settings.cflags, "cxx": settings.cxx or "g++",
+                         "csim": settings.csim},
             "parts": rows, "max_abs_diff": max((r["max_abs_diff"] for r in rows), default=None)}
 
 

@@ -11,8 +11,7 @@ and the *biased* variance over all pixels, y = (x - mean) / sqrt(var + epsilon) 
 
 Precision: the sums, mean and variance use `accum_t`, the per-channel multiplier gamma/sqrt(var+eps)
 `norm_t`, gamma `scale_t`, beta `bias_t`; the output `result_t`. The layer is "trusted" in hls4ml's
-bit-exact flow: its types come from the configuration
-(`jetad.fpga.hls4ml.project.HLSSettings.norm_precision`),
+bit-exact flow: its types come from the configuration (params.yaml's `hls.norm_precision`),
 not from interval arithmetic, which cannot bound a division by a data-dependent standard deviation.
 
 Call `register()` before converting (idempotent); `jetad.fpga.hls4ml.compat.import_hls4ml` does it.

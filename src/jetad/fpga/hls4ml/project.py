@@ -16,37 +16,26 @@ Three things hls4ml and Keras write differently on every run are made determinis
 
 from __future__ import annotations
 
+import copy
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from jetad.errors import JetadError
 from jetad.fpga.hls4ml.compat import import_hls4ml
 from jetad.fpga.naming import project_name
+from jetad.params import or_default
+
+# The `hls` keys hls4ml's conversion reads, in the order the emulation report lists them
+CONVERSION_KEYS = ("backend", "io_type", "strategy", "reuse_factor", "part", "clock_period",
+                   "norm_precision")
 
 
-@dataclass
-class HLSSettings:
-    """hls4ml's settings; no defaults here: `from_params` takes them from the `hls` section,
-    whose schema and params.yaml hold them."""
-
-    backend: str
-    io_type: str
-    strategy: str
-    reuse_factor: int
-    part: str
-    clock_period: float
-    norm_precision: dict
-
-    @classmethod
-    def from_params(cls, hls) -> HLSSettings:
-        """The settings of params.yaml's validated `hls` section (jetad.sections.Hls): the
-        schema has checked the values and filled in the defaults."""
-        return cls(backend=hls["backend"], io_type=hls["io_type"], strategy=hls["strategy"],
-                   reuse_factor=hls["reuse_factor"], part=hls["part"],
-                   clock_period=float(hls["clock_period"]),
-                   norm_precision=dict(hls["norm_precision"]))
+def conversion(settings) -> dict:
+    """The CONVERSION_KEYS of the `hls` settings (jetad.sections.Hls, or a copy changed by
+    dataclasses.replace), the clock period as a float."""
+    return {key: float(settings[key]) if key == "clock_period" else copy.deepcopy(settings[key])
+            for key in CONVERSION_KEYS}
 
 
 def check_quantized(model) -> None:
@@ -71,7 +60,7 @@ def _check_supported(model) -> None:
             )
 
 
-def hls_config(model, settings: HLSSettings) -> dict:
+def hls_config(model, settings) -> dict:
     hls4ml = import_hls4ml()
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name",
                                                backend=settings.backend)
@@ -86,8 +75,9 @@ def hls_config(model, settings: HLSSettings) -> dict:
     return cfg
 
 
-def convert(model, output_dir, settings: HLSSettings, name: str | None = None):
-    """hls4ml model (not yet compiled) of a QKeras model, with bit_exact=True."""
+def convert(model, output_dir, settings, name: str | None = None):
+    """hls4ml model (not yet compiled) of a QKeras model, with bit_exact=True; `settings` is
+    the `hls` section (jetad.sections.Hls)."""
     check_quantized(model)
     _check_supported(model)
     hls4ml = import_hls4ml()
@@ -100,7 +90,7 @@ def convert(model, output_dir, settings: HLSSettings, name: str | None = None):
             project_name=project_name(name or model.name),
             backend=settings.backend,
             part=settings.part,
-            clock_period=settings.clock_period,
+            clock_period=float(settings.clock_period),
             io_type=settings.io_type,
             bit_exact=True,
         )
@@ -111,9 +101,10 @@ def convert(model, output_dir, settings: HLSSettings, name: str | None = None):
 
 
 def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
-                  csim: str = "integer") -> Path:
+                  csim: str | None = None) -> Path:
     """Write the hls4ml project, with jetad's integer C-simulation kernels (`csim`, see
-    jetad.fpga.hls4ml.csim; "ap_fixed" builds hls4ml's loops as written). `cflags` replaces hls4ml's
+    jetad.fpga.hls4ml.csim; "ap_fixed" builds hls4ml's loops as written; left out: hls.csim's
+    schema default). `cflags` replaces hls4ml's
     flags ("-O3 -fPIC") in its build_lib.sh, `cxx` its compiler (g++). Returns the directory.
 
     Outputs do not depend on the compiler (the arithmetic is integer). Measured with hls4ml's
@@ -122,7 +113,7 @@ def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
     and 50 s; the whole per-group encoder: g++ -O1 64.7 images/s (2 processes), clang++ 52.3."""
     from jetad.fpga.hls4ml import csim as csim_kernels
 
-    extra = csim_kernels.mode_flags(csim)
+    extra = csim_kernels.mode_flags(or_default(csim, "hls", "csim"))
     hls_model.write()
     out = Path(hls_model.config.get_output_dir())
     csim_kernels.patch_project(out)

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from jetad.errors import ConfigError, DataError, JetadError
+from jetad.params import default
 
 # the command hls4ml's backend runs for `build` (hls4ml 1.3: VivadoBackend, VitisBackend)
 TOOLS = {"vivado": "vivado_hls", "vitis": "vitis-run"}
@@ -34,19 +35,19 @@ def tool(backend: str) -> str:
 
 def mode(hls: dict) -> str | None:
     """The mode whose projects are synthesized, or None when hls.parts has neither."""
-    return next((m for m in MODES if m in hls.get("parts", [])), None)
+    return next((m for m in MODES if m in hls.get("parts", default("hls", "parts"))), None)
 
 
 def enabled(params: dict) -> bool:
     """Whether to synthesize, from resources.synthesis (true/false/auto) and the PATH."""
-    value = params["resources"].get("synthesis", "auto")
+    value = params["resources"].get("synthesis", default("resources", "synthesis"))
     hls = params["hls"]
     if value == "auto":
-        return mode(hls) is not None and shutil.which(tool(hls.get("backend", "Vivado"))) \
-            is not None
+        backend = hls.get("backend", default("hls", "backend"))
+        return mode(hls) is not None and shutil.which(tool(backend)) is not None
     if value and mode(hls) is None:
         raise ConfigError("resources.synthesis is true but hls.parts has neither 'layer' nor "
-                          f"'block' (it is {hls.get('parts')}): there is no layer project to "
+                          f"'block' (it is {hls['parts']}): there is no layer project to "
                           "synthesize")
     return bool(value)
 
@@ -56,7 +57,7 @@ def part_names(hls: dict) -> list[str]:
     from jetad.models.reduced_encoder import LAYOUT
 
     names = [name for name, *_ in LAYOUT] + ["heads"]
-    only = hls.get("only")
+    only = hls.get("only", default("hls", "only"))
     return [n for n in names if not only or n in only]
 
 

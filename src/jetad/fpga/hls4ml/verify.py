@@ -28,17 +28,17 @@ def inputs(data, input_shape, n: int | None, seed: int):
     return np.asarray(data.images[idx], np.float32)[..., None], data.label[idx].astype(int)
 
 
-def write_projects(parts, out_dir, settings, hls) -> list:
-    """The hls4ml model of each part, its project written under out_dir/<mode>/<name>; with
-    `hls.per_group` grouped convs reach hls4ml as one conv per group. One part at a time:
-    hls4ml is not thread-safe."""
+def write_projects(parts, out_dir, settings) -> list:
+    """The hls4ml model of each part, its project written under out_dir/<mode>/<name>, by the
+    `hls` section `settings`; with `per_group` grouped convs reach hls4ml as one conv per group.
+    One part at a time: hls4ml is not thread-safe."""
     from jetad.fpga.hls4ml import grouped, project
 
     projects = []
     for part in parts:
-        export = grouped.per_group(part.model) if hls.per_group else part.model
+        export = grouped.per_group(part.model) if settings.per_group else part.model
         hm = project.convert(export, Path(out_dir) / part.mode / part.name, settings, part.name)
-        project.write_project(hm, hls.cflags, hls.cxx, hls.csim)
+        project.write_project(hm, settings.cflags, settings.cxx, settings.csim)
         projects.append(hm)
     return projects
 
@@ -72,15 +72,15 @@ def compare(part, hm, lib, processes: int, batch: int,
     return row, got, ref, dt
 
 
-def verify(parts, out_dir, settings, hls, logger) -> tuple[list[dict], tuple | None]:
+def verify(parts, out_dir, settings, logger) -> tuple[list[dict], tuple | None]:
     """The report rows of every part, and the whole encoder's (emulated, QKeras) outputs (None
-    without a 'whole' part). Timings go to the log only: the report must be the same bytes on
-    every rerun."""
+    without a 'whole' part), by the `hls` section `settings`. Timings go to the log only: the
+    report must be the same bytes on every rerun."""
     from jetad.fpga.hls4ml.build import build_libraries, default_processes
 
-    procs = hls.processes or default_processes()
+    procs = settings.processes or default_processes()
     t0 = time.time()
-    projects = write_projects(parts, out_dir, settings, hls)
+    projects = write_projects(parts, out_dir, settings)
     t1 = time.time()
     logger.info("wrote %d projects under %s in %.0f s; compiling with %d parallel g++",
                 len(projects), Path(out_dir), t1 - t0, procs)
@@ -89,7 +89,7 @@ def verify(parts, out_dir, settings, hls, logger) -> tuple[list[dict], tuple | N
 
     rows, whole = [], None
     for part, hm, (lib, secs) in zip(parts, projects, built, strict=True):
-        row, got, ref, dt = compare(part, hm, lib, procs, hls.batch, hls.per_group)
+        row, got, ref, dt = compare(part, hm, lib, procs, settings.batch, settings.per_group)
         rows.append(row)
         rate = len(part.inputs) / dt if dt > 0 else float("inf")
         logger.info("%s/%s: max |hls - qkeras| = %g on %d inputs (compile %.0f s, %.1f images/s, "

@@ -55,7 +55,8 @@ def version() -> str:
     return out.stdout.strip() or "yosys"
 
 
-def write_verilog(kernel: np.ndarray, name: str, out_dir, bits: int = 16, integer: int = 6):
+def write_verilog(kernel: np.ndarray, name: str, out_dir, bits: int | None = None,
+                  integer: int | None = None):
     """da4ml's Verilog of `kernel` under `out_dir`; returns (top module name, da4ml cost)."""
     from da4ml.codegen import VerilogModel
 
@@ -88,8 +89,8 @@ def synthesize(verilog_dir, top: str, label: str = "") -> dict:
             "FF": sum(cells.get(c, 0) for c in FF_CELLS), "cells": cells}
 
 
-def estimate(model, max_weights: int, bits: int = 16, integer: int = 6, processes: int = 1,
-             logger=None) -> list[dict]:
+def estimate(model, max_weights: int, bits: int | None = None, integer: int | None = None,
+             processes: int = 1, logger=None) -> list[dict]:
     """One row per conv/dense layer small enough: {'layer', 'LUT', 'FF', 'da4ml_cost',
     'nonzero_weights', 'seconds', 'source': 'yosys'}, in model order."""
     from jetad.fpga.estimate.resources import kernel_layers, layer_multiplications
