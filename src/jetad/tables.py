@@ -25,6 +25,7 @@ MARKDOWN = TableFormat(
 def markdown(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
     """A markdown table (no trailing newline) of `rows`, one sequence of cells per row; each
     cell is written as str() writes it."""
+    # heavy: pandas (half a second) only when a report is written
     import pandas as pd
 
     df = pd.DataFrame([[str(c) for c in row] for row in rows], columns=list(columns),
@@ -36,6 +37,7 @@ def markdown(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
 
 def html(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
     """An HTML table of `rows` (cells escaped), for the provenance page."""
+    # heavy: pandas, as in markdown()
     import pandas as pd
 
     df = pd.DataFrame(list(rows), columns=list(columns), dtype=object)

@@ -27,7 +27,7 @@ from jetad.errors import ConfigError, DataError
 from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
-from jetad.params import merge
+from jetad.params import merge, validate
 
 GROUPS = ("scan", "seeds")
 # the run's parameters that a stage after split reads: a change of any other section does not
@@ -47,8 +47,6 @@ def seeds(params: dict) -> list[int]:
 def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") -> dict:
     """The whole parameter set of one run, validated: the scan point's train overrides, or
     the seed of a repeat. Raises ConfigError naming the point or seed."""
-    from jetad.params import validate
-
     if group == "scan":
         known = points(params)
         if run not in known:
@@ -282,6 +280,7 @@ def scan_markdown(runs: list[dict]) -> str:
 
 def seed_summary(runs: list[dict]) -> dict:
     """Mean and sample standard deviation over the seeds of every numeric column."""
+    # light: Snakemake imports this module to read the scan; numpy waits for the summary
     import numpy as np
 
     table = rows(runs)

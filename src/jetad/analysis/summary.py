@@ -8,6 +8,7 @@ scripts) and a markdown table (pandas `to_markdown`, for the README and the repo
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from jetad.analysis.scores import LABELS
 
@@ -63,8 +64,6 @@ def rows(results: dict, keys: list[str], signals: list[str]) -> list[dict]:
 
 
 def to_csv(table: list[dict]) -> str:
-    import pandas as pd
-
     return pd.DataFrame(table, columns=list(CSV_COLUMNS)).to_csv(
         index=False, float_format="%.6g", lineterminator="\n")
 
@@ -79,8 +78,6 @@ def _fmt(value: float, lo: float, hi: float, digits: int) -> str:
 
 def to_markdown(table: list[dict], background: str | None) -> str:
     """Rows: scores in `table` order; columns: "<signal> AUC" and "<signal> 1/eps_B" per signal."""
-    import pandas as pd
-
     signals = list(dict.fromkeys(r["signal"] for r in table))
     scores = list(dict.fromkeys(r["score"] for r in table))
     cells = {(r["signal"], r["score"]): r for r in table}

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from jetad import log
 from jetad.atomic import file_md5
 from jetad.errors import DataError
@@ -39,8 +41,6 @@ def record_checksums(api_url: str, timeout: float) -> dict[str, str]:
 def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float = 60,
           progress: bool = True) -> Path:
     """Download `url` to `out`, resuming a previous partial transfer, and verify its md5."""
-    from tqdm import tqdm
-
     out = Path(out)
     if out.exists():
         have = file_md5(out)

@@ -17,10 +17,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets
 from jetad.data.processes import PROCESSES
+from jetad.params import default
 
 # The order fixes the chunk seeds: append, never reorder.
 SIGNALS = PROCESSES[1:]
@@ -49,8 +51,6 @@ def chunk_seed(seed: int, process: str, chunk: int) -> int:
 
 
 def _default(key: str):
-    from jetad.params import default
-
     return default("generate", key)
 
 
@@ -88,6 +88,7 @@ def pthat_window(gen, process: str) -> tuple[float, float | None]:
 def make_pythia(process: str, seed: int, ecm: float | None = None,
                 pthat_min: float | None = None, pthat_max: float | None = None):
     """Pythia8 for `process`; ecm and pthat_min None: the schema defaults of `generate`."""
+    # heavy: Pythia loads only where jets are generated
     import pythia8mc
 
     if ecm is None:
@@ -168,6 +169,7 @@ def _leading_jets(batch: Batch, cuts: Cuts, jetdef):
     (px, py, pz, E), and its constituents as indices into the batch's particle arrays (FastJet's
     order). Jets below pt_min are never needed: an event whose leading jet is below it fails.
     """
+    # heavy: FastJet and awkward load only where jets are generated
     import awkward as ak
     import fastjet
 
@@ -332,8 +334,8 @@ def generate_chunk(
         cpu[part] += now - clock
         clock = now
 
+    # heavy: FastJet, as in _leading_jets
     import fastjet
-    from tqdm import tqdm
 
     cuts = cuts or Cuts()
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
