@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.estimate.resources import quantized_kernel, significant_bits
 
 MULT_CYCLES = 2
 ADDS_PER_CYCLE = 3
@@ -136,8 +137,6 @@ def kernel_layer(name: str, kernel: np.ndarray, pixels_in: int, pixels_out: int,
                  s: Settings, filt: tuple[int, int, int] | None = None) -> LayerEstimate:
     """A conv (kernel reshaped to (n_in, n_out), `pixels_out` output pixels) or a dense
     (pixels 1). `filt` = (filt_height, in_width, n_chan) of a conv, for io_stream line buffers."""
-    from jetad.fpga.estimate.resources import significant_bits
-
     k = np.asarray(kernel, dtype=np.float64)
     n_in, n_out = k.shape
     nonzero = int(np.count_nonzero(k))
@@ -239,8 +238,6 @@ def instance_norm(name: str, size: int, pixels: int, s: Settings) -> LayerEstima
 
 def model_layers(model, s: Settings) -> list[LayerEstimate]:
     """Per-layer estimates of a QKeras encoder, in model order."""
-    from jetad.fpga.estimate.resources import quantized_kernel
-
     s.check()
     rows = []
     inputs_of: dict[str, str] = {}

@@ -5,6 +5,18 @@ model, da4ml, yosys, synthesized hls4ml projects, rho extrapolation and the thes
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
+from jetad import tables
+from jetad.errors import DataError
+from jetad.fpga.estimate import design, resources, rho
+from jetad.fpga.estimate.resources import U250
+from jetad.fpga.hls4ml import build
+from jetad.fpga.hls4ml import vivado_report as report
+from jetad.fpga.rtl import yosys
+
 # Thesis Table 3.5 (Vivado HLS 2020.1 estimates, SPEC 5); conv2_b0_0 was itself extrapolated.
 THESIS = {
     "conv2_b0_0": {"DSP": 752, "LUT": 6_189_696, "FF": 229_536, "BRAM": 288},
@@ -32,11 +44,6 @@ def conv_shapes(model) -> dict[str, tuple[int, int, int, int]]:
 
 def read_reports(dirs) -> dict[str, dict]:
     """Part name (the folder's name) -> report row; two folders of one name are refused."""
-    from pathlib import Path
-
-    from jetad.errors import DataError
-    from jetad.fpga.hls4ml import vivado_report as report
-
     named: dict[str, str] = {}
     for d in dirs:
         name = Path(d).name
@@ -48,8 +55,6 @@ def read_reports(dirs) -> dict[str, dict]:
 
 
 def long_rows(model, params, reports, logger=None) -> list[dict]:
-    from jetad.fpga.estimate import resources, rho
-
     rp = params.resources
     reports = [*reports, *rp.reports]
     rows: list[dict] = []
@@ -73,9 +78,6 @@ def long_rows(model, params, reports, logger=None) -> list[dict]:
                 note="da4ml 0.6 CMVM cost (adder_size=1: LUTs) of one kernel application "
                      "(distributed arithmetic, no DSPs), not the hls4ml architecture")
     if rp.yosys:
-        from jetad.fpga.hls4ml import build
-        from jetad.fpga.rtl import yosys
-
         made_by = f"{yosys.version()} synth_xilinx -family xcup of da4ml's pipelined Verilog"
         for y in yosys.estimate(model, rp.yosys_max_weights,
                                 processes=params.hls.processes or build.default_processes(),
@@ -131,8 +133,6 @@ def table_markdown(rows: list[dict], shapes: dict) -> str:
         key = (layer, r["source"], r["reference"] or "")
         g = groups.setdefault(key, {})
         g[r["resource"]] = g.get(r["resource"], 0.0) + r["value"]
-    from jetad import tables
-    from jetad.fpga.estimate.resources import U250
 
     table = [(layer, shapes.get(layer, ""), source, ref,
               *(cell(g.get(k), 100.0 * g[k] / U250[k] if k in g else 0) for k in KEYS))
@@ -158,8 +158,6 @@ def table_markdown(rows: list[dict], shapes: dict) -> str:
 def design_figures(model, params, reports) -> tuple[list[dict], list[dict]]:
     """Whole-design rows (jetad.fpga.estimate.design) of the configuration in params' `hls` section,
     and the analytic model's per-layer rows; `reports` adds to `resources.reports`."""
-    from jetad.fpga.estimate import design
-
     rp = params.resources
     measured = read_reports([*reports, *rp.reports])
     return design.rows(model, params.hls, rp, measured, use_da4ml=rp.da4ml)
@@ -167,9 +165,6 @@ def design_figures(model, params, reports) -> tuple[list[dict], list[dict]]:
 
 def rows_csv(rows: list[dict]) -> str:
     """The rows as CSV, one number per line; a missing value is an empty cell."""
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()

@@ -75,6 +75,7 @@ def analytic_dsp(layer, reuse_factor: int = 1, frac_bits: int = 9, dsp_min_bits:
 
 def da4ml_available() -> bool:
     try:
+        # optional: the question is only whether da4ml is installed
         import da4ml.cmvm  # noqa: F401
     except ImportError:
         return False
@@ -84,6 +85,7 @@ def da4ml_available() -> bool:
 def da4ml_solution(kernel: np.ndarray, bits: int = 16, integer: int = 6):
     """da4ml's pipelined solution of `kernel` (inputs x outputs) for signed <bits, integer>
     inputs; its cost is in LUTs (adder bits, see the module docstring)."""
+    # optional and heavy: da4ml only for its rows
     from da4ml.cmvm import solve
 
     step = 2.0 ** -(bits - 1 - integer)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from jetad.atomic import atomic_dir
 from jetad.errors import ConfigError, DataError, JetadError
+from jetad.models.reduced_encoder import LAYOUT
 
 # the command hls4ml's backend runs for `build` (hls4ml 1.3: VivadoBackend, VitisBackend)
 TOOLS = {"vivado": "vivado_hls", "vitis": "vitis-run"}
@@ -53,8 +55,6 @@ def enabled(params: dict) -> bool:
 
 def part_names(hls: dict) -> list[str]:
     """The layer/block parts `jetad hls` writes (`jetad.fpga.hls4ml.parts.split`), after hls.only."""
-    from jetad.models.reduced_encoder import LAYOUT
-
     names = [name for name, *_ in LAYOUT] + ["heads"]
     only = hls.get("only")
     return [n for n in names if not only or n in only]
@@ -75,6 +75,7 @@ def missing_tools(backend: str, logic: bool) -> list[str]:
 
 def check_tools(project_dir, logic: bool = False) -> str:
     """The project's backend; raises JetadError naming every tool missing from PATH."""
+    # light: the Snakefile lists the jobs from this module; the report reader's imports wait
     from jetad.fpga.hls4ml.vivado_report import backend
 
     b = backend(project_dir)
@@ -109,7 +110,7 @@ def synthesize(project_dir, out_dir, logic: bool = False, logger=None) -> dict:
     `out_dir` appears only when the report is there; before any work, a missing tool or a
     folder that is not an hls4ml project is refused with a JetadError naming it.
     """
-    from jetad.atomic import atomic_dir
+    # light: as in check_tools()
     from jetad.fpga.hls4ml import vivado_report as report
     from jetad.fpga.hls4ml.compat import import_hls4ml
 
