@@ -8,6 +8,10 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "jetad"
+# Modules whose imports are still to be tidied (their owners are changing them): each must
+# still hold an unexplained import, so that the set shrinks as they follow the rule.
+PENDING = {"cli.py", "params.py", "pipeline/__main__.py", "pipeline/code_deps.py",
+           "pipeline/render.py", "pipeline/values.py", "stages/preset.py"}
 
 
 def _is_import(node: ast.AST) -> bool:
@@ -49,7 +53,7 @@ def _bodies(node: ast.AST, in_function: bool = False):
 
 
 def unexplained_imports(path: Path) -> list[str]:
-    """`file:line: import` for each function-level import without a comment saying why."""
+    """`line: import` for each function-level import without a comment saying why."""
     lines = path.read_text().splitlines()
     found = []
     for body in _bodies(ast.parse(path.read_text())):
@@ -59,12 +63,17 @@ def unexplained_imports(path: Path) -> list[str]:
                 continue
             for node in block:
                 if not any(_says_why(line) for line in lines[node.lineno - 1:node.end_lineno]):
-                    found.append(f"{path.name}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+                    found.append(f"{node.lineno}: {lines[node.lineno - 1].strip()}")
     return found
 
 
+def _module(path: Path) -> str:
+    return path.relative_to(SRC).as_posix()
+
+
 def test_function_level_imports_say_why():
-    found = [hit for path in sorted(SRC.rglob("*.py")) for hit in unexplained_imports(path)]
+    found = [f"{_module(path)}: {hit}" for path in sorted(SRC.rglob("*.py"))
+             if _module(path) not in PENDING for hit in unexplained_imports(path)]
     assert not found, ("move these imports to the module top, or say why they wait:\n"
                        + "\n".join(found))
 
@@ -79,4 +88,9 @@ def test_the_import_check_can_fail(tmp_path):
         "def h():\n    x = 1\n    import numpy  # noqa: F401\n    return x\n\n\n"
         "def k():\n    try:\n        import umap  # optional: umap-learn may be missing\n"
         "    except ImportError:\n        return None\n    return umap\n")
-    assert unexplained_imports(bad) == ["bad.py:5: import json", "bad.py:20: import numpy  # noqa: F401"]
+    assert unexplained_imports(bad) == ["5: import json", "20: import numpy  # noqa: F401"]
+
+
+def test_pending_modules_still_need_it():
+    tidy = sorted(m for m in PENDING if not unexplained_imports(SRC / m))
+    assert not tidy, f"remove {tidy} from PENDING: their imports follow the rule now"

@@ -30,7 +30,11 @@ Outputs, in the order of `jetad.models.jointvae.build_encoder`: [z_categorical, 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jetad.errors import DataError, JetadError
@@ -86,6 +90,7 @@ class EncoderConfig:
 
 
 def _keras():
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
 
     return tf_keras
@@ -103,11 +108,10 @@ def _block_diagonal_class():
             self.groups, self.c_in, self.c_out = int(groups), int(c_in), int(c_out)
 
         def mask(self):
-            import numpy as np
-
             return block_mask(self.c_in, self.c_out, self.groups).astype(np.float32)
 
         def __call__(self, w):
+            # heavy: TensorFlow starts only in the stages that build or run a model
             import tensorflow as tf
 
             return w * tf.constant(self.mask(), dtype=w.dtype)[None, None]
@@ -130,8 +134,6 @@ def BlockDiagonal(groups: int, c_in: int, c_out: int):  # noqa: N802 (a class fa
 
 def block_mask(c_in: int, c_out: int, groups: int):
     """(c_in, c_out) 0/1 matrix: input channel block g feeds only output channel block g."""
-    import numpy as np
-
     if c_in % groups or c_out % groups:
         raise JetadError(
             f"grouped conv: {c_in} input and {c_out} output channels must both divide by "
@@ -165,8 +167,6 @@ def apply_block_masks(model) -> None:
 
 def effective_weights(layer) -> int:
     """Nonzero kernel weights a conv can have (block-diagonal mask counted), plus biases."""
-    import numpy as np
-
     kh, kw = layer.kernel_size
     c_in = int(layer.input_shape[-1])
     c_out = int(layer.filters)
@@ -202,6 +202,7 @@ def build(cfg: EncoderConfig, quantized: bool = False, name: str | None = None):
     keras = _keras()
     L = keras.layers
     if quantized:
+        # heavy: QKeras imports TensorFlow
         from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
         def wq():
@@ -305,8 +306,6 @@ def effective_params(model) -> int:
 
 def quiet_qkeras() -> None:
     """Drop QKeras' per-quantizer "keras dict ..." INFO lines (root logger) from jetad's logs."""
-    import logging
-
     class _Quiet(logging.Filter):
         def filter(self, record):
             return record.msg != "keras dict %s"
@@ -318,8 +317,7 @@ def quiet_qkeras() -> None:
 
 def load_qmodel(path, what: str = "QKeras encoder"):
     """A QKeras (or float) encoder file written by `jetad qat`, with jetad's custom layers."""
-    from pathlib import Path
-
+    # heavy: QKeras imports TensorFlow
     from qkeras.utils import load_qmodel as _load
 
     if not Path(path).is_file():

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jetad.data.processes import PROCESSES
+from jetad.errors import DataError
+
 if TYPE_CHECKING:
     import tf_keras as keras
 
@@ -25,6 +28,7 @@ FEATURES = ("jet_mass", "tau21", "tau32")
 
 def build(npix: int = 40, filters=(8, 16), dense: int = 32, n_classes: int = 2) -> keras.Model:
     """Logits of n_classes classes: 0 the background, then each anomalous process."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
 
     if npix % 2 ** len(filters):
@@ -74,10 +78,8 @@ def cross_fit(train, ibg: np.ndarray, test, sp, seed: int, where: str, logger) -
     fold: trained on the background jets `ibg` of `train` against the anomalous test jets of
     the other folds. `sp` is the `supervised` params section; `where` names the test file in
     errors. TensorFlow must be set up (determinism.setup_tf) before."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
-
-    from jetad.data.processes import PROCESSES
-    from jetad.errors import DataError
 
     k = int(sp["folds"])
     npix = train.images.shape[1]

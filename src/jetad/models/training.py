@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from jetad import log
+from jetad.analysis import collapse
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
 from jetad.models.loop import batches, run_epoch
@@ -52,6 +53,7 @@ class Checkpointer:
     """Epoch checkpoints in one directory: state.json points at the newest complete one."""
 
     def __init__(self, directory: Path, key: str, objects: dict, best_objects: dict):
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tensorflow as tf
 
         self.dir, self.key = Path(directory), key
@@ -70,6 +72,7 @@ class Checkpointer:
         if state.get("key") != self.key:
             logger.info("%s: from other inputs or parameters, starting afresh", self.dir)
             return None
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tensorflow as tf
 
         where = self.dir / state["checkpoint"]
@@ -110,6 +113,7 @@ def make_steps(model, optimizer, objective):
     """Compiled train/eval steps; the seed argument makes the latent noise reproducible, the
     progress argument (fraction of the capacity ramp done) moves the capacity objective's
     targets without retracing."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
 
     npix = model.cfg.npix
@@ -137,8 +141,6 @@ def make_steps(model, optimizer, objective):
 def collapse_on(model, images, batch_size: int) -> dict:
     """Active latent dimensions and reconstruction spread ratio (jetad.analysis.collapse) of
     the trained model on `images`, from the latent means (no sampling)."""
-    from jetad.analysis import collapse
-
     recs, means, logvars = [], [], []
     for i in range(0, int(images.shape[0]), batch_size):
         rec, _logits, mean, logvar = model.forward(images[i:i + batch_size], training=False,
@@ -209,6 +211,7 @@ def train_jointvae(x_train, x_val, tp: Train, seed: int, checkpoint_dir: str | P
     resuming from `checkpoint_dir` when it holds a run of the same `key`. Returns the model at
     its best validation epoch and the final state (history, best epoch, timings); the
     checkpoints stay until the caller has written its outputs (`Checkpointer.clear`)."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
     import tf_keras as keras
 

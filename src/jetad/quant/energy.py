@@ -51,6 +51,7 @@ def qtools_energy(model, bits: int = 16, integer: int = 6, float_type: str = "fp
                   memory: str = "fixed") -> dict[str, dict]:
     """{layer: {component: pJ, "class_name", "total": pJ counted by QTools' include_energy}}
     (QTools' chatter on stdout is swallowed)."""
+    # heavy: QKeras imports TensorFlow
     from qkeras import quantized_bits
     from qkeras.qtools import run_qtools
     from qkeras.qtools import settings as qtools_settings

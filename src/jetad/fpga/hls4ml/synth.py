@@ -18,7 +18,6 @@ from pathlib import Path
 
 from jetad.atomic import atomic_dir
 from jetad.errors import ConfigError, DataError, JetadError
-from jetad.models.reduced_encoder import LAYOUT
 
 # the command hls4ml's backend runs for `build` (hls4ml 1.3: VivadoBackend, VitisBackend)
 TOOLS = {"vivado": "vivado_hls", "vitis": "vitis-run"}
@@ -55,6 +54,9 @@ def enabled(params: dict) -> bool:
 
 def part_names(hls: dict) -> list[str]:
     """The layer/block parts `jetad hls` writes (`jetad.fpga.hls4ml.parts.split`), after hls.only."""
+    # light: the Snakefile lists the jobs from this module; the model module's numpy waits
+    from jetad.models.reduced_encoder import LAYOUT
+
     names = [name for name, *_ in LAYOUT] + ["heads"]
     only = hls.get("only")
     return [n for n in names if not only or n in only]
