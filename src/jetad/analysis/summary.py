@@ -2,7 +2,7 @@
 bootstrap 68% intervals, one row per score, one block of columns per signal.
 
 Written twice from the same rows: a long CSV (one line per signal and score, plain numbers, for
-scripts) and a markdown table (pandas `to_markdown`, for the README and the report).
+scripts) and a markdown table (`jetad.tables.aligned`, for the README and the report).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from jetad import tables
 from jetad.analysis.scores import LABELS
 
 SUPERVISED = "supervised ceiling (not anomaly detection)"
@@ -98,4 +99,4 @@ def to_markdown(table: list[dict], background: str | None) -> str:
             f"({counts}); [?, inf]: some replicas keep no background jet at eps_S = 0.3. The "
             "supervised classifier is trained with labels: a ceiling, not anomaly detection."
             "\n\n")
-    return head + pd.DataFrame(data).to_markdown(index=False) + "\n"
+    return head + tables.aligned(pd.DataFrame(data)) + "\n"

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from jetad import tables
 from jetad.analysis.metrics import signal_aucs
 from jetad.errors import DataError, JetadError
 from jetad.fpga.estimate import design
@@ -195,7 +196,7 @@ def markdown(rows: list[dict], signal: str) -> str:
             "of that precision (they do not change a bit of the output: "
             f"tests/fpga/test_dse.py), on {rows[0]['auc_jets']} test jets. Front: * on the "
             f"Pareto front of the AUC on {signal} against LUT % or against latency.\n")
-    return head + show.to_markdown(index=False) + foot
+    return head + tables.aligned(show) + foot
 
 
 def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jetad import log
+from jetad import log, tables
 from jetad.analysis.encoder_metrics import kl_scores
 from jetad.analysis.metrics import signal_aucs
 from jetad.data.images import read_background_images, read_images, subsample
@@ -274,17 +274,16 @@ def markdown(doc: dict) -> str:
     lines = [f"# Distilled trigger student ({doc['n_test']} test jets; input "
              f"{'x'.join(map(str, doc['pooled_shape']))} sum-pooled before the FPGA)", "",
              "KL-total AUC per signal (background vs that signal; `all`: every anomaly)", "",
-             pd.DataFrame(rows).to_markdown(index=False), "",
+             tables.aligned(pd.DataFrame(rows)), "",
              "Levers: validation loss (MSE on the standardized log KL of background jets) and "
              "da4ml's whole-design cost (LUT estimate, pipeline stages at 5 ns)", "",
-             pd.DataFrame([{
+             tables.aligned(pd.DataFrame([{
                  "model": v["model"], "lever": v["lever"],
                  "val loss": f"{v['val_loss']:.4f}" if v.get("val_loss") is not None else "",
                  "zero weights": (f"{v['kernel_sparsity']:.2f}"
                                   if v.get("kernel_sparsity") is not None else ""),
                  "da4ml LUT": f"{v['da4ml_LUT']:,.0f}" if "da4ml_LUT" in v else "",
-                 "cycles": v.get("latency_cycles", "")} for v in doc["levers"]])
-             .to_markdown(index=False), "",
+                 "cycles": v.get("latency_cycles", "")} for v in doc["levers"]])), "",
              f"Chosen: {doc['student']} (sparsity by validation loss). Netlist (da4ml -> "
              f"yosys synth_xilinx -family xcup, whole design): LUT {r.get('LUT')}, FF "
              f"{r.get('FF')}, DSP {r.get('DSP', 0)}, latency {r['latency_cycles']} cycles "

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from jetad import tables
 from jetad.errors import DataError, JetadError
 from jetad.fpga.estimate import latency
 from jetad.fpga.estimate.resources import U250, da4ml_available, kernel_layers, quantized_kernel
@@ -230,7 +231,7 @@ def read_rows(path) -> list[dict]:
 
 
 def markdown(design_rows: list[dict]) -> str:
-    """The design table through pandas' to_markdown."""
+    """The design table (`jetad.tables.aligned`) between its title and its notes."""
     # light: as in read_rows
     import pandas as pd
 
@@ -254,4 +255,4 @@ def markdown(design_rows: list[dict]) -> str:
             "netlist (jetad distill; da4ml's estimate and yosys synth_xilinx). Empty cells: "
             "the source has no such number. The L1 trigger sees a bunch crossing every 25 ns "
             "(5 cycles at 200 MHz).\n")
-    return head + show.to_markdown(index=False) + foot
+    return head + tables.aligned(show) + foot
