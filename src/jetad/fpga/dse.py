@@ -29,7 +29,7 @@ from jetad.analysis.metrics import signal_aucs
 from jetad.errors import DataError, JetadError
 from jetad.fpga.estimate import design
 from jetad.fpga.hls4ml import emulate, grouped, project
-from jetad.fpga.hls4ml.build import build_library
+from jetad.fpga.hls4ml.build import compile_model
 
 EMULATED = {"io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1}
 SCORE = "kl_total"
@@ -85,8 +85,7 @@ def emulate_encoder(model, x: np.ndarray, hp, workdir, processes: int = 1) -> li
     settings = project.HLSSettings.from_params({**hp, **EMULATED})
     hm = project.convert(grouped.per_group(model) if hp["per_group"] else model, workdir,
                          settings, "encoder")
-    project.write_project(hm, hp["cflags"], hp["cxx"], hp["csim"])
-    comp = emulate.Compiled.of(hm, build_library(hm))
+    comp = emulate.Compiled.of(hm, compile_model(hm, hp["cflags"], hp["cxx"], hp["csim"]))
     return emulate.emulate(comp, x, processes=processes, batch=hp["batch"])
 
 

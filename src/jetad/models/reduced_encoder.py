@@ -284,16 +284,6 @@ class _Layers:
         return self.keras.layers.Dense(n, kernel_initializer=init, name=name)(h)
 
 
-def layer_shapes(model) -> dict[str, tuple[int, ...]]:
-    """Output shape (without batch) of every conv, flatten and dense layer."""
-    names = [x[0] for x in LAYOUT] + ["flatten", *HEADS]
-    out = {}
-    for layer in model.layers:
-        if layer.name in names:
-            out[layer.name] = tuple(int(d) for d in layer.output_shape[1:])
-    return out
-
-
 def is_quantized(model) -> bool:
     """True when every conv and dense layer carries QKeras quantizers."""
     keras = _keras()

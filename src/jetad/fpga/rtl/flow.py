@@ -44,11 +44,6 @@ CLOCK_NS = 5.0         # the 200 MHz clock of the thesis' hls4ml designs
 PROBE = Path(__file__).with_name("probe.cpp")
 
 
-def available() -> dict[str, str | None]:
-    """Paths of the tools this flow needs (None when missing)."""
-    return {t: shutil.which(t) for t in ("verilator", "yosys", "g++")}
-
-
 @dataclass
 class Design:
     """A traced, pipelined and written da4ml design."""
