@@ -15,7 +15,7 @@ import yaml
 
 from jetad.errors import ConfigError, DataError, JetadError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "conv2_b1_1"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "conv2_b1_1"
 CONVS = ["dconv_b0", "conv1_b0_0", "conv2_b0_0", "dconv_b1", "conv1_b1_0", "conv2_b1_0",
          "conv1_b1_1", "conv2_b1_1", "dconv_b2", "conv1_b2_0", "conv2_b2_0", "conv_fin"]
 

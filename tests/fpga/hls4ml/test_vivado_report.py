@@ -6,7 +6,7 @@ import pytest
 
 from jetad.errors import DataError
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def test_report_fixture_parsed():
