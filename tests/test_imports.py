@@ -8,8 +8,8 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "jetad"
-# Modules whose imports are still to be tidied (their owners are changing them): each must
-# still hold an unexplained import, so that the set shrinks as they follow the rule.
+# Modules still to be tidied; each must still hold an unexplained import, so that the set
+# only shrinks.
 PENDING = {"cli.py", "params.py", "pipeline/__main__.py", "pipeline/code_deps.py",
            "pipeline/render.py", "pipeline/values.py", "stages/preset.py"}
 
