@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +49,6 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     A directory cannot be renamed over a non-empty one, so an old `path` is first moved aside
     under a unique name and deleted after the swap: `path` is never seen half-written.
     """
-    import shutil
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TMP_MARK}.", dir=path.parent))
@@ -86,6 +85,7 @@ def file_md5(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
 def create_h5(path: str | os.PathLike):
     """A new HDF5 file (h5py) with no time stamps on any object, the root group included,
     so identical contents give identical bytes. Pair it with atomic_path."""
+    # light: the pipeline's writers use this module too; h5py waits for the stages that write HDF5
     import h5py
 
     fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
@@ -97,6 +97,7 @@ def create_h5(path: str | os.PathLike):
 def create_h5_group(parent, name: str):
     """A group without time stamps (h5py's create_group always records them) that keeps its
     members in creation order."""
+    # light: as in create_h5
     import h5py
 
     gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)

@@ -81,6 +81,7 @@ def _article(word: str) -> str:
 
 def open_h5(path: str | os.PathLike, kind: str = "HDF5 file"):
     """An h5py.File open for reading, or a DataError naming the file and what is wrong."""
+    # light: the JSON and text readers here serve Snakemake too; h5py waits for the HDF5 files
     import h5py
 
     path = require_file(path, kind)

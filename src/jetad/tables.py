@@ -1,17 +1,25 @@
-"""Markdown and HTML tables of the reports, through pandas (DataFrame.to_markdown, which calls
-tabulate, and DataFrame.to_html).
+"""Every markdown table of the reports, and the HTML table of the provenance page, through
+pandas (DataFrame.to_markdown, which calls tabulate, and DataFrame.to_html).
 
-The markdown tables keep the layout the reports have always had, `| a | b |` under a `|---|`
-rule, with no padding to the column width: tabulate's own pipe and github formats pad every
-cell and align numbers, which would rewrite every committed report for whitespace alone.
-Cells are written as given (no number parsing): the callers format their numbers.
+Two markdown layouts, each the one its reports have always had, so that no committed report is
+rewritten for whitespace alone:
+- `markdown`: `| a | b |` under a `|---|` rule, with no padding to the column width (tabulate's
+  own pipe and github formats pad every cell and align numbers); cells are written as given
+  (no number parsing): the callers format their numbers.
+- `aligned`: pandas' own to_markdown (tabulate's pipe format: cells padded to the column
+  width, numbers aligned), the layout of the design, DSE, evaluation-summary and distillation
+  tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from tabulate import DataRow, TableFormat
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MARKDOWN = TableFormat(
     lineabove=None,
@@ -25,6 +33,7 @@ MARKDOWN = TableFormat(
 def markdown(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
     """A markdown table (no trailing newline) of `rows`, one sequence of cells per row; each
     cell is written as str() writes it."""
+    # heavy: pandas (half a second) only when a report is written
     import pandas as pd
 
     df = pd.DataFrame([[str(c) for c in row] for row in rows], columns=list(columns),
@@ -34,8 +43,15 @@ def markdown(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
                           headersalign=unaligned, disable_numparse=True)
 
 
+def aligned(frame: pd.DataFrame) -> str:
+    """The markdown table (no trailing newline) of `frame`'s columns and rows, in pandas'
+    to_markdown layout (no index column)."""
+    return frame.to_markdown(index=False)
+
+
 def html(rows: Iterable[Sequence], columns: Sequence[str]) -> str:
     """An HTML table of `rows` (cells escaped), for the provenance page."""
+    # heavy: pandas, as in markdown()
     import pandas as pd
 
     df = pd.DataFrame(list(rows), columns=list(columns), dtype=object)

@@ -8,8 +8,16 @@ come from `jetad.analysis.scores` and `jetad.analysis.metrics` (nothing re-imple
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 
+from jetad import tables
+from jetad.analysis import metrics, plots
+from jetad.analysis import scores as sc
+from jetad.analysis.scores import LABELS, read_score_file
+from jetad.atomic import atomic_path
 from jetad.errors import DataError
 
 KL_NAMES = ("kl_disc", "kl_cont", "kl_total")
@@ -17,8 +25,6 @@ KL_NAMES = ("kl_disc", "kl_cont", "kl_total")
 
 def kl_scores(outputs, eps: float) -> dict[str, np.ndarray]:
     """{kl_disc, kl_cont, kl_total} from encoder outputs [logits, mean, logvar]."""
-    from jetad.analysis import scores as sc
-
     logits, mean, logvar = (np.asarray(a, np.float64) for a in outputs)
     out = {"kl_disc": sc.kl_disc(logits, eps), "kl_cont": sc.kl_cont(mean, logvar)}
     out["kl_total"] = out["kl_disc"] + out["kl_cont"]
@@ -27,16 +33,12 @@ def kl_scores(outputs, eps: float) -> dict[str, np.ndarray]:
 
 def kl_metrics(label, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """{score: metrics.summary} for the KL scores present in `scores`."""
-    from jetad.analysis import metrics
-
     return {k: metrics.summary(label, scores[k]) for k in KL_NAMES if k in scores}
 
 
 def large_model_scores(path, label) -> dict[str, np.ndarray]:
     """KL scores of the large JointVAE from its score file (`jetad score`), checked to be the
     same test jets as `label` (same count and labels, in order)."""
-    from jetad.analysis.scores import read_score_file
-
     s = read_score_file(path)
     if len(s["label"]) != len(label) or not np.array_equal(s["label"].astype(int),
                                                           np.asarray(label).astype(int)):
@@ -52,9 +54,6 @@ def large_model_scores(path, label) -> dict[str, np.ndarray]:
 
 def metrics_markdown(results: dict[str, dict[str, dict]], title: str) -> str:
     """results: {model: {score: summary}} -> a markdown table of AUC and TPR at FPR 10%."""
-    from jetad import tables
-    from jetad.analysis.scores import LABELS
-
     rows = [(model, LABELS.get(score, score), f"{100 * r['auc']:.2f}%",
              f"{100 * r['tpr_at_fpr_10pct']:.2f}%", f"{r['n_signal']} / {r['n_background']}")
             for model, per_score in results.items() for score, r in per_score.items()]
@@ -64,9 +63,6 @@ def metrics_markdown(results: dict[str, dict[str, dict]], title: str) -> str:
 
 def roc_pdf(label, series: dict[str, np.ndarray], path, note: str | None = None) -> None:
     """All `series` (legend -> score) as ROC curves in one PDF (jetad.analysis.plots)."""
-    from jetad.analysis import metrics, plots
-    from jetad.atomic import atomic_path
-
     curves = {}
     for name, values in series.items():
         fpr, tpr = metrics.roc(label, values)
@@ -106,9 +102,6 @@ def energy_rows(cmp: dict) -> list[dict]:
 
 
 def energy_csv(rows: list[dict]) -> str:
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ENERGY_COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -118,8 +111,6 @@ def energy_csv(rows: list[dict]) -> str:
 
 
 def energy_markdown(rows: list[dict], cmp: dict) -> str:
-    from jetad import tables
-
     def nj(v):
         return "" if v is None else f"{v / 1e3:.1f}"
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jetad.analysis import bootstrap, metrics
+from jetad.analysis.scores import read_score_file
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 
 TAUS = ("tau21", "tau32")
@@ -34,8 +37,6 @@ class Inputs:
 def signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
     """(background name, {signal name: mask of its jets}) from the score file's `process`;
     (None, {}) for a file without it (written before processes were carried)."""
-    from jetad.data.processes import PROCESSES
-
     if "process" not in vae:
         return None, {}
     process, label = vae["process"], vae["label"]
@@ -55,8 +56,6 @@ def signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
 
 def read_inputs(scores, baseline_scores=None, supervised_scores=None) -> Inputs:
     """Every score file read and checked (both classes present, the same labels in each)."""
-    from jetad.analysis.scores import read_score_file
-
     vae = read_score_file(scores)
     label = vae["label"].astype(int)
     n_top = int(label.sum())
@@ -128,8 +127,6 @@ def selections(label: np.ndarray, sigs: dict[str, np.ndarray]) -> dict[str, np.n
 def figures_of_merit(label, series: dict, selections: dict, own: dict, seed: int) -> dict:
     """{"<prefix><key>": metrics.summary with the 68% bootstrap intervals `auc_68` and
     `rejection_at_eff_s_0p3_68`} for every selection x score."""
-    from jetad.analysis import bootstrap, metrics
-
     results = {}
     for prefix, sel in selections.items():
         for name, values in series.items():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from jetad.analysis import metrics, plots
+from jetad.analysis.scores import softmax
 from jetad.analysis.summary import display, legend
 from jetad.atomic import atomic_path
 
@@ -48,8 +49,6 @@ def figures(folder, inp, scores: dict, own: dict, selections: dict, results: dic
             seed: int, note: str, logger) -> None:
     """Every figure of `jetad evaluate --figures` in `folder`: one ROC figure per signal, the
     score distributions and the latent figures (`ep`: the evaluate section)."""
-    from jetad.analysis.scores import softmax
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     label, vae = inp.label, inp.vae
@@ -74,6 +73,7 @@ def figures(folder, inp, scores: dict, own: dict, selections: dict, results: dic
         methods = ["PCA", "t-SNE"]
         if ep.umap:
             try:
+                # optional: umap-learn may be missing (the import only asks whether it is there)
                 from umap import UMAP  # noqa: F401
                 methods.append("UMAP")
             except ImportError:

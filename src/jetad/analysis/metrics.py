@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 
 FPR_POINTS = {"10pct": 0.1, "1pct": 0.01, "0p1pct": 0.001}
@@ -18,6 +19,7 @@ EPS_S = 0.3
 
 def roc(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, tpr) with ties handled by sklearn (one point per distinct threshold)."""
+    # heavy: scikit-learn takes seconds to import; only the stages that evaluate pay for it
     from sklearn.metrics import roc_curve
 
     labels, scores = check_scores(labels, scores)
@@ -41,6 +43,7 @@ def check_scores(labels, scores):
 
 
 def auc(labels, scores) -> float:
+    # heavy: scikit-learn, as in roc()
     from sklearn.metrics import roc_auc_score
 
     labels, scores = check_scores(labels, scores)
@@ -83,8 +86,6 @@ def summary(labels, scores) -> dict:
 
 def signal_aucs(label: np.ndarray, process: np.ndarray, score: np.ndarray) -> dict[str, float]:
     """{'all': AUC of every anomaly vs the background, <signal>: that process alone}."""
-    from jetad.data.processes import PROCESSES
-
     label = np.asarray(label).astype(int)
     out = {"all": float(auc(label, score))}
     background = label == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from jetad.analysis.scores import LABELS
+from jetad.params import default
 
 # one colour per process wherever it is drawn; names as jetad.analysis.summary.display writes them
 PROCESS_COLORS = {"QCD": "tab:blue", "top": "tab:red", "W": "tab:green", "Z": "tab:orange"}
@@ -20,9 +21,11 @@ def color(name: str, i: int = 0) -> str:
 def pyplot():
     """pyplot on the Agg backend with mplhep's ROOT style (the look physicists read first);
     fonts come from mplhep_data, so figures do not depend on the machine's fonts."""
+    # heavy: matplotlib loads only in the stages that draw
     import matplotlib
 
     matplotlib.use("Agg")
+    # pyplot after the backend is chosen
     import matplotlib.pyplot as plt
     import mplhep
 
@@ -35,8 +38,6 @@ def pyplot():
 
 def data_note(params: dict | None) -> str:
     """The data caveat shown on every result figure (SPEC §1.2: say there is no detector)."""
-    from jetad.params import default
-
     source = ((params or {}).get("data") or {}).get("source", default("data", "source"))
     if source == "generate":
         return "Pythia8 + FastJet jets, no detector simulation"
@@ -147,6 +148,7 @@ def score_distributions(scores: dict[str, np.ndarray], groups: dict[str, np.ndar
 
 def _imshow(ax, img, title):
     vmax = max(float(np.max(img)), 1e-12)
+    # heavy: matplotlib, as in pyplot()
     from matplotlib.colors import LogNorm
 
     im = ax.imshow(np.maximum(img, vmax * 1e-4), norm=LogNorm(vmin=vmax * 1e-4, vmax=vmax),
@@ -246,6 +248,7 @@ def _draw_classes(ax, xy: dict[str, np.ndarray], background: str | None) -> None
     """Scatter every class translucent, the largest first (the crowd the others would hide
     under), then each class's 50% and 90% density contours on top: every class stays visible
     however many jets it has."""
+    # heavy: SciPy only for the density contours of the latent figures
     from scipy.ndimage import gaussian_filter
 
     order = sorted(xy, key=lambda k: -len(xy[k]))
@@ -286,6 +289,7 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
     """The continuous latent means projected on their first two principal components,
     coloured by class (left; groups maps a class name to its jets' mask) and by the arg-max
     categorical code (right)."""
+    # heavy: scikit-learn only for the latent figures
     from sklearn.decomposition import PCA
 
     plt = pyplot()
@@ -313,10 +317,12 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
 
 def _embed(method: str, x: np.ndarray, seed: int) -> np.ndarray:
     if method == "PCA":
+        # heavy: scikit-learn and umap-learn load only for the method asked for
         from sklearn.decomposition import PCA
 
         return PCA(n_components=2, random_state=seed).fit_transform(x)
     if method == "t-SNE":
+        # heavy: scikit-learn, as for PCA
         from sklearn.manifold import TSNE
         from threadpoolctl import threadpool_limits
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import yaml
 
+from jetad import tables
 from jetad.errors import ConfigError, DataError
 from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
-from jetad.params import merge
+from jetad.params import merge, validate
 
 GROUPS = ("scan", "seeds")
 # the run's parameters that a stage after split reads: a change of any other section does not
@@ -47,8 +48,6 @@ def seeds(params: dict) -> list[int]:
 def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") -> dict:
     """The whole parameter set of one run, validated: the scan point's train overrides, or
     the seed of a repeat. Raises ConfigError naming the point or seed."""
-    from jetad.params import validate
-
     if group == "scan":
         known = points(params)
         if run not in known:
@@ -254,34 +253,38 @@ def scan_markdown(runs: list[dict]) -> str:
             + [f"{n} best score: AUC [68%], 1/eps_B" for n in names]
             + [f"{n} KL total: AUC [68%], 1/eps_B" for n in names]
             + ["active dims", "spread ratio"])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in table:
-        cells = [r["run"], r["objective"]]
-        for label in ("best", "kl_total"):
-            for s in sigs:
-                p = f"{s}_" if s else ""
-                k = p + label
-                cell = (f"{_fmt_auc(r[k + '_auc'], r[k + '_auc_lo'], r[k + '_auc_hi'])}, "
-                        f"{_fmt_rej(r[k + '_rejection'])}")
-                if label == "best":
-                    cell += f" ({r[p + 'best_score']})"
-                cells.append(cell)
-        cells += [f"{r['active_dims']}/{r['latent_dims']}", f"{r['spread_ratio']:.3f}"]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    lines += ["", "Baselines on the same test jets (AUC [68%], 1/eps_B at eps_S = 0.3):", "",
-              "| baseline | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = [tables.markdown([_run_cells(r, sigs) for r in table], head)]
+    baselines = []
     for b in baseline_rows(runs[0]):
         cells = [b["baseline"]]
         for s in sigs:
             p = f"{s}_" if s else ""
             cells.append(f"{_fmt_auc(b[p + 'auc'], b[p + 'auc_lo'], b[p + 'auc_hi'])}, "
                          f"{_fmt_rej(b[p + 'rejection'])}" if p + "auc" in b else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+        baselines.append(cells)
+    lines += ["", "Baselines on the same test jets (AUC [68%], 1/eps_B at eps_S = 0.3):", "",
+              tables.markdown(baselines, ["baseline", *names])]
     return "\n".join(lines) + "\n"
+
+
+def _run_cells(r: dict, sigs: list[str]) -> list:
+    """A run's line of the scan table: its best score and KL total on each signal, collapse."""
+    cells = [r["run"], r["objective"]]
+    for label in ("best", "kl_total"):
+        for s in sigs:
+            p = f"{s}_" if s else ""
+            k = p + label
+            cell = (f"{_fmt_auc(r[k + '_auc'], r[k + '_auc_lo'], r[k + '_auc_hi'])}, "
+                    f"{_fmt_rej(r[k + '_rejection'])}")
+            if label == "best":
+                cell += f" ({r[p + 'best_score']})"
+            cells.append(cell)
+    return cells + [f"{r['active_dims']}/{r['latent_dims']}", f"{r['spread_ratio']:.3f}"]
 
 
 def seed_summary(runs: list[dict]) -> dict:
     """Mean and sample standard deviation over the seeds of every numeric column."""
+    # light: Snakemake imports this module to read the scan; numpy waits for the summary
     import numpy as np
 
     table = rows(runs)
@@ -304,11 +307,9 @@ def seeds_markdown(runs: list[dict]) -> str:
             + ["active dims", "spread ratio"])
     keys = ([f"{p}best_auc" for p, _ in cols] + [f"{p}kl_total_auc" for p, _ in cols]
             + ["active_dims", "spread_ratio"])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in table:
-        lines.append("| " + " | ".join([str(r["seed"])] + [f"{r[k]:.3f}" if isinstance(r[k], float)
-                                                            else str(r[k]) for k in keys]) + " |")
-    lines.append("| mean ± std | " + " | ".join(
-        f"{summary[k]['mean']:.3f} ± "
-        + ("-" if summary[k]["std"] is None else f"{summary[k]['std']:.3f}") for k in keys) + " |")
-    return "\n".join(lines) + "\n"
+    lines = [[r["seed"], *(f"{r[k]:.3f}" if isinstance(r[k], float) else r[k] for k in keys)]
+             for r in table]
+    lines.append(["mean ± std", *(f"{summary[k]['mean']:.3f} ± "
+                                  + ("-" if summary[k]["std"] is None else f"{summary[k]['std']:.3f}")
+                                  for k in keys)])
+    return tables.markdown(lines, head) + "\n"

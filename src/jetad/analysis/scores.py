@@ -10,7 +10,12 @@ the target; Dice is the loss 1 - coefficient, not the inverse coefficient.
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
+
+from jetad.atomic import atomic_path, create_h5, create_h5_group
+from jetad.errors import DataError
+from jetad.inputs import open_h5, reading
 
 # Order in files, tables and plots.
 NAMES = ("mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc", "kl_total")
@@ -93,8 +98,6 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
                      extra: dict[str, np.ndarray] | None = None, attrs: dict | None = None) -> None:
     """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays; an
     extra value that is a dict becomes a group of (N,) scores (e.g. /sampled_scores/<name>)."""
-    from jetad.atomic import atomic_path, create_h5, create_h5_group
-
     with atomic_path(path, suffix=".h5") as tmp, create_h5(tmp) as f:
         g = create_h5_group(f, "scores")
         for name, values in scores.items():
@@ -115,11 +118,6 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
 def read_score_file(path) -> dict:
     """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}, checked: every
     score and the jet mass one finite value per jet, labels 0 (QCD) or 1 (top)."""
-    import h5py
-
-    from jetad.errors import DataError
-    from jetad.inputs import open_h5, reading
-
     with open_h5(path, "score file") as f, reading(path):
         missing = [k for k in ("scores", "label", "jet_mass") if k not in f]
         if missing:

@@ -2,13 +2,15 @@
 bootstrap 68% intervals, one row per score, one block of columns per signal.
 
 Written twice from the same rows: a long CSV (one line per signal and score, plain numbers, for
-scripts) and a markdown table (pandas `to_markdown`, for the README and the report).
+scripts) and a markdown table (`jetad.tables.aligned`, for the README and the report).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from jetad import tables
 from jetad.analysis.scores import LABELS
 
 SUPERVISED = "supervised ceiling (not anomaly detection)"
@@ -63,8 +65,6 @@ def rows(results: dict, keys: list[str], signals: list[str]) -> list[dict]:
 
 
 def to_csv(table: list[dict]) -> str:
-    import pandas as pd
-
     return pd.DataFrame(table, columns=list(CSV_COLUMNS)).to_csv(
         index=False, float_format="%.6g", lineterminator="\n")
 
@@ -79,8 +79,6 @@ def _fmt(value: float, lo: float, hi: float, digits: int) -> str:
 
 def to_markdown(table: list[dict], background: str | None) -> str:
     """Rows: scores in `table` order; columns: "<signal> AUC" and "<signal> 1/eps_B" per signal."""
-    import pandas as pd
-
     signals = list(dict.fromkeys(r["signal"] for r in table))
     scores = list(dict.fromkeys(r["score"] for r in table))
     cells = {(r["signal"], r["score"]): r for r in table}
@@ -101,4 +99,4 @@ def to_markdown(table: list[dict], background: str | None) -> str:
             f"({counts}); [?, inf]: some replicas keep no background jet at eps_S = 0.3. The "
             "supervised classifier is trained with labels: a ceiling, not anomaly detection."
             "\n\n")
-    return head + pd.DataFrame(data).to_markdown(index=False) + "\n"
+    return head + tables.aligned(pd.DataFrame(data)) + "\n"

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from jetad import log
 from jetad.atomic import file_md5
 from jetad.errors import DataError
@@ -41,8 +43,6 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float | None = No
           progress: bool = True) -> Path:
     """Download `url` to `out`, resuming a previous partial transfer, and verify its md5
     (`timeout` left out: download.timeout's schema default)."""
-    from tqdm import tqdm
-
     timeout = or_default(timeout, "download", "timeout")
     out = Path(out)
     if out.exists():
@@ -54,44 +54,10 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float | None = No
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
     offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url)
-    if offset:
-        request.add_header("Range", f"bytes={offset}-")
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # the partial file is already complete
-            response = None
-        else:
-            raise DataError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DataError(f"{url}: {exc}") from exc
+    response = _open(url, offset, timeout)
     if response is not None:
         with response:
-            resumed = response.status == 206
-            if offset and not resumed:
-                LOG.info("server ignored the range request: starting %s from 0", out.name)
-                offset = 0
-            size = response.headers.get("Content-Length")
-            total = offset + int(size) if size is not None else None
-            mode = "ab" if resumed else "wb"
-            with open(part, mode) as f, tqdm(total=total, initial=offset, unit="B",
-                                             unit_scale=True, desc=out.name,
-                                             disable=None if progress else True) as bar:
-                while True:
-                    try:
-                        block = response.read(BLOCK)
-                    except (OSError, urllib.error.URLError) as exc:
-                        raise DataError(f"{url}: transfer interrupted after "
-                                        f"{f.tell()} bytes ({exc}); run again to resume") from exc
-                    if not block:
-                        break
-                    f.write(block)
-                    bar.update(len(block))
-            got_bytes = part.stat().st_size
-            if total is not None and got_bytes < total:
-                raise DataError(f"{url}: transfer ended at {got_bytes} of {total} bytes; "
-                                "run again to resume")
+            _transfer(url, response, part, offset, out.name, progress)
     got = file_md5(part)
     if got != md5:
         bad = part.with_name(out.name + ".bad")
@@ -101,6 +67,50 @@ def fetch(url: str, out: str | os.PathLike, md5: str, timeout: float | None = No
     os.replace(part, out)
     LOG.info("downloaded %s: %d bytes, md5 %s verified", out, out.stat().st_size, got)
     return out
+
+
+def _open(url: str, offset: int, timeout: float):
+    """The response to a request for `url` from byte `offset` on; None when the partial file
+    is already complete (the server answers 416 to a range past its end)."""
+    request = urllib.request.Request(url)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:
+            return None
+        raise DataError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise DataError(f"{url}: {exc}") from exc
+
+
+def _transfer(url: str, response, part: Path, offset: int, name: str, progress: bool) -> None:
+    """The response's body appended to `part` (or written afresh when the server ignored the
+    range), with a progress bar; a short transfer is an error that a rerun resumes."""
+    resumed = response.status == 206
+    if offset and not resumed:
+        LOG.info("server ignored the range request: starting %s from 0", name)
+        offset = 0
+    size = response.headers.get("Content-Length")
+    total = offset + int(size) if size is not None else None
+    with open(part, "ab" if resumed else "wb") as f, tqdm(
+            total=total, initial=offset, unit="B", unit_scale=True, desc=name,
+            disable=None if progress else True) as bar:
+        while True:
+            try:
+                block = response.read(BLOCK)
+            except (OSError, urllib.error.URLError) as exc:
+                raise DataError(f"{url}: transfer interrupted after "
+                                f"{f.tell()} bytes ({exc}); run again to resume") from exc
+            if not block:
+                break
+            f.write(block)
+            bar.update(len(block))
+    got_bytes = part.stat().st_size
+    if total is not None and got_bytes < total:
+        raise DataError(f"{url}: transfer ended at {got_bytes} of {total} bytes; "
+                        "run again to resume")
 
 
 def published_md5(cfg, name: str) -> str:

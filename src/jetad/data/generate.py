@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets
@@ -83,6 +84,7 @@ def pthat_window(gen, process: str) -> tuple[float, float | None]:
 def make_pythia(process: str, seed: int, ecm: float | None = None,
                 pthat_min: float | None = None, pthat_max: float | None = None):
     """Pythia8 for `process`; ecm and pthat_min None: the schema defaults of `generate`."""
+    # heavy: Pythia loads only where jets are generated
     import pythia8mc
 
     if ecm is None:
@@ -163,6 +165,7 @@ def _leading_jets(batch: Batch, cuts: Cuts, jetdef):
     (px, py, pz, E), and its constituents as indices into the batch's particle arrays (FastJet's
     order). Jets below pt_min are never needed: an event whose leading jet is below it fails.
     """
+    # heavy: FastJet and awkward load only where jets are generated
     import awkward as ak
     import fastjet
 
@@ -317,94 +320,144 @@ def generate_chunk(
     pthat_max: float | None = None,
 ) -> tuple[Jets, dict]:
     """Generate events until `n_jets` leading jets pass the cuts; return jets and counters."""
-    cpu = dict.fromkeys(("init", "pythia", "cluster", "match", "other"), 0.0)
-    clock = time.process_time()
-
-    def lap(part: str) -> None:
-        # CPU seconds per part, so that the bench can say where a chunk's time goes
-        nonlocal clock
-        now = time.process_time()
-        cpu[part] += now - clock
-        clock = now
-
+    clock = _CpuClock()
+    # heavy: FastJet, as in _leading_jets
     import fastjet
-    from tqdm import tqdm
 
     cuts = cuts or Cuts()
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
-    lap("init")
+    clock.lap("init")
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, cuts.jet_r)
-    p4 = np.zeros((n_jets, MAX_CONSTITUENTS, 4), dtype=np.float32)
-    truth = np.zeros((n_jets, 4), dtype=np.float32)
-    n_events = n_accepted = n_truncated = n_requested = n_generated = 0
-    pthat_jets, pthat_events = [], []
+    chunk = _Chunk(process, n_jets)
     start = time.perf_counter()
     bar = tqdm(total=n_jets, desc=f"{process} seed {seed}", unit="jet",
-                disable=None if progress else True)  # None: only on a terminal
-    while n_accepted < n_jets:
-        # Sized from the acceptance so far so that the last batch wastes few events (no margin:
-        # one more small batch costs less than the events made after the chunk's last jet);
-        # the sizes depend only on the events, so they are reproducible too.
-        acceptance = (n_accepted + 1) / (n_events + 1 / PRIOR_ACCEPTANCE[process])
-        size = min(MAX_BATCH, max(8, math.ceil((n_jets - n_accepted) / acceptance)))
-        lap("other")
-        events = pythia.nextBatch(size)
-        lap("pythia")
-        n_requested += size
-        batch = Batch.from_awkward(events)
-        n_generated += batch.n_events
-        if batch.n_events == 0:
-            if n_requested > 100 + 10 * n_events:
-                raise RuntimeError("Pythia8 keeps failing to generate events")
+               disable=None if progress else True)  # None: only on a terminal
+    while chunk.n_accepted < n_jets:
+        batch = _next_batch(pythia, chunk, clock)
+        if batch is None:
             continue
-        lap("other")
-        accepted, jet_p4, constituents, counts = _leading_jets(batch, cuts, jetdef)
-        lap("cluster")
-        if process in RESONANCE and len(accepted):
-            matched = match_truth(batch, accepted, jet_p4, process, cuts.match_dr)
-            lap("match")
-            ok = ~np.isnan(matched[:, 0])
-            constituents = constituents[np.repeat(ok, counts)]
-            accepted, counts, matched = accepted[ok], counts[ok], matched[ok]
-        take = min(len(accepted), n_jets - n_accepted)
+        clock.lap("other")
+        bar.update(chunk.add(batch, *_selected_jets(batch, process, cuts, jetdef, clock)))
+    bar.close()
+    seconds = time.perf_counter() - start
+    clock.lap("other")
+    return chunk.jets(), chunk.stats(seed, seconds, clock.cpu)
+
+
+class _CpuClock:
+    """CPU seconds per part, so that the bench can say where a chunk's time goes."""
+
+    def __init__(self):
+        self.cpu = dict.fromkeys(("init", "pythia", "cluster", "match", "other"), 0.0)
+        self.clock = time.process_time()
+
+    def lap(self, part: str) -> None:
+        now = time.process_time()
+        self.cpu[part] += now - self.clock
+        self.clock = now
+
+
+@dataclass
+class _Chunk:
+    """The jets of a chunk as they are taken from the batches, and its counters."""
+
+    process: str
+    n_jets: int
+    n_events: int = 0
+    n_accepted: int = 0
+    n_truncated: int = 0
+    n_requested: int = 0
+    n_generated: int = 0
+    pthat_jets: list = field(default_factory=list)
+    pthat_events: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.p4 = np.zeros((self.n_jets, MAX_CONSTITUENTS, 4), dtype=np.float32)
+        self.truth = np.zeros((self.n_jets, 4), dtype=np.float32)
+
+    def batch_size(self) -> int:
+        """Sized from the acceptance so far so that the last batch wastes few events (no margin:
+        one more small batch costs less than the events made after the chunk's last jet); the
+        sizes depend only on the events, so they are reproducible too."""
+        acceptance = (self.n_accepted + 1) / (self.n_events + 1 / PRIOR_ACCEPTANCE[self.process])
+        return min(MAX_BATCH, max(8, math.ceil((self.n_jets - self.n_accepted) / acceptance)))
+
+    def add(self, batch: Batch, accepted, constituents, counts, matched) -> int:
+        """Take the batch's selected jets (`matched`: their truth, None for QCD or none
+        selected) until the chunk is full; returns how many were taken."""
+        take = min(len(accepted), self.n_jets - self.n_accepted)
         used = batch.n_events
-        if n_accepted + take == n_jets:
+        if self.n_accepted + take == self.n_jets:
             # the chunk is full: the events after the last jet taken do not count
             used = int(accepted[take - 1]) + 1
             constituents = constituents[: counts[:take].sum()]
             counts = counts[:take]
-        n_events += used
-        pthat_events.append(batch.pthat[:used])
-        pthat_jets.append(batch.pthat[accepted[:take]])
-        rows = slice(n_accepted, n_accepted + take)
-        n_truncated += _fill_constituents(batch, constituents, counts, p4[rows])
-        if process in RESONANCE:
-            truth[rows] = matched[:take]
-        n_accepted += take
-        bar.update(take)
-    bar.close()
-    seconds = time.perf_counter() - start
-    lap("other")
-    label = np.full(n_jets, 1 if process in RESONANCE else 0, dtype=np.int8)
-    jets = Jets(p4=p4, truth=truth, ttv=np.zeros(n_jets, dtype=np.int8), label=label)
-    stats = {
-        "process": process,
-        "seed": seed,
-        "jets": n_jets,
-        "events": n_events,
-        # also those after the chunk's last jet in its last batch: generated, never looked at
-        "generated_events": n_generated,
-        "acceptance": n_jets / max(n_events, 1),
-        "seconds": seconds,
-        "jets_per_second": n_jets / seconds,
-        # CPU seconds: Pythia init, nextBatch, clustering and selection, truth matching, the rest
-        "cpu_seconds": cpu,
-        "truncated_jets": int(n_truncated),
-        # the hard process's pT of each jet's event and of every event used (pTHat window study)
-        "pthat_jets": np.concatenate(pthat_jets),
-        "pthat_events": np.concatenate(pthat_events),
-    }
-    return jets, stats
+        self.n_events += used
+        self.pthat_events.append(batch.pthat[:used])
+        self.pthat_jets.append(batch.pthat[accepted[:take]])
+        rows = slice(self.n_accepted, self.n_accepted + take)
+        self.n_truncated += _fill_constituents(batch, constituents, counts, self.p4[rows])
+        if matched is not None:
+            self.truth[rows] = matched[:take]
+        self.n_accepted += take
+        return take
+
+    def jets(self) -> Jets:
+        label = np.full(self.n_jets, 1 if self.process in RESONANCE else 0, dtype=np.int8)
+        return Jets(p4=self.p4, truth=self.truth, ttv=np.zeros(self.n_jets, dtype=np.int8),
+                    label=label)
+
+    def stats(self, seed: int, seconds: float, cpu: dict) -> dict:
+        n_jets = self.n_jets
+        return {
+            "process": self.process,
+            "seed": seed,
+            "jets": n_jets,
+            "events": self.n_events,
+            # also those after the chunk's last jet in its last batch: generated, never looked at
+            "generated_events": self.n_generated,
+            "acceptance": n_jets / max(self.n_events, 1),
+            "seconds": seconds,
+            "jets_per_second": n_jets / seconds,
+            # CPU seconds: Pythia init, nextBatch, clustering and selection, truth matching, the rest
+            "cpu_seconds": cpu,
+            "truncated_jets": int(self.n_truncated),
+            # the hard process's pT of each jet's event and of every event used (pTHat window study)
+            "pthat_jets": np.concatenate(self.pthat_jets),
+            "pthat_events": np.concatenate(self.pthat_events),
+        }
+
+
+def _next_batch(pythia, chunk: _Chunk, clock: _CpuClock) -> Batch | None:
+    """The next batch of events (`_Chunk.batch_size`); None when Pythia made no event."""
+    size = chunk.batch_size()
+    clock.lap("other")
+    events = pythia.nextBatch(size)
+    clock.lap("pythia")
+    chunk.n_requested += size
+    batch = Batch.from_awkward(events)
+    chunk.n_generated += batch.n_events
+    if batch.n_events == 0:
+        if chunk.n_requested > 100 + 10 * chunk.n_events:
+            raise RuntimeError("Pythia8 keeps failing to generate events")
+        return None
+    return batch
+
+
+def _selected_jets(batch: Batch, process: str, cuts: Cuts, jetdef, clock: _CpuClock):
+    """(events, constituents, counts, truth) of the batch's leading jets that pass the cuts
+    and, for a signal, hold the resonance and its decay quarks; truth None for QCD or when no
+    jet passed."""
+    accepted, jet_p4, constituents, counts = _leading_jets(batch, cuts, jetdef)
+    clock.lap("cluster")
+    matched = None
+    if process in RESONANCE and len(accepted):
+        matched = match_truth(batch, accepted, jet_p4, process, cuts.match_dr)
+        clock.lap("match")
+        ok = ~np.isnan(matched[:, 0])
+        constituents = constituents[np.repeat(ok, counts)]
+        accepted, counts, matched = accepted[ok], counts[ok], matched[ok]
+    return accepted, constituents, counts, matched
 
 
 def mass_peak(mass: np.ndarray, width: float = 2.0) -> float:

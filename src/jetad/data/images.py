@@ -100,37 +100,8 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
     not all zero, labels 0 or 1. Every problem is a DataError naming the file."""
     path = Path(path)
     with open_h5(path, "jet-image file") as f, reading(path):
-        if "table" in f and "pandas_type" in f["table"].attrs:
-            raise DataError(f"{path}: a jet file in the top-tagging layout (pandas), not a "
-                            "jet-image file; make images with jetad pixelize")
-        missing = [k for k in ("images", "label") + FIELDS
-                   if not isinstance(f.get(k), h5py.Dataset)]
-        if missing and set(missing) <= set(TAUS):
-            raise DataError(f"{path}: no N-subjettiness ({', '.join(missing)}), written by an "
-                            "older jetad pixelize; rerun jetad pixelize (and split)")
-        if missing:
-            raise DataError(f"{path}: not a jet-image file, missing datasets {missing}"
-                            f" (found {sorted(f)})")
-        shape = f["images"].shape
-        if len(shape) != 3 or shape[1] != shape[2]:
-            raise DataError(f"{path}: images have shape {shape}, expected (N, npix, npix)")
-        if npix is not None and shape[1:] != (npix, npix):
-            raise DataError(f"{path}: images have shape {shape[1:]}, {expected_by or 'expected'}"
-                            f" ({npix}, {npix})")
-        lengths = {k: f[k].shape[0] if f[k].ndim else None for k in ("images", "label") + FIELDS}
-        if len(set(lengths.values())) != 1:
-            raise DataError(f"{path}: datasets differ in length {lengths}")
-        process = None
-        if "process" in f:
-            names = f.attrs.get("processes", "")
-            names = names.decode() if isinstance(names, bytes) else str(names)
-            if tuple(names.split(",")) != PROCESSES:
-                raise DataError(f"{path}: attribute 'processes' is '{names}', expected "
-                                f"'{','.join(PROCESSES)}' (the index of the process field)")
-            if f["process"].shape != f["label"].shape:
-                raise DataError(f"{path}: process has shape {f['process'].shape}, label "
-                                f"{f['label'].shape}")
-            process = f["process"][...]
+        _check_datasets(f, path, npix, expected_by)
+        process = _read_process(f, path) if "process" in f else None
         images = f["images"][...]
         data = ImageSet(
             images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs),
@@ -138,6 +109,51 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
         )
     if len(data) == 0 and not allow_empty:
         raise DataError(f"{path}: holds no jets")
+    _check_values(path, images, data)
+    return data
+
+
+def _check_datasets(f, path: Path, npix: int | None, expected_by: str) -> None:
+    """The datasets of a jet-image file are there, of one length, the images square (and of
+    `npix` pixels when given)."""
+    if "table" in f and "pandas_type" in f["table"].attrs:
+        raise DataError(f"{path}: a jet file in the top-tagging layout (pandas), not a "
+                        "jet-image file; make images with jetad pixelize")
+    missing = [k for k in ("images", "label") + FIELDS
+               if not isinstance(f.get(k), h5py.Dataset)]
+    if missing and set(missing) <= set(TAUS):
+        raise DataError(f"{path}: no N-subjettiness ({', '.join(missing)}), written by an "
+                        "older jetad pixelize; rerun jetad pixelize (and split)")
+    if missing:
+        raise DataError(f"{path}: not a jet-image file, missing datasets {missing}"
+                        f" (found {sorted(f)})")
+    shape = f["images"].shape
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise DataError(f"{path}: images have shape {shape}, expected (N, npix, npix)")
+    if npix is not None and shape[1:] != (npix, npix):
+        raise DataError(f"{path}: images have shape {shape[1:]}, {expected_by or 'expected'}"
+                        f" ({npix}, {npix})")
+    lengths = {k: f[k].shape[0] if f[k].ndim else None for k in ("images", "label") + FIELDS}
+    if len(set(lengths.values())) != 1:
+        raise DataError(f"{path}: datasets differ in length {lengths}")
+
+
+def _read_process(f, path: Path) -> np.ndarray:
+    """The process index of every jet, checked against the file's list of processes."""
+    names = f.attrs.get("processes", "")
+    names = names.decode() if isinstance(names, bytes) else str(names)
+    if tuple(names.split(",")) != PROCESSES:
+        raise DataError(f"{path}: attribute 'processes' is '{names}', expected "
+                        f"'{','.join(PROCESSES)}' (the index of the process field)")
+    if f["process"].shape != f["label"].shape:
+        raise DataError(f"{path}: process has shape {f['process'].shape}, label "
+                        f"{f['label'].shape}")
+    return f["process"][...]
+
+
+def _check_values(path: Path, images: np.ndarray, data: ImageSet) -> None:
+    """Finite, non-negative images with some energy, finite tau ratios, known labels and
+    processes; a DataError names the first rows that are not."""
     # per-image min and max: no temporary the size of the images (NaN propagates into both)
     flat = images.reshape(len(images), int(np.prod(images.shape[1:])))
     low, high = flat.min(axis=1, initial=np.inf), flat.max(axis=1, initial=-np.inf)
@@ -155,7 +171,6 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
             rows = np.flatnonzero(bad)
             more = f" (and {len(rows) - 10} more)" if len(rows) > 10 else ""
             raise DataError(f"{path}: {what} rows {', '.join(map(str, rows[:10]))}{more}")
-    return data
 
 
 def read_background_images(path, npix: int | None = None, what: str = "training",

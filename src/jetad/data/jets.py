@@ -12,14 +12,15 @@ Generated chunks, the downloaded Zenodo files and a user's own file all end as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jetad.errors import DataError
+from jetad.params import default
 
 
 def processes(source: str, params: dict) -> list[str]:
     """The processes whose jet files `jetad jets` writes for `source` (Snakemake asks too)."""
     if source == "generate":
-        from jetad.params import default
-
         # Snakemake's config is params.yaml as written: a key left out takes the schema's default
         return ["qcd", *params["generate"].get("signals", default("generate", "signals"))]
     return ["qcd", "top"]
@@ -27,8 +28,6 @@ def processes(source: str, params: dict) -> list[str]:
 
 def input_files(source: str, path: str, params: dict) -> list[str]:
     """The files a source contributes: only those params name, never stray files in a folder."""
-    from pathlib import Path
-
     if source == "generate":
         chunks = params["generate"]["chunks"]
         return [str(Path(path) / f"{p}_{c}.h5") for p in processes(source, params)
@@ -41,6 +40,7 @@ def input_files(source: str, path: str, params: dict) -> list[str]:
 def by_process(source: str, paths: list[str], parts: list, params: dict) -> dict:
     """process -> its jets. Generated chunks are named by process and must carry the label of
     that process (0 for QCD, 1 for every signal); other sources split on is_signal_new."""
+    # light: Snakemake asks processes() and input_files(); the layout's pandas and h5py wait
     from jetad.data.layout import Jets
 
     names = processes(source, params)

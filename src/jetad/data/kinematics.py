@@ -28,6 +28,7 @@ def jet_kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def delta_r(eta1, phi1, eta2, phi2) -> np.ndarray:
     """Delta R = sqrt(Delta eta^2 + Delta phi^2) of (eta, phi) points, broadcast, with
     Delta phi wrapped into [-pi, pi) (vector's deltaR)."""
+    # heavy: vector (and awkward under it) only where jets are matched to their truth
     import vector
 
     eta1, phi1, eta2, phi2 = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)

@@ -12,16 +12,14 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import h5py
 import numpy as np
+import pandas as pd
 
 from jetad.atomic import atomic_path
 from jetad.errors import DataError
 from jetad.inputs import open_h5, reading
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 MAX_CONSTITUENTS = 200
 KEY = "table"
@@ -104,8 +102,6 @@ def count_jets(path: str | os.PathLike) -> int:
     """Check that `path` is a file in the top-tagging layout without reading its rows: an HDF5
     file whose key `table` is a pandas table (format="table") with the 806 columns in the
     published order, holding at least one jet. Return the number of jets."""
-    import h5py
-
     path = Path(path)
     with open_h5(path, "jet file (top-tagging layout)") as f, reading(path):
         if KEY not in f:
@@ -123,7 +119,6 @@ def count_jets(path: str | os.PathLike) -> int:
             raise DataError(f"{path}: '{KEY}' is not a pandas table (format='table');"
                             " expected the top-tagging layout")
         nrows = group["table"].shape[0]
-    import pandas as pd
 
     with reading(path), pd.HDFStore(path, mode="r") as store:
         axes = store.get_storer(KEY).non_index_axes
@@ -135,8 +130,6 @@ def count_jets(path: str | os.PathLike) -> int:
 
 def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> Jets:
     """Read and validate a file in the top-tagging layout (optionally a row range)."""
-    import pandas as pd
-
     path = Path(path)
     count_jets(path)
     with reading(path), pd.HDFStore(path, mode="r") as store:
@@ -160,8 +153,6 @@ def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) 
 
 
 def to_frame(jets: Jets) -> pd.DataFrame:
-    import pandas as pd
-
     n = len(jets)
     block0 = np.concatenate(
         [jets.p4.reshape(n, -1).astype(np.float32), jets.truth.astype(np.float32)], axis=1
@@ -174,8 +165,6 @@ def to_frame(jets: Jets) -> pd.DataFrame:
 
 def write_jets(path: str | os.PathLike, jets: Jets) -> None:
     """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints)."""
-    import pandas as pd
-
     validate_arrays(jets, str(path))
     frame = to_frame(jets)
     with atomic_path(path, suffix=".h5") as tmp:

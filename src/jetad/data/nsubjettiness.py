@@ -31,6 +31,7 @@ def _rap_phi(e, px, py, pz):
 def _axes(p4: np.ndarray, n_axes: int) -> np.ndarray:
     """(jets, n_axes, 4) exclusive-kT axes (E, px, py, pz) of jets that have more than n_axes
     constituents."""
+    # heavy: FastJet and awkward load only in the stages that cluster
     import awkward as ak
     import fastjet
 

@@ -25,10 +25,17 @@ from __future__ import annotations
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from jetad import log
+from jetad.data import nsubjettiness
+from jetad.data.images import ImageSet
+from jetad.data.kinematics import jet_kinematics
+from jetad.data.layout import read_jets
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 
 LOG = log.get("jetad.pixelize")
@@ -48,6 +55,7 @@ def _kernel():
     global _KERNEL
     if _KERNEL is not None:
         return _KERNEL
+    # heavy: Numba loads with the kernel, not with jetad
     import numba
 
     @numba.njit(inline="always")
@@ -173,6 +181,7 @@ def pixelize(p4: np.ndarray, npix: int, deta: float, dphi: float,
     n = len(p4)
     if n == 0:
         return np.zeros((0, npix, npix), dtype=np.float32)
+    # heavy: Numba, as in _kernel()
     import numba
 
     kernel = _kernel()
@@ -192,10 +201,6 @@ def pixelize(p4: np.ndarray, npix: int, deta: float, dphi: float,
 
 def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
     """(path, process or None) of each --in: None means "from is_signal_new"."""
-    from pathlib import Path
-
-    from jetad.data.processes import PROCESSES
-
     result = []
     for item in inputs:
         name, sep, path = item.partition("=")
@@ -213,8 +218,6 @@ def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
 def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray:
     """Process indices of a batch of jets; a named process must agree with is_signal_new
     (0 for QCD, 1 for every signal)."""
-    from jetad.data.processes import PROCESSES
-
     if process is None:
         return jets.label.astype(np.int8)  # QCD and top have the label's indices
     want = 0 if process == "qcd" else 1
@@ -230,13 +233,6 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
     """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
     time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
     is_signal_new); returns (ImageSet, seconds spent on N-subjettiness)."""
-    from tqdm import tqdm
-
-    from jetad.data import nsubjettiness
-    from jetad.data.images import ImageSet
-    from jetad.data.kinematics import jet_kinematics
-    from jetad.data.layout import read_jets
-
     parts = []
     tau_seconds = 0.0
     for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",

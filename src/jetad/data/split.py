@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 
 
@@ -45,8 +46,6 @@ def split_images(data, background: str, test_fraction: float, val_fraction: floa
                  origin: str = "input") -> dict:
     """part name -> the ImageSet of that part, labelled 0 for `background` and 1 for every other
     process whatever pixelize wrote; each part's attrs say its part and background."""
-    from jetad.data.processes import PROCESSES
-
     if not (data.process == PROCESSES.index(background)).any():
         raise DataError(f"{origin}: no {background} jets, the background of "
                         f"split.background (holds {process_counts(data)})")

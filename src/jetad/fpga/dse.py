@@ -24,7 +24,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from jetad import tables
+from jetad.analysis.metrics import signal_aucs
 from jetad.errors import DataError, JetadError
+from jetad.fpga.estimate import design
+from jetad.fpga.hls4ml import emulate, grouped, project
+from jetad.fpga.hls4ml.build import compile_model
 
 EMULATED = {"io_type": "io_parallel", "strategy": "Latency", "reuse_factor": 1}
 SCORE = "kl_total"
@@ -59,8 +64,6 @@ def points(dse) -> list[dict]:
 
 def check_precision(model, precision: str, where) -> tuple[int, int]:
     """(width, integer) of `precision`, refused unless the encoder was trained with it."""
-    from jetad.fpga.estimate import design
-
     want = parse_precision(precision)
     got = design.precision_of(model)
     if got != want:
@@ -79,29 +82,21 @@ def emulate_encoder(model, x: np.ndarray, hp, workdir, processes: int = 1) -> li
     """The whole encoder's outputs on x (n, h, w, 1), bit-exact C simulation of the EMULATED
     configuration (grouped convs one conv per group, as `jetad hls` converts them); the
     project and library are written under `workdir`."""
-    from jetad.fpga.hls4ml import emulate, grouped, project
-    from jetad.fpga.hls4ml.build import build_library
-
     settings = replace(hp, **EMULATED)
     hm = project.convert(grouped.per_group(model) if hp["per_group"] else model, workdir,
                          settings, "encoder")
-    project.write_project(hm, hp["cflags"], hp["cxx"], hp["csim"])
-    comp = emulate.Compiled.of(hm, build_library(hm))
+    comp = emulate.Compiled.of(hm, compile_model(hm, hp["cflags"], hp["cxx"], hp["csim"]))
     return emulate.emulate(comp, x, processes=processes, batch=hp["batch"])
 
 
 def signal_metrics(label, process, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """{score: {'all' | signal: AUC}} of the KL scores, each signal against the background."""
-    from jetad.analysis.metrics import signal_aucs
-
     return {k: signal_aucs(label, process, s) for k, s in scores.items()}
 
 
 def point_row(model, point: dict, hp, resources, emulation: dict) -> dict:
     """The point's analytic whole-design row (jetad.fpga.estimate.design's columns) with the
     precision's emulated AUCs (`auc_<signal>`, KL total) and where they come from."""
-    from jetad.fpga.estimate import design
-
     bits, integer = check_precision(model, point["precision"], f"model '{model.name}'")
     cfg = {"io_type": point["io_type"], "strategy": point["strategy"],
            "reuse_factor": int(point["reuse_factor"]), "bits": bits, "integer": integer,
@@ -177,6 +172,7 @@ def table(rows: list[dict], signal: str) -> list[dict]:
 
 
 def markdown(rows: list[dict], signal: str) -> str:
+    # light: Snakemake reads the grid (points, point_path) from this module; pandas waits
     import pandas as pd
 
     aucs = sorted(k for k in rows[0] if k.startswith("auc_") and k not in NOT_AUC)
@@ -199,12 +195,13 @@ def markdown(rows: list[dict], signal: str) -> str:
             "of that precision (they do not change a bit of the output: "
             f"tests/fpga/test_dse.py), on {rows[0]['auc_jets']} test jets. Front: * on the "
             f"Pareto front of the AUC on {signal} against LUT % or against latency.\n")
-    return head + show.to_markdown(index=False) + foot
+    return head + tables.aligned(show) + foot
 
 
 def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None:
     """AUC on `signal` against LUT % and against latency, one marker per io/strategy, one
     colour per precision, the Pareto front drawn and its points ringed."""
+    # light: as in markdown(); the figure's imports (h5py under the score files) wait
     from jetad.analysis.plots import add_note, pyplot
 
     plt = pyplot()

@@ -9,6 +9,7 @@ from jetad.errors import JetadError
 def node_inside(layer, known: dict, model_name: str):
     """The inbound node of `layer` whose input tensors all have values in `known` (keyed by
     id()): a layer shared by several models (e.g. split parts) has one node per model."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
 
     for node in layer.inbound_nodes:

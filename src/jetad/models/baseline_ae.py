@@ -7,6 +7,7 @@ image up, so its cost is a small fraction of the JointVAE's decoder.
 
 from __future__ import annotations
 
+import tensorflow as tf
 import tf_keras as keras
 
 from jetad.params import or_default
@@ -49,8 +50,6 @@ def build(npix: int | None = None, filters=None, latent: int | None = None) -> k
 
 
 def sum_squared_error(y_true, y_pred):
-    import tensorflow as tf
-
     # Summed, not averaged, over pixels: jet images sum to 1, so per-pixel means are ~1e-4
     # and would leave the gradients of most pixels negligible next to the weight decay.
     return tf.reduce_sum(tf.square(y_true - y_pred), axis=(1, 2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 def setup_tf(seed: int):
     """Seed everything and make TensorFlow deterministic; returns the `tensorflow` module."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
     import tf_keras as keras
 

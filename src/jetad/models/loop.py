@@ -13,6 +13,7 @@ import numpy as np
 def batches(images, batch_size: int, order=None):
     """tf.data pipeline over one in-memory tensor, in the order of the indices `order` (None:
     as stored); it gathers images by index, so a shuffle moves indices, not images."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
 
     order = np.arange(int(images.shape[0])) if order is None else np.asarray(order)

@@ -30,7 +30,11 @@ Outputs, in the order of `jetad.models.jointvae.build_encoder`: [z_categorical, 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import field
+from pathlib import Path
+
+import numpy as np
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jetad.errors import DataError, JetadError
@@ -82,6 +86,7 @@ class EncoderConfig:
 
 
 def _keras():
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
 
     return tf_keras
@@ -99,11 +104,10 @@ def _block_diagonal_class():
             self.groups, self.c_in, self.c_out = int(groups), int(c_in), int(c_out)
 
         def mask(self):
-            import numpy as np
-
             return block_mask(self.c_in, self.c_out, self.groups).astype(np.float32)
 
         def __call__(self, w):
+            # heavy: TensorFlow starts only in the stages that build or run a model
             import tensorflow as tf
 
             return w * tf.constant(self.mask(), dtype=w.dtype)[None, None]
@@ -126,8 +130,6 @@ def BlockDiagonal(groups: int, c_in: int, c_out: int):  # noqa: N802 (a class fa
 
 def block_mask(c_in: int, c_out: int, groups: int):
     """(c_in, c_out) 0/1 matrix: input channel block g feeds only output channel block g."""
-    import numpy as np
-
     if c_in % groups or c_out % groups:
         raise JetadError(
             f"grouped conv: {c_in} input and {c_out} output channels must both divide by "
@@ -161,8 +163,6 @@ def apply_block_masks(model) -> None:
 
 def effective_weights(layer) -> int:
     """Nonzero kernel weights a conv can have (block-diagonal mask counted), plus biases."""
-    import numpy as np
-
     kh, kw = layer.kernel_size
     c_in = int(layer.input_shape[-1])
     c_out = int(layer.filters)
@@ -196,83 +196,88 @@ def check_weight_limit(model, limit: int) -> dict[str, int]:
 def build(cfg: EncoderConfig, quantized: bool = False, name: str | None = None):
     """The reduced encoder; `quantized=True` gives the QKeras model (QAT-ready)."""
     keras = _keras()
-    L = keras.layers
-    if quantized:
-        from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
-
-        def wq():
-            return quantized_bits(cfg.bits, cfg.integer, alpha=1)
-
-        def act(name):
-            return QActivation(
-                quantized_relu(cfg.bits, cfg.integer, negative_slope=cfg.negative_slope),
-                name=name,
-            )
-    else:
-
-        def act(name):
-            return L.LeakyReLU(cfg.negative_slope, name=name)
-
-    def conv(x, lname, filters, stride, groups):
-        c_in = int(x.shape[-1])
-        kw = dict(strides=stride, padding="same", name=lname)
-        if groups > 1:
-            kw["kernel_constraint"] = BlockDiagonal(groups, c_in, filters)
-        # he_normal on the effective fan-in (1/groups of the full kernel's)
-        kw["kernel_initializer"] = keras.initializers.VarianceScaling(
-            2.0 * groups, "fan_in", "truncated_normal"
-        )
-        if quantized:
-            return QConv2D(filters, 3, kernel_quantizer=wq(), bias_quantizer=wq(), **kw)(x)
-        return L.Conv2D(filters, 3, **kw)(x)
-
-    def norm(x, lname):
-        return L.GroupNormalization(groups=-1, epsilon=cfg.epsilon, name=f"{lname}_norm")(x)
-
+    make = _Layers(cfg, quantized)
     images = keras.Input((cfg.npix, cfg.npix, 1), name="image")
-    x = images
-    if quantized:
-        x = QActivation(quantized_bits(cfg.bits, cfg.integer, alpha=1), name="input_quant")(x)
+    x = make.input_quant(images)
     unit_input = None
     for lname, filters, stride, grouped in cfg.layout:
         groups = cfg.groups if grouped else 1
         if lname.startswith("conv1_"):
             unit_input = x
-        x = conv(x, lname, filters, stride, groups)
+        x = make.conv(x, lname, filters, stride, groups)
         if lname == "conv_fin":
             continue
         if cfg.norm == "instance":
-            x = norm(x, lname)
+            x = make.norm(x, lname)
         elif cfg.norm != "none":
             raise JetadError(f"encoder norm must be 'instance' or 'none', got {cfg.norm!r}")
-        x = act(f"{lname}_act")(x)
+        x = make.act(f"{lname}_act")(x)
         if lname.startswith("conv2_"):
-            x = L.Add(name=f"add_{lname[len('conv2_'):]}")([x, unit_input])
-    h = L.Flatten(name="flatten")(x)
-    init = "he_normal"
-    outs = []
-    for head, n in zip(HEADS, (cfg.latent_disc, cfg.latent_cont, cfg.latent_cont), strict=True):
-        if quantized:
-            outs.append(
-                QDense(n, kernel_quantizer=wq(), bias_quantizer=wq(), kernel_initializer=init,
-                       name=head)(h)
-            )
-        else:
-            outs.append(L.Dense(n, kernel_initializer=init, name=head)(h))
+            x = keras.layers.Add(name=f"add_{lname[len('conv2_'):]}")([x, unit_input])
+    h = keras.layers.Flatten(name="flatten")(x)
+    outs = [make.dense(h, n, head)
+            for head, n in zip(HEADS, (cfg.latent_disc, cfg.latent_cont, cfg.latent_cont),
+                               strict=True)]
     model = keras.Model(images, outs, name=name or ("qencoder" if quantized else "encoder_reduced"))
     apply_block_masks(model)
     check_weight_limit(model, cfg.max_conv_weights)
     return model
 
 
-def layer_shapes(model) -> dict[str, tuple[int, ...]]:
-    """Output shape (without batch) of every conv, flatten and dense layer."""
-    names = [x[0] for x in LAYOUT] + ["flatten", *HEADS]
-    out = {}
-    for layer in model.layers:
-        if layer.name in names:
-            out[layer.name] = tuple(int(d) for d in layer.output_shape[1:])
-    return out
+class _Layers:
+    """The layers of the float encoder, or of the QKeras one (quantized input, weights, biases
+    and activations; the normalization stays float)."""
+
+    def __init__(self, cfg: EncoderConfig, quantized: bool):
+        self.cfg, self.quantized = cfg, quantized
+        self.keras = _keras()
+        if quantized:
+            # heavy: QKeras imports TensorFlow
+            import qkeras
+
+            self.qkeras = qkeras
+
+    def _wq(self):
+        return self.qkeras.quantized_bits(self.cfg.bits, self.cfg.integer, alpha=1)
+
+    def input_quant(self, x):
+        if not self.quantized:
+            return x
+        return self.qkeras.QActivation(self._wq(), name="input_quant")(x)
+
+    def act(self, name):
+        cfg = self.cfg
+        if self.quantized:
+            return self.qkeras.QActivation(
+                self.qkeras.quantized_relu(cfg.bits, cfg.integer, negative_slope=cfg.negative_slope),
+                name=name,
+            )
+        return self.keras.layers.LeakyReLU(cfg.negative_slope, name=name)
+
+    def conv(self, x, lname, filters, stride, groups):
+        c_in = int(x.shape[-1])
+        kw = dict(strides=stride, padding="same", name=lname)
+        if groups > 1:
+            kw["kernel_constraint"] = BlockDiagonal(groups, c_in, filters)
+        # he_normal on the effective fan-in (1/groups of the full kernel's)
+        kw["kernel_initializer"] = self.keras.initializers.VarianceScaling(
+            2.0 * groups, "fan_in", "truncated_normal"
+        )
+        if self.quantized:
+            return self.qkeras.QConv2D(filters, 3, kernel_quantizer=self._wq(),
+                                       bias_quantizer=self._wq(), **kw)(x)
+        return self.keras.layers.Conv2D(filters, 3, **kw)(x)
+
+    def norm(self, x, lname):
+        return self.keras.layers.GroupNormalization(groups=-1, epsilon=self.cfg.epsilon,
+                                                    name=f"{lname}_norm")(x)
+
+    def dense(self, h, n, name):
+        init = "he_normal"
+        if self.quantized:
+            return self.qkeras.QDense(n, kernel_quantizer=self._wq(), bias_quantizer=self._wq(),
+                                      kernel_initializer=init, name=name)(h)
+        return self.keras.layers.Dense(n, kernel_initializer=init, name=name)(h)
 
 
 def is_quantized(model) -> bool:
@@ -301,8 +306,6 @@ def effective_params(model) -> int:
 
 def quiet_qkeras() -> None:
     """Drop QKeras' per-quantizer "keras dict ..." INFO lines (root logger) from jetad's logs."""
-    import logging
-
     class _Quiet(logging.Filter):
         def filter(self, record):
             return record.msg != "keras dict %s"
@@ -314,8 +317,7 @@ def quiet_qkeras() -> None:
 
 def load_qmodel(path, what: str = "QKeras encoder"):
     """A QKeras (or float) encoder file written by `jetad qat`, with jetad's custom layers."""
-    from pathlib import Path
-
+    # heavy: QKeras imports TensorFlow
     from qkeras.utils import load_qmodel as _load
 
     if not Path(path).is_file():

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from jetad.analysis import scores as sc
+from jetad.analysis.summary import display
 from jetad.params import default
 
 
 def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:
     """Scores, latents and per-class sums of inputs and reconstructions, batch by batch."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
-
-    from jetad.analysis import scores as sc
 
     npix = model.cfg.npix
     spec = [tf.TensorSpec((None, npix, npix), tf.float32), tf.TensorSpec((2,), tf.int32)]
@@ -51,8 +52,6 @@ def class_means(images: np.ndarray, rec: np.ndarray, label: np.ndarray):
 
 def class_names(test) -> tuple[str, str]:
     """(background, anomalies) as the figures name them, from the test file's processes."""
-    from jetad.analysis.summary import display
-
     names = test.process_names()
     background = display(str(test.attrs.get("background", default("split", "background"))))
     signals = [display(str(n)) for n in dict.fromkeys(names[test.label == 1])]
@@ -64,7 +63,7 @@ def interpolation_rows(model, test, extra, kl_total, n_steps: int = 8) -> list[d
     """For every anomalous process: the background jet and that process's jet of median KL
     total (typical jets, chosen without randomness), and the decoded straight path between
     their latents (z = mean, c = softmax(logits / tau), as the deterministic reconstruction)."""
-    from jetad.analysis.summary import display
+    # heavy: the JointVAE module imports TensorFlow
     from jetad.models.jointvae import deterministic_latent
 
     def typical(mask):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jetad.data.processes import PROCESSES
+from jetad.errors import DataError
 from jetad.params import or_default
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ def build(npix: int | None = None, filters=None, dense: int | None = None,
     """Logits of n_classes classes: 0 the background, then each anomalous process. Left out,
     npix, filters and dense are the schema defaults of pixelize.npix, supervised.filters,
     supervised.dense."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
 
     npix, dense = or_default(npix, "pixelize", "npix"), or_default(dense, "supervised", "dense")
@@ -81,10 +84,8 @@ def cross_fit(train, ibg: np.ndarray, test, sp, seed: int, where: str, logger) -
     fold: trained on the background jets `ibg` of `train` against the anomalous test jets of
     the other folds. `sp` is the `supervised` params section; `where` names the test file in
     errors. TensorFlow must be set up (determinism.setup_tf) before."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
-
-    from jetad.data.processes import PROCESSES
-    from jetad.errors import DataError
 
     k = int(sp["folds"])
     npix = train.images.shape[1]

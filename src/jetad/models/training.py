@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from jetad import log
+from jetad.analysis import collapse
 from jetad.atomic import write_text
 from jetad.errors import DataError, JetadError
 from jetad.models.loop import batches, run_epoch
@@ -52,6 +53,7 @@ class Checkpointer:
     """Epoch checkpoints in one directory: state.json points at the newest complete one."""
 
     def __init__(self, directory: Path, key: str, objects: dict, best_objects: dict):
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tensorflow as tf
 
         self.dir, self.key = Path(directory), key
@@ -70,6 +72,7 @@ class Checkpointer:
         if state.get("key") != self.key:
             logger.info("%s: from other inputs or parameters, starting afresh", self.dir)
             return None
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tensorflow as tf
 
         where = self.dir / state["checkpoint"]
@@ -110,6 +113,7 @@ def make_steps(model, optimizer, objective):
     """Compiled train/eval steps; the seed argument makes the latent noise reproducible, the
     progress argument (fraction of the capacity ramp done) moves the capacity objective's
     targets without retracing."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
 
     npix = model.cfg.npix
@@ -137,8 +141,6 @@ def make_steps(model, optimizer, objective):
 def collapse_on(model, images, batch_size: int) -> dict:
     """Active latent dimensions and reconstruction spread ratio (jetad.analysis.collapse) of
     the trained model on `images`, from the latent means (no sampling)."""
-    from jetad.analysis import collapse
-
     recs, means, logvars = [], [], []
     for i in range(0, int(images.shape[0]), batch_size):
         rec, _logits, mean, logvar = model.forward(images[i:i + batch_size], training=False,
@@ -151,8 +153,6 @@ def collapse_on(model, images, batch_size: int) -> dict:
     out = collapse.summary(x, np.concatenate(recs).reshape(x.shape), mean, logvar)
     out["active_kl"] = collapse.ACTIVE_KL
     return out
-
-
 
 
 def epoch_updates(state: dict, val_loss: float, tp: Train, ramp_done: bool = True) -> dict:
@@ -209,13 +209,55 @@ def train_jointvae(x_train, x_val, tp: Train, seed: int, checkpoint_dir: str | P
     resuming from `checkpoint_dir` when it holds a run of the same `key`. Returns the model at
     its best validation epoch and the final state (history, best epoch, timings); the
     checkpoints stay until the caller has written its outputs (`Checkpointer.clear`)."""
+    # heavy: the losses import TensorFlow
+    from jetad.models import losses
+
+    ckdir = Path(checkpoint_dir)
+    model, optimizer, epoch_var, ck = _new_run(tp, int(x_train.shape[1]), ckdir, key)
+    state = ck.load_state() or new_state(tp)
+    if state["epoch"]:
+        logger.info("resuming from %s after epoch %d", ckdir, state["epoch"])
+    optimizer.learning_rate.assign(state["lr"])
+    objective = losses.Objective.from_params(tp)
+    epochs = _Epochs(model, optimizer, objective, x_train, x_val, tp.batch_size, seed)
+    if objective.kind == "capacity":
+        logger.info("capacity objective: gamma %g, C_cont 0 -> %g nats, C_disc 0 -> %g nats over "
+                    "%d epochs", objective.gamma, objective.cont_max, objective.disc_max,
+                    objective.ramp_epochs)
+    while state["epoch"] < tp.epochs and not state["stopped_early"]:
+        epoch = state["epoch"] + 1
+        tr, va, seconds = epochs.run(epoch)
+        if not all(math.isfinite(v) for v in (*tr.values(), *va.values())):
+            raise JetadError(
+                f"training diverged in epoch {epoch} (train loss {tr['loss']}, val loss "
+                f"{va['loss']}); lower train.learning_rate or train.beta. The checkpoint in "
+                f"{ckdir} still holds epoch {epoch - 1}."
+            )
+        # the capacity targets of this epoch's validation are final from the ramp's last epoch
+        ramp_done = objective.kind != "capacity" or epoch >= objective.ramp_epochs
+        row, is_best = _record_epoch(state, epoch, tr, va, seconds, tp, ramp_done)
+        epoch_var.assign(epoch)
+        optimizer.learning_rate.assign(state["lr"])
+        state = ck.save(state, epoch, is_best)
+        logger.info(
+            "epoch %d/%d: %.1f s (%.1f images/s), train loss %.4g, val loss %.4g "
+            "(bce %.4g, kl_cont %.3g, kl_disc %.3g), lr %.3g",
+            epoch, tp.epochs, seconds, epochs.n_train / seconds, tr["loss"], va["loss"],
+            va["bce"], va["kl_cont"], va["kl_disc"], row["lr"],
+        )
+    ck.restore_best(state)
+    return model, state, ck
+
+
+def _new_run(tp: Train, npix: int, ckdir: Path, key: str):
+    """(model, optimizer, epoch counter, Checkpointer) of a new JointVAE of `tp`."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
     import tf_keras as keras
 
-    from jetad.models import losses
     from jetad.models.jointvae import JointVAE, JointVAEConfig
 
-    cfg = JointVAEConfig.from_params(tp, int(x_train.shape[1]))
+    cfg = JointVAEConfig.from_params(tp, npix)
     model = JointVAE(cfg)
     counts = model.param_counts()
     logger.info("JointVAE width %.3g: encoder %d, decoder %d parameters",
@@ -225,74 +267,65 @@ def train_jointvae(x_train, x_val, tp: Train, seed: int, checkpoint_dir: str | P
     )
     optimizer.build(model.trainable_variables)
     epoch_var = tf.Variable(0, dtype=tf.int64)
-    ckdir = Path(checkpoint_dir)
     ck = Checkpointer(
         ckdir, key,
         {"encoder": model.encoder, "decoder": model.decoder, "optimizer": optimizer,
          "epoch": epoch_var},
         {"encoder": model.encoder, "decoder": model.decoder},
     )
-    state = ck.load_state() or new_state(tp)
-    if state["epoch"]:
-        logger.info("resuming from %s after epoch %d", ckdir, state["epoch"])
-    optimizer.learning_rate.assign(state["lr"])
-    objective = losses.Objective.from_params(tp)
-    train_step, eval_step = make_steps(model, optimizer, objective)
-    bs = tp.batch_size
-    n_train = int(x_train.shape[0])
-    per_epoch = -(-n_train // bs)
-    ramp = objective.ramp_epochs * per_epoch
-    if objective.kind == "capacity":
-        logger.info("capacity objective: gamma %g, C_cont 0 -> %g nats, C_disc 0 -> %g nats over "
-                    "%d epochs", objective.gamma, objective.cont_max, objective.disc_max,
-                    objective.ramp_epochs)
+    return model, optimizer, epoch_var, ck
 
-    def seeded(step, epoch, progress):
+
+class _Epochs:
+    """An epoch of training and its validation, on the compiled steps of `make_steps`."""
+
+    def __init__(self, model, optimizer, objective, x_train, x_val, batch_size: int, seed: int):
+        self.train_step, self.eval_step = make_steps(model, optimizer, objective)
+        self.x_train, self.x_val, self.bs, self.seed = x_train, x_val, batch_size, seed
+        self.n_train = int(x_train.shape[0])
+        self.per_epoch = -(-self.n_train // batch_size)
+        self.ramp = objective.ramp_epochs * self.per_epoch
+
+    def seeded(self, step, epoch, progress):
         """step(i, x) of batch i: the seed makes the latent noise reproducible, `progress`
         (a function of the epoch and batch only, so a resumed run sees the same targets)
         moves the capacity objective's targets without retracing."""
+        # heavy: TensorFlow starts only in the stages that build or run a model
+        import tensorflow as tf
+
+        seed = self.seed
         return lambda i, x: step(x, tf.constant([seed % (2**31 - 1), epoch * 1_000_003 + i],
                                                 tf.int32),
                                  tf.constant(progress(i), tf.float32))
 
-    while state["epoch"] < tp.epochs and not state["stopped_early"]:
-        epoch = state["epoch"] + 1
+    def run(self, epoch: int) -> tuple[dict, dict, float]:
+        """(training metrics, validation metrics, seconds of training) of `epoch`."""
+        ramp, per_epoch = self.ramp, self.per_epoch
         t0 = time.perf_counter()
         done = (epoch - 1) * per_epoch
-        tr = run_epoch(seeded(train_step, epoch, lambda i, d=done: (d + i) / ramp),
-                       batches(x_train, bs, shuffled(n_train, seed + epoch)), METRICS)
+        tr = run_epoch(self.seeded(self.train_step, epoch, lambda i, d=done: (d + i) / ramp),
+                       batches(self.x_train, self.bs, shuffled(self.n_train, self.seed + epoch)),
+                       METRICS)
         seconds = time.perf_counter() - t0
         # validated against the targets reached at the end of this epoch
-        va = run_epoch(seeded(eval_step, 0, lambda _i, e=epoch: e * per_epoch / ramp),
-                       batches(x_val, bs), METRICS)
-        if not all(math.isfinite(v) for v in (*tr.values(), *va.values())):
-            raise JetadError(
-                f"training diverged in epoch {epoch} (train loss {tr['loss']}, val loss "
-                f"{va['loss']}); lower train.learning_rate or train.beta. The checkpoint in "
-                f"{ckdir} still holds epoch {epoch - 1}."
-            )
-        # no timings in the outputs: they would change the bytes of every rerun
-        row = {"epoch": epoch, "lr": state["lr"],
-               **{f"train_{k}": v for k, v in tr.items()},
-               **{f"val_{k}": v for k, v in va.items()}}
-        state["history"].append(row)
-        state["train_seconds"] += seconds
-        # the capacity targets of this epoch's validation are final from the ramp's last epoch
-        ramp_done = objective.kind != "capacity" or epoch >= objective.ramp_epochs
-        state.update(epoch_updates(state, va["loss"], tp, ramp_done))
-        is_best = state["best_epoch"] == epoch
-        epoch_var.assign(epoch)
-        state["epoch"] = epoch
-        optimizer.learning_rate.assign(state["lr"])
-        state = ck.save(state, epoch, is_best)
-        logger.info(
-            "epoch %d/%d: %.1f s (%.1f images/s), train loss %.4g, val loss %.4g "
-            "(bce %.4g, kl_cont %.3g, kl_disc %.3g), lr %.3g",
-            epoch, tp.epochs, seconds, n_train / seconds, tr["loss"], va["loss"],
-            va["bce"], va["kl_cont"], va["kl_disc"], row["lr"],
-        )
-    ck.restore_best(state)
-    return model, state, ck
+        va = run_epoch(self.seeded(self.eval_step, 0, lambda _i, e=epoch: e * per_epoch / ramp),
+                       batches(self.x_val, self.bs), METRICS)
+        return tr, va, seconds
+
+
+def _record_epoch(state: dict, epoch: int, tr: dict, va: dict, seconds: float, tp: Train,
+                  ramp_done: bool) -> tuple[dict, bool]:
+    """Add `epoch` to `state` (its history row, time, the schedules' updates); returns the row
+    and whether the epoch is the best so far."""
+    # no timings in the outputs: they would change the bytes of every rerun
+    row = {"epoch": epoch, "lr": state["lr"],
+           **{f"train_{k}": v for k, v in tr.items()},
+           **{f"val_{k}": v for k, v in va.items()}}
+    state["history"].append(row)
+    state["train_seconds"] += seconds
+    state.update(epoch_updates(state, va["loss"], tp, ramp_done))
+    state["epoch"] = epoch
+    return row, state["best_epoch"] == epoch
 
 
 def summary(model, state: dict, x_val, batch_size: int, n_train: int) -> dict:

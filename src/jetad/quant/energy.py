@@ -53,6 +53,7 @@ def qtools_energy(model, bits: int | None = None, integer: int | None = None,
     """{layer: {component: pJ, "class_name", "total": pJ counted by QTools' include_energy}}
     (QTools' chatter on stdout is swallowed); left out, bits, integer and float_type are the
     schema defaults of qat.bits, qat.integer, qat.qtools_float."""
+    # heavy: QKeras imports TensorFlow
     from qkeras import quantized_bits
     from qkeras.qtools import run_qtools
     from qkeras.qtools import settings as qtools_settings

@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from jetad import log
+from jetad.analysis import encoder_metrics as rq
+from jetad.fpga.hls4ml.emulate import keras_outputs
+from jetad.models import reduced_encoder as encoder
+from jetad.models.loop import batches, run_epoch
 from jetad.sections import Qat
 
 logger = log.get("jetad.qat")
@@ -16,21 +20,18 @@ logger = log.get("jetad.qat")
 def encoder_config(qp: Qat, vae, npix: int):
     """The reduced encoder of the `qat:` parameters in front of `vae`: the latent sizes are
     the trained decoder's, the image size the data's."""
-    from jetad.models.reduced_encoder import EncoderConfig
-
-    return EncoderConfig.from_params(qp, npix, vae.cfg.latent_cont, vae.cfg.latent_disc)
+    return encoder.EncoderConfig.from_params(qp, npix, vae.cfg.latent_cont, vae.cfg.latent_disc)
 
 
 def train_encoder(cfg, quantized: bool, vae, x: np.ndarray, qp: Qat, seed: int):
     """Fit a reduced encoder (float or QKeras) of `cfg` in front of `vae`'s decoder on the
     images x (n, h, w); returns the encoder and the loss terms of its last epoch, each the
     mean over that epoch's batches."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
     import tf_keras as keras
 
     from jetad.models import jointvae
-    from jetad.models import reduced_encoder as encoder
-    from jetad.models.loop import batches, run_epoch
 
     kind = "quantized" if quantized else "float"
     decoder = vae.decoder
@@ -76,9 +77,6 @@ def kl_series(models: dict, images: np.ndarray, eps: float,
               large: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Model name -> its KL scores of the test images (n, h, w): the large JointVAE's
     (`large`, from its score file) first when given, then the float and quantized encoders'."""
-    from jetad.analysis import encoder_metrics as rq
-    from jetad.fpga.hls4ml.emulate import keras_outputs
-
     xt = np.asarray(images, np.float32)[..., None]
     series = {} if large is None else {"large JointVAE": large}
     series["float reduced"] = rq.kl_scores(keras_outputs(models["float"], xt), eps)
@@ -89,12 +87,10 @@ def kl_series(models: dict, images: np.ndarray, eps: float,
 def summary(test: str, label: np.ndarray, scores_path: str | None, results: dict,
             losses: dict, models: dict, cmp: dict) -> dict:
     """The metrics document of `jetad qat`: KL metrics, losses, sizes, energy, the thesis'."""
-    from jetad.models.reduced_encoder import effective_params
-
     return {
         "test": test, "n_test": int(len(label)), "large_model_scores": scores_path,
         "kl": results, "losses": losses,
-        "effective_params": {k: int(effective_params(m)) for k, m in models.items()},
+        "effective_params": {k: int(encoder.effective_params(m)) for k, m in models.items()},
         "energy_uj": {k: {"total": cmp[k]["total_uj"],
                           "total_real_macs": cmp[k]["total_uj_real_macs"]}
                       for k in ("float", "quantized")},

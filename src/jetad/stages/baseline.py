@@ -4,15 +4,14 @@ the test jets, in the score-file format of `jetad score`, for `jetad evaluate`."
 from __future__ import annotations
 
 from jetad import log
+from jetad.analysis import scores as sc
+from jetad.data.images import read_background_images, read_images, subsample
+from jetad.models.determinism import setup_tf
 
 logger = log.get("jetad.baseline")
 
 
 def run(args, params) -> None:
-    from jetad.analysis import scores as sc
-    from jetad.data.images import read_background_images, read_images, subsample
-    from jetad.models.determinism import setup_tf
-
     bp, seed = params.baseline, params.seed
     # inputs first: TensorFlow prints on stderr when imported
     train = read_background_images(args.train)
@@ -21,6 +20,7 @@ def run(args, params) -> None:
     val = read_background_images(args.val, npix, "validation", have)
     test = read_images(args.test, npix=npix, expected_by=have)
     setup_tf(seed)
+    # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models import baseline_ae
     from jetad.models.jointvae import save_model
 

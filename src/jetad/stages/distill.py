@@ -12,24 +12,24 @@ and the student's whole-design rows in the columns of results/fpga/design.csv (`
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from jetad.analysis.scores import write_score_file
+from jetad.atomic import atomic_dir, write_text
+from jetad.fpga.estimate import design as dz
+from jetad.models.determinism import setup_tf
+from jetad.trigger import levers as dl
+
 
 def run(args, params) -> None:
-    import json
-    from pathlib import Path
-
-    import numpy as np
-
-    from jetad.atomic import atomic_dir, write_text
-    from jetad.trigger import levers as dl
-
     seed = int(params.seed)
     # every input is checked before TensorFlow is imported and anything is trained
     train, val, test, reduced = dl.check_inputs(args.train, args.val, args.test, args.vae,
                                                 args.reduced)
-
-    from jetad.analysis.scores import write_score_file
-    from jetad.fpga.estimate import design as dz
-    from jetad.models.determinism import setup_tf
 
     setup_tf(seed)
     r = dl.train_levers(train, val, test, args.vae, reduced, params, seed)
@@ -50,8 +50,6 @@ def run(args, params) -> None:
     if args.table:
         write_text(args.table, dl.markdown(doc))
     if args.design:
-        import pandas as pd
-
         write_text(args.design, pd.DataFrame(rows, columns=list(dz.COLUMNS))
                    .to_csv(index=False, lineterminator="\n"))
     dl.logger.info("wrote the student to %s and its scores to %s", out, args.scores)

@@ -3,10 +3,10 @@ md5-verified against the record's published checksums (SPEC 1.1; jetad.data.down
 
 from __future__ import annotations
 
+from jetad.data.download import fetch, published_md5
+
 
 def run(args, params) -> None:
-    from jetad.data.download import fetch, published_md5
-
     cfg = params.download
     md5 = cfg.md5.get(args.name) or published_md5(cfg, args.name)
     fetch(cfg.url.format(name=args.name), args.out, md5, cfg.timeout)

@@ -11,11 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from jetad import log
-from jetad.atomic import write_text
+from jetad.analysis import encoder_metrics as rq
+from jetad.analysis.plots import data_note
+from jetad.atomic import atomic_path, write_text
+from jetad.data.images import read_background_images, read_images, subsample
 from jetad.errors import DataError, JetadError
-from jetad.inputs import read_json_object
+from jetad.fpga import dse
+from jetad.fpga.estimate import design
+from jetad.fpga.hls4ml import emulate, grouped, project
+from jetad.fpga.hls4ml.build import default_processes
+from jetad.inputs import check_quantized_encoder, read_json_object, read_model_meta
+from jetad.models import reduced_encoder as encoder
+from jetad.models.determinism import setup_tf
+from jetad.quant.qat import encoder_config, train_encoder
 
 logger = log.get("jetad.dse")
 
@@ -25,21 +40,12 @@ def run(args, params) -> None:
 
 
 def _qat(args, params) -> None:
-    from jetad.atomic import atomic_path
-    from jetad.data.images import read_background_images, subsample
-    from jetad.fpga import dse
-    from jetad.inputs import read_model_meta
-
     qp = dse.qat_params(params.qat, args.precision)
     data = read_background_images(args.train)
     read_model_meta(args.vae, "jointvae")
-    from jetad.models.determinism import setup_tf
-
     setup_tf(params.seed)
-    import numpy as np
-
+    # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models import jointvae
-    from jetad.quant.qat import encoder_config, train_encoder
 
     x = np.asarray(data.images[subsample(len(data.images), qp.max_images, params.seed)],
                    np.float32)
@@ -54,20 +60,6 @@ def _qat(args, params) -> None:
 
 
 def _emulate(args, params) -> None:
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-
-    from jetad.analysis import encoder_metrics as rq
-    from jetad.data.images import read_images
-    from jetad.fpga import dse
-    from jetad.fpga.estimate import design
-    from jetad.fpga.hls4ml import emulate
-    from jetad.fpga.hls4ml.build import default_processes
-    from jetad.inputs import check_quantized_encoder
-    from jetad.models import reduced_encoder as encoder
-
     shape = check_quantized_encoder(args.model)
     test = read_images(args.test, npix=shape[0], expected_by=f"the encoder {args.model} expects")
     model = encoder.load_qmodel(args.model)
@@ -99,13 +91,6 @@ def _emulate(args, params) -> None:
 
 
 def _point(args, params) -> None:
-    from pathlib import Path
-
-    from jetad.fpga import dse
-    from jetad.fpga.hls4ml import grouped, project
-    from jetad.inputs import check_quantized_encoder
-    from jetad.models import reduced_encoder as encoder
-
     for key, value, allowed in (("--io-type", args.io_type, ("io_parallel", "io_stream")),
                                 ("--strategy", args.strategy, ("Latency", "Resource"))):
         if value not in allowed:
@@ -132,12 +117,6 @@ def _point(args, params) -> None:
 
 
 def _table(args, params) -> None:
-    import pandas as pd
-
-    from jetad.analysis.plots import data_note
-    from jetad.atomic import atomic_path
-    from jetad.fpga import dse
-
     rows = []
     for path in args.points:
         row = read_json_object(path, "point file of jetad dse point")

@@ -22,15 +22,14 @@ The measurements: jetad.analysis.evaluation; the figures: jetad.analysis.evaluat
 
 from __future__ import annotations
 
+import json
+
+from jetad import log
+from jetad.analysis import evaluation, evaluation_figures, plots, summary
+from jetad.atomic import write_text
+
 
 def run(args, params) -> None:
-    import json
-
-    from jetad import log
-    from jetad.analysis import evaluation, evaluation_figures, plots
-    from jetad.analysis import summary as tables
-    from jetad.atomic import write_text
-
     logger = log.get("jetad.evaluate")
     # every score file is read and checked before anything is logged or written
     inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores)
@@ -46,11 +45,11 @@ def run(args, params) -> None:
     logger.info("wrote metrics of %d scores to %s", len(results), args.metrics)
     evaluation.log_results(results, logger)
 
-    table = tables.rows(results, list(series), list(inp.signals))
+    table = summary.rows(results, list(series), list(inp.signals))
     if args.summary_csv:
-        write_text(args.summary_csv, tables.to_csv(table))
+        write_text(args.summary_csv, summary.to_csv(table))
     if args.summary:
-        write_text(args.summary, tables.to_markdown(table, inp.background))
+        write_text(args.summary, summary.to_markdown(table, inp.background))
     if args.summary or args.summary_csv:
         logger.info("wrote the summary of %d signals x %d scores to %s", max(1, len(inp.signals)),
                     len(series), " and ".join(p for p in (args.summary, args.summary_csv) if p))

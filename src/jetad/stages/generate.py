@@ -6,27 +6,26 @@ parallel Snakemake jobs and DVC stages. Output is the top-tagging layout (SPEC 1
 
 from __future__ import annotations
 
+import numpy as np
+
 from jetad import log
+from jetad.atomic import file_md5
+from jetad.data.generate import (
+    Cuts,
+    chunk_seed,
+    generate_chunk,
+    jet_mass,
+    mass_peak,
+    pthat_window,
+)
+from jetad.data.layout import write_jets
+from jetad.data.processes import PROCESSES
+from jetad.errors import ConfigError
 
 LOG = log.get("jetad.generate")
 
 
 def run(args, params) -> None:
-    import numpy as np
-
-    from jetad.atomic import file_md5
-    from jetad.data.generate import (
-        Cuts,
-        chunk_seed,
-        generate_chunk,
-        jet_mass,
-        mass_peak,
-        pthat_window,
-    )
-    from jetad.data.layout import write_jets
-    from jetad.data.processes import PROCESSES
-    from jetad.errors import ConfigError
-
     gen = params.generate
     origin = args.params or "params.yaml"
     if args.process not in PROCESSES:

@@ -14,18 +14,18 @@ check against QKeras: jetad.fpga.hls4ml.verify; the report: jetad.fpga.hls4ml.em
 
 from __future__ import annotations
 
+import json
+
+from jetad import log
+from jetad.atomic import write_text
+from jetad.data.images import read_images
+from jetad.fpga.hls4ml import emulation_report, project, verify
+from jetad.fpga.hls4ml import parts as split
+from jetad.inputs import check_quantized_encoder
+from jetad.models import reduced_encoder as encoder
+
 
 def run(args, params) -> None:
-    import json
-
-    from jetad import log
-    from jetad.atomic import write_text
-    from jetad.data.images import read_images
-    from jetad.fpga.hls4ml import emulation_report, project, verify
-    from jetad.fpga.hls4ml import parts as split
-    from jetad.inputs import check_quantized_encoder
-    from jetad.models import reduced_encoder as encoder
-
     logger = log.get("jetad.hls")
     hp = params.hls
     # the encoder file (a float one included) and the test images are checked before

@@ -4,18 +4,17 @@ files and processes a source has: jetad.data.jets)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jetad import log
+from jetad.atomic import file_md5
+from jetad.data.jets import by_process, input_files
+from jetad.data.layout import read_jets, write_jets
 
 LOG = log.get("jetad.jets")
 
 
 def run(args, params) -> None:
-    from pathlib import Path
-
-    from jetad.atomic import file_md5
-    from jetad.data.jets import by_process, input_files
-    from jetad.data.layout import read_jets, write_jets
-
     args.inputs = input_files(args.source, args.input, params)
     # every file is read and checked before anything is logged or written
     parts = [read_jets(path) for path in args.inputs]

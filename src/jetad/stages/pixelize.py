@@ -7,16 +7,15 @@ from __future__ import annotations
 import numpy as np
 
 from jetad import log
+from jetad.atomic import file_md5
+from jetad.data.images import ImageSet, write_images
+from jetad.data.layout import count_jets
+from jetad.data.pixelize import image_set, input_processes
 
 LOG = log.get("jetad.pixelize")
 
 
 def run(args, params) -> None:
-    from jetad.atomic import file_md5
-    from jetad.data.images import ImageSet, write_images
-    from jetad.data.layout import count_jets
-    from jetad.data.pixelize import image_set, input_processes
-
     cfg = params.pixelize
     inputs = input_processes(args.inputs)
     # every input's layout is checked before the first image is made

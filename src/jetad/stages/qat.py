@@ -11,19 +11,24 @@ table, the ROC curves in one PDF, and the QTools energy table (CSV + markdown).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jetad import log
+from jetad.analysis import encoder_metrics as rq
+from jetad.analysis import plots
+from jetad.atomic import atomic_path, write_text
+from jetad.data.images import read_background_images, read_images, subsample
+from jetad.inputs import read_model_meta
+from jetad.models import reduced_encoder as encoder
+from jetad.models.determinism import setup_tf
+from jetad.quant import energy, qat
+from jetad.quant.qat import encoder_config, train_encoder
+
 
 def run(args, params) -> None:
-    from pathlib import Path
-
-    import numpy as np
-
-    from jetad import log
-    from jetad.analysis import encoder_metrics as rq
-    from jetad.atomic import atomic_path
-    from jetad.data.images import read_background_images, read_images, subsample
-    from jetad.inputs import read_model_meta
-    from jetad.models.determinism import setup_tf
-
     logger = log.get("jetad.qat")
     qp = params.qat
     # every input is checked before TensorFlow is imported and before training: a bad test or
@@ -34,9 +39,8 @@ def run(args, params) -> None:
     test = read_images(args.test, npix=npix, expected_by=f"the training images {args.train} have")
     large = rq.large_model_scores(args.scores, test.label) if args.scores else None
     setup_tf(params.seed)
+    # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models import jointvae
-    from jetad.models import reduced_encoder as encoder
-    from jetad.quant.qat import encoder_config, train_encoder
 
     logger.info("read %d QCD training images from %s", len(data.images), args.train)
     idx = subsample(len(data.images), qp.max_images, params.seed)
@@ -57,8 +61,6 @@ def run(args, params) -> None:
                     encoder.effective_params(enc), out / name)
         models[kind] = enc
     if args.weights_figure:
-        from jetad.analysis import plots
-
         # the quantized encoder's kernels as it computes with them (through its quantizer)
         with atomic_path(args.weights_figure, suffix=".pdf") as tmp:
             plots.weight_histograms({"large JointVAE encoder": vae.encoder,
@@ -72,14 +74,6 @@ def run(args, params) -> None:
 def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) -> None:
     """Write the KL figures of merit of the reduced encoders and the large model, tables, ROC
     and energy."""
-    import json
-
-    from jetad import log
-    from jetad.analysis import encoder_metrics as rq
-    from jetad.analysis.plots import data_note
-    from jetad.atomic import write_text
-    from jetad.quant import energy, qat
-
     logger = log.get("jetad.qat")
     label = test.label.astype(int)
     logger.info("read %d test jets (%d top) from %s", len(label), int(label.sum()), args.test)
@@ -100,7 +94,7 @@ def evaluate(args, params, vae, models: dict, losses: dict, cfg, test, large) ->
         logger.info("wrote %s", args.table)
     if args.roc:
         curves = {f"{m}: {k}": s[k] for m, s in series.items() for k in rq.KL_NAMES}
-        rq.roc_pdf(label, curves, args.roc, data_note(params))
+        rq.roc_pdf(label, curves, args.roc, plots.data_note(params))
         logger.info("wrote %d ROC curves to %s", len(curves), args.roc)
     rows = rq.energy_rows(cmp)
     if args.energy:

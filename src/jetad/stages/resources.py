@@ -24,26 +24,28 @@ The markdown table follows thesis Table 3.5: conv2_b0_0, conv2_b1_1, dconv_b2, f
 
 from __future__ import annotations
 
+import json
+import math
+
+import pandas as pd
+
+from jetad import log
+from jetad.atomic import write_text
+from jetad.errors import JetadError
+from jetad.fpga.estimate import design, resources
+from jetad.fpga.estimate.resource_table import (
+    conv_shapes,
+    design_figures,
+    long_rows,
+    rows_csv,
+    table_markdown,
+)
+from jetad.fpga.hls4ml import project
+from jetad.inputs import check_quantized_encoder
+from jetad.models.reduced_encoder import load_qmodel
+
 
 def run(args, params) -> None:
-    import json
-    import math
-
-    from jetad import log
-    from jetad.atomic import write_text
-    from jetad.errors import JetadError
-    from jetad.fpga.estimate import resources
-    from jetad.fpga.estimate.resource_table import (
-        conv_shapes,
-        design_figures,
-        long_rows,
-        rows_csv,
-        table_markdown,
-    )
-    from jetad.fpga.hls4ml import project
-    from jetad.inputs import check_quantized_encoder
-    from jetad.models.reduced_encoder import load_qmodel
-
     logger = log.get("jetad.resources")
     check_quantized_encoder(args.model)  # before TensorFlow: a bad file gives one line
     model = load_qmodel(args.model)
@@ -58,10 +60,8 @@ def run(args, params) -> None:
     design_rows = (design_figures(model, params, args.reports)
                    if args.design or args.design_json or args.design_table else None)
     if design_rows is not None:
-        from jetad.fpga.estimate.design import read_rows
-
         for path in args.extra_design or []:  # e.g. jetad distill's student netlist
-            design_rows[0].extend(read_rows(path))
+            design_rows[0].extend(design.read_rows(path))
     write_text(args.out, rows_csv(rows))
     sources = sorted({r["source"] for r in rows})
     logger.info("wrote %d resource numbers of %d layers (sources: %s) to %s", len(rows),
@@ -76,13 +76,6 @@ def run(args, params) -> None:
 
 
 def write_design(args, rows, layers, logger) -> None:
-    import json
-
-    import pandas as pd
-
-    from jetad.atomic import write_text
-    from jetad.fpga.estimate import design
-
     if args.design:
         df = pd.DataFrame(rows, columns=list(design.COLUMNS))
         write_text(args.design, df.to_csv(index=False, lineterminator="\n"))

@@ -15,6 +15,7 @@ import json
 import yaml
 
 from jetad import log
+from jetad.analysis import scan
 from jetad.atomic import write_text
 from jetad.errors import DataError
 
@@ -22,8 +23,6 @@ logger = log.get("jetad.scan")
 
 
 def run(args, params) -> None:
-    from jetad.analysis import scan
-
     if args.action == "params":
         out = scan.run_params(params.raw, args.group, args.run, args.params or "params.yaml")
         header = (f"# Written by `jetad scan params --group {args.group} --run {args.run}`: "

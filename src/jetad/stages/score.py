@@ -18,27 +18,28 @@ from pathlib import Path
 import numpy as np
 
 from jetad import log
+from jetad.analysis import plots
+from jetad.analysis import scores as sc
 from jetad.atomic import atomic_path
+from jetad.data.images import read_images
 from jetad.data.processes import PROCESSES
+from jetad.inputs import read_model_meta
+from jetad.models.determinism import setup_tf
+from jetad.models.scoring import class_means, class_names, interpolation_rows, score_images
 from jetad.params import default
 
 logger = log.get("jetad.score")
 
 
 def run(args, params) -> None:
-    from jetad.data.images import read_images
-    from jetad.inputs import read_model_meta
-    from jetad.models.determinism import setup_tf
-
     sp, seed = params.score, params.seed
     # both inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
     test = read_images(args.test, npix=int(meta["config"].get("npix", default("pixelize", "npix"))),
                        expected_by=f"the model {args.model} expects")
     setup_tf(seed)
-    from jetad.analysis import scores as sc
+    # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models.jointvae import load
-    from jetad.models.scoring import class_means, class_names, score_images
 
     model = load(args.model)
     logger.info("loaded JointVAE from %s (%s)", args.model, model.param_counts())
@@ -82,9 +83,6 @@ def run(args, params) -> None:
 
 
 def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
-    from jetad.analysis import plots
-    from jetad.models.scoring import class_names, interpolation_rows
-
     note = plots.data_note(params)
     names = class_names(test)
     folder.mkdir(parents=True, exist_ok=True)

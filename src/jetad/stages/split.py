@@ -4,15 +4,14 @@ every other class into test (the split itself: jetad.data.split)."""
 from __future__ import annotations
 
 from jetad import log
+from jetad.atomic import file_md5
+from jetad.data.images import read_images, write_images
+from jetad.data.split import process_counts, split_images
 
 LOG = log.get("jetad.split")
 
 
 def run(args, params) -> None:
-    from jetad.atomic import file_md5
-    from jetad.data.images import read_images, write_images
-    from jetad.data.split import process_counts, split_images
-
     data = read_images(args.input)
     cfg = params.split
     parts = split_images(data, cfg.background, cfg.test_fraction, cfg.val_fraction,

@@ -22,17 +22,17 @@ from __future__ import annotations
 import numpy as np
 
 from jetad import log
+from jetad.analysis import scores as sc
+from jetad.data.images import read_background_images, read_images, subsample
+from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
+from jetad.models import supervised
+from jetad.models.determinism import setup_tf
 
 logger = log.get("jetad.supervised")
 
 
 def run(args, params) -> None:
-    from jetad.analysis import scores as sc
-    from jetad.data.images import read_background_images, read_images, subsample
-    from jetad.data.processes import PROCESSES
-    from jetad.models.determinism import setup_tf
-
     sp, seed = params.supervised, params.seed
     k = int(sp["folds"])
     # inputs first: TensorFlow prints on stderr when imported
@@ -45,7 +45,6 @@ def run(args, params) -> None:
         raise DataError(f"{args.test}: {n_sig} anomalous jets (label 1), the supervised "
                         f"classifier needs at least supervised.folds = {k} to train on")
     setup_tf(seed)
-    from jetad.models import supervised
 
     ibg = subsample(len(train), sp.get("max_train_jets"), seed)
     logits, fold, signals = supervised.cross_fit(train, ibg, test, sp, seed, str(args.test),

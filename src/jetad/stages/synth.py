@@ -12,13 +12,13 @@ layer when `resources.synthesis` is on (see `jetad.fpga.hls4ml.synth`).
 
 from __future__ import annotations
 
+import time
+
+from jetad import log
+from jetad.fpga.hls4ml import synth
+
 
 def run(args, params) -> None:
-    import time
-
-    from jetad import log
-    from jetad.fpga.hls4ml import synth
-
     logger = log.get("jetad.synth")
     start = time.time()
     row = synth.synthesize(args.project, args.out, args.logic_synthesis == "on", logger)

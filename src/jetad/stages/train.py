@@ -13,16 +13,17 @@ import json
 from pathlib import Path
 
 from jetad import log
+from jetad.analysis import plots
 from jetad.atomic import atomic_path, write_text
 from jetad.data.images import read_background_images, subsample
+from jetad.inputs import check_checkpoint_dir
+from jetad.models import training
 from jetad.models.determinism import setup_tf
 
 logger = log.get("jetad.train")
 
 
 def run(args, params) -> None:
-    from jetad.inputs import check_checkpoint_dir
-
     tp, seed = params.train, params.seed
     # the inputs are checked before TensorFlow is imported (it prints on stderr) and before
     # anything is logged: a bad input gives one line
@@ -33,9 +34,7 @@ def run(args, params) -> None:
     ckdir = Path(args.checkpoint_dir or f"{args.model}.ckpt")
     check_checkpoint_dir(ckdir)
     tf = setup_tf(seed)
-
-    from jetad.analysis import plots
-    from jetad.models import training
+    # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models.jointvae import save
 
     itrain = subsample(len(train), tp.max_train_jets, seed)

@@ -31,12 +31,21 @@ stages x 5 ns.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 import jetad  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from jetad.analysis import bootstrap
+from jetad.analysis import scores as sc
+from jetad.data.processes import PROCESSES
 from jetad.errors import JetadError
+from jetad.fpga.estimate import design as dz
+from jetad.fpga.estimate.resources import kernel_layers, quantized_kernel
+from jetad.fpga.rtl import flow as rtl
+from jetad.fpga.rtl.quantizers import input_grid
 from jetad.params import or_default
 from jetad.sections import from_schema
 
@@ -82,8 +91,6 @@ def pool_images(images: np.ndarray, pool: int) -> np.ndarray:
 
 def teacher_kl(vae, images: np.ndarray, batch: int = 512) -> np.ndarray:
     """The JointVAE's KL total of each image (analytic, from the encoder alone)."""
-    from jetad.analysis import scores as sc
-
     out = []
     for i in range(0, len(images), batch):
         logits, mean, logvar = (np.asarray(t) for t in
@@ -111,6 +118,7 @@ class Target:
 def build(cfg: StudentConfig, input_shape: tuple[int, int, int], quantized: bool = True,
           bits: list[int] | None = None, name: str | None = None):
     """The student; `quantized=False` gives the float twin (Keras Conv2D/Dense/ReLU)."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
 
     L = keras.layers
@@ -120,6 +128,7 @@ def build(cfg: StudentConfig, input_shape: tuple[int, int, int], quantized: bool
     inp = keras.Input(input_shape, name="pooled_image")
     x = inp
     if quantized:
+        # heavy: QKeras imports TensorFlow
         from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
         # inputs are fractions of the jet pT: no integer bit, all but the sign bit fractional
@@ -160,6 +169,7 @@ def build(cfg: StudentConfig, input_shape: tuple[int, int, int], quantized: bool
 
 def fit(model, x, y, xv, yv, cfg: StudentConfig, epochs: int, callbacks=()) -> dict:
     """Adam on the mean squared error; returns {'loss', 'val_loss'} of the last epoch."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras as keras
 
     model.compile(keras.optimizers.Adam(cfg.learning_rate), "mse")
@@ -172,6 +182,7 @@ def fit(model, x, y, xv, yv, cfg: StudentConfig, epochs: int, callbacks=()) -> d
 def prune(model, x, y, xv, yv, cfg: StudentConfig, sparsity: float):
     """(stripped copy of `model` pruned to `sparsity`, fit summary): magnitude pruning of every
     conv/dense kernel with tensorflow-model-optimization, ramped over cfg.prune_epochs."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
 
@@ -195,8 +206,6 @@ def prune(model, x, y, xv, yv, cfg: StudentConfig, sparsity: float):
 
 def kernel_sparsity(model) -> float:
     """Fraction of zero weights over every conv/dense kernel (after quantization)."""
-    from jetad.fpga.estimate.resources import kernel_layers, quantized_kernel
-
     zeros = total = 0
     for layer in kernel_layers(model):
         k = np.asarray(quantized_kernel(layer))
@@ -224,9 +233,6 @@ def paired_drop_interval(label, process, signal: str, reference: np.ndarray,
                          level: float = 0.68) -> list[float]:
     """Central `level` interval of AUC(reference) - AUC(score) on background vs `signal`, over
     stratified bootstrap replicas shared by both scores (paired: the same jets each time)."""
-    from jetad.analysis import bootstrap
-    from jetad.data.processes import PROCESSES
-
     label = np.asarray(label).astype(int)
     sel = (label == 0) | (process == PROCESSES.index(signal)) if signal != "all" \
         else np.ones(len(label), bool)
@@ -258,8 +264,6 @@ def target_check(design: dict, auc: float, reference_auc: float, max_pct: float 
 def da4ml_figures(model, out_dir) -> dict:
     """{'da4ml_LUT', 'reg_bits', 'latency_cycles'} of da4ml's pipelined trace of the whole
     model (no simulation, no synthesis): a few seconds, for every point of the scans."""
-    from jetad.fpga.rtl import flow as rtl
-
     d = rtl.build(model, out_dir, name=model.name)
     return {"da4ml_LUT": d.cost, "reg_bits": d.reg_bits, "latency_cycles": d.latency_cycles}
 
@@ -270,12 +274,6 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool | None = None,
     -> yosys (`synthesize` left out: distill.synthesize's schema default). Returns
     {'latency_cycles', 'interval_cycles', 'da4ml_cost', 'reg_bits', 'LUT', 'FF', 'mismatches',
     'n_compared', 'rtl_scores'}; LUT/FF None without synthesis."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from jetad.fpga.rtl import flow as rtl
-    from jetad.fpga.rtl.quantizers import input_grid
-
     synthesize = or_default(synthesize, "distill", "synthesize")
     start = time.time()
     design = rtl.build(model, out_dir, name=model.name)
@@ -318,8 +316,6 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool | None = None,
 
 def design_rows(flow: dict, bits: list[int], sparsity: float, name: str = "student") -> list[dict]:
     """Rows of results/fpga/design.csv (jetad.fpga.estimate.design.COLUMNS) for the student's netlist."""
-    from jetad.fpga.estimate import design as dz
-
     prec = "/".join(f"<{b}>" for b in bits) if len(set(bits)) > 1 else f"<{bits[0]}>"
     cfg = {"config": f"{name}/da4ml/sparsity{sparsity:g}/{prec}", "io_type": "io_parallel",
            "strategy": "da4ml", "reuse_factor": 1, "precision": prec, "clock_ns": rtl_clock()}
@@ -340,6 +336,4 @@ def design_rows(flow: dict, bits: list[int], sparsity: float, name: str = "stude
 
 
 def rtl_clock() -> float:
-    from jetad.fpga.rtl.flow import CLOCK_NS
-
-    return CLOCK_NS
+    return rtl.CLOCK_NS

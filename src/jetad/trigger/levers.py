@@ -11,14 +11,22 @@ before it, so a lever's result does not depend on which others are on.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from jetad import log
+from jetad import log, tables
+from jetad.analysis.encoder_metrics import kl_scores
 from jetad.analysis.metrics import signal_aucs
+from jetad.data.images import read_background_images, read_images, subsample
+from jetad.errors import DataError
+from jetad.inputs import check_quantized_encoder, keras_model_config, read_model_meta
+from jetad.models.reduced_encoder import load_qmodel
+from jetad.quant.qat import encoder_config, train_encoder
 from jetad.trigger import distill as ds
 
 logger = log.get("jetad.distill")
@@ -28,10 +36,6 @@ def check_inputs(train_path, val_path, test_path, vae_path, reduced_dir):
     """Every input of `jetad distill`, checked before TensorFlow is imported and anything is
     trained. Returns (train, val, test, reduced), `reduced` the float reduced encoder's file or
     None."""
-    from jetad.data.images import read_background_images, read_images
-    from jetad.errors import DataError
-    from jetad.inputs import check_quantized_encoder, keras_model_config, read_model_meta
-
     train = read_background_images(train_path)
     npix = int(train.images.shape[1])
     val = read_background_images(val_path, npix=npix, what="validation",
@@ -79,6 +83,7 @@ class Levers:
     chosen: dict | None = None
 
     def reseed(self):
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tf_keras
 
         tf_keras.utils.set_random_seed(self.seed)
@@ -106,8 +111,6 @@ def train_levers(train, val, test, vae_path, reduced, params, seed: int) -> Leve
     stage's reduced encoders (`reduced`, or None), then trains every lever's student and chooses
     the sparsity.
     TensorFlow must be set up (`jetad.models.determinism.setup_tf`)."""
-    from jetad.data.images import subsample
-
     dp = params.distill
     cfg = ds.StudentConfig.from_params(dp)
     bits = cfg.layer_bits()
@@ -118,6 +121,7 @@ def train_levers(train, val, test, vae_path, reduced, params, seed: int) -> Leve
     logger.info("pooled %d training, %d validation, %d test jets to %s", len(x), len(xv),
                 len(xt), "x".join(map(str, x.shape[1:3])))
 
+    # heavy: the JointVAE module imports TensorFlow
     from jetad.models import jointvae
 
     vae = jointvae.load(vae_path)
@@ -141,15 +145,11 @@ def train_levers(train, val, test, vae_path, reduced, params, seed: int) -> Leve
 
 
 def _encoder_kl(enc, vae, test, n):
-    from jetad.analysis.encoder_metrics import kl_scores
-
     outs = enc.predict(np.asarray(test.images, np.float32)[..., None], batch_size=1000, verbose=0)
     return kl_scores([np.asarray(a).reshape(n, -1) for a in outs], vae.cfg.kl_eps)["kl_total"]
 
 
 def _reduced_encoders(r: Levers, vae, test):
-    from jetad.models.reduced_encoder import load_qmodel
-
     # the qat stage's two encoders: float (the target's reference) and QKeras <16,6>
     for fname, what in ((r.reduced, "float reduced encoder"),
                         (r.reduced.with_name("qencoder.h5"), "QKeras reduced encoder")):
@@ -161,14 +161,9 @@ def _reduced_encoders(r: Levers, vae, test):
 
 
 def _no_norm_lever(r: Levers, vae, train, test, qp):
-    import dataclasses
-
-    from jetad.data.images import subsample
-    from jetad.quant.qat import encoder_config, train_encoder
-
     # jetad qat's training of its float reduced encoder, without the instance norms
     vae.decoder.trainable = False
-    ecfg = dataclasses.replace(encoder_config(qp, vae, int(train.images.shape[1])), norm="none")
+    ecfg = replace(encoder_config(qp, vae, int(train.images.shape[1])), norm="none")
     ix = subsample(len(train), qp.max_images, r.seed)
     r.reseed()
     enc, terms = train_encoder(ecfg, False, vae, np.asarray(train.images[ix], np.float32),
@@ -225,8 +220,6 @@ def export_student(r: Levers, out: Path, synthesize: bool) -> dict:
     """The chosen student through da4ml -> Verilog -> Verilator (-> yosys if `synthesize`) into
     the directory `out` (Verilog, both students, the target's standardization). Returns the
     flow's figures (`jetad.trigger.distill.rtl_flow`)."""
-    import shutil
-
     with tempfile.TemporaryDirectory(prefix="jetad-distill-") as build:
         flow = ds.rtl_flow(r.student, r.xt, Path(build) / "rtl", synthesize=synthesize,
                            logger=logger)
@@ -273,8 +266,6 @@ def metrics(r: Levers, flow: dict, rows: list[dict], check: dict) -> dict:
 
 def markdown(doc: dict) -> str:
     """AUC per signal of every model, then the netlist and the target check."""
-    import pandas as pd
-
     signals = list(next(iter(doc["auc"].values())))
     rows = [{"model": m, **{s: f"{a.get(s, float('nan')):.4f}" for s in signals}}
             for m, a in doc["auc"].items()]
@@ -283,17 +274,16 @@ def markdown(doc: dict) -> str:
     lines = [f"# Distilled trigger student ({doc['n_test']} test jets; input "
              f"{'x'.join(map(str, doc['pooled_shape']))} sum-pooled before the FPGA)", "",
              "KL-total AUC per signal (background vs that signal; `all`: every anomaly)", "",
-             pd.DataFrame(rows).to_markdown(index=False), "",
+             tables.aligned(pd.DataFrame(rows)), "",
              "Levers: validation loss (MSE on the standardized log KL of background jets) and "
              "da4ml's whole-design cost (LUT estimate, pipeline stages at 5 ns)", "",
-             pd.DataFrame([{
+             tables.aligned(pd.DataFrame([{
                  "model": v["model"], "lever": v["lever"],
                  "val loss": f"{v['val_loss']:.4f}" if v.get("val_loss") is not None else "",
                  "zero weights": (f"{v['kernel_sparsity']:.2f}"
                                   if v.get("kernel_sparsity") is not None else ""),
                  "da4ml LUT": f"{v['da4ml_LUT']:,.0f}" if "da4ml_LUT" in v else "",
-                 "cycles": v.get("latency_cycles", "")} for v in doc["levers"]])
-             .to_markdown(index=False), "",
+                 "cycles": v.get("latency_cycles", "")} for v in doc["levers"]])), "",
              f"Chosen: {doc['student']} (sparsity by validation loss). Netlist (da4ml -> "
              f"yosys synth_xilinx -family xcup, whole design): LUT {r.get('LUT')}, FF "
              f"{r.get('FF')}, DSP {r.get('DSP', 0)}, latency {r['latency_cycles']} cycles "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from contextlib import contextmanager
 
 import pytest
 
@@ -34,6 +35,21 @@ def cropping_qmodel():
     return model
 
 
+@contextmanager
+def unpatched_rules():
+    """hls4ml's own bit-exact rules for the patched layers, for the duration of the block."""
+    from jetad.fpga.hls4ml import compat
+
+    compat.import_hls4ml()
+    try:
+        for dispatcher, cls, _ours, theirs in compat.RULES:
+            dispatcher.register(cls, theirs)
+        yield
+    finally:
+        for dispatcher, cls, ours, _theirs in compat.RULES:
+            dispatcher.register(cls, ours)
+
+
 def _hls4ml_failure(model, out_dir) -> BaseException | None:
     """What hls4ml's own bit-exact conversion of `model` raises (None when it converts)."""
     from jetad.fpga.hls4ml import compat
@@ -56,7 +72,8 @@ def test_keras_alias():
 
     from jetad.fpga.hls4ml import compat
 
-    assert compat.keras_alias_needed() is True  # Keras 3 is installed next to tf_keras
+    compat.import_hls4ml()
+    assert compat.DISPLACED_KERAS is not None  # Keras 3 is installed next to tf_keras
     assert sys.modules["keras"] is tf_keras
 
 
@@ -66,7 +83,7 @@ def test_keras_alias_still_needed(small_qmodel):
     from jetad.fpga.hls4ml import compat
 
     hls4ml = compat.import_hls4ml()
-    keras3 = compat.displaced_keras()
+    keras3 = compat.DISPLACED_KERAS
     if keras3 is None:
         pytest.fail(f"Keras 3 is not installed: the keras alias is not needed ({FIXED})")
     aliased = sys.modules["keras"]
@@ -89,7 +106,7 @@ def test_leaky_relu_patch_still_needed(tmp_path, small_qmodel):
     from jetad.fpga.hls4ml import compat
 
     model = small_qmodel(name="leaky")  # quantized_relu(16, 6, negative_slope=0.25)
-    with compat.unpatched_rules():
+    with unpatched_rules():
         exc = _hls4ml_failure(model, tmp_path / "unpatched")
     if exc is None:
         pytest.fail(f"hls4ml converts quantized_relu(negative_slope=...) bit-exactly: {FIXED} "
@@ -102,10 +119,9 @@ def test_leaky_relu_patch_still_needed(tmp_path, small_qmodel):
 
 def test_cropping_patch_still_needed(tmp_path):
     """hls4ml's bit-exact pass has no rule for Cropping2D."""
-    from jetad.fpga.hls4ml import compat
 
     model = cropping_qmodel()
-    with compat.unpatched_rules():
+    with unpatched_rules():
         exc = _hls4ml_failure(model, tmp_path / "unpatched")
     if exc is None:
         pytest.fail(f"hls4ml's bit-exact pass handles Cropping2D: {FIXED} (_patch_cropping)")

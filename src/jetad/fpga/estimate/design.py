@@ -27,7 +27,11 @@ import math
 
 import numpy as np
 
-from jetad.fpga.estimate.resources import U250
+from jetad import tables
+from jetad.errors import DataError, JetadError
+from jetad.fpga.estimate import latency
+from jetad.fpga.estimate.resources import U250, da4ml_available, kernel_layers, quantized_kernel
+from jetad.inputs import require_file
 
 KEYS = ("DSP", "LUT", "FF", "BRAM")
 COLUMNS = ("config", "io_type", "strategy", "reuse_factor", "precision", "source", "scope",
@@ -38,8 +42,6 @@ WHOLE_NAMES = ("whole",)
 
 def precision_of(model) -> tuple[int, int]:
     """(bits, integer) of the model's input quantizer (QKeras quantized_bits)."""
-    from jetad.errors import JetadError
-
     for layer in model.layers:
         if layer.name == "input_quant":
             cfg = layer.quantizer.get_config()
@@ -68,8 +70,6 @@ def resource_row(cfg: dict, source: str, scope: str, values: dict, note: str = "
 
 def analytic(model, cfg: dict, frac_bits: int, dsp_min_bits: int) -> tuple[dict, list[dict]]:
     """(design row, per-layer rows) of the analytic model."""
-    from jetad.fpga.estimate import latency
-
     s = latency.Settings(cfg["io_type"], cfg["strategy"], cfg["reuse_factor"], cfg["bits"],
                          cfg["clock_ns"], frac_bits, dsp_min_bits)
     layers = latency.model_layers(model, s)
@@ -84,6 +84,7 @@ def analytic(model, cfg: dict, frac_bits: int, dsp_min_bits: int) -> tuple[dict,
 def da4ml_kernel(kernel: np.ndarray, bits: int, integer: int,
                  cutoff: float = 5.0) -> dict:
     """{'LUT', 'FF', 'stages'} of da4ml's pipelined solution of one kernel (inputs x outputs)."""
+    # optional and heavy: da4ml (and its compiled kernels) only for the da4ml rows
     from da4ml.trace import FixedVariableArrayInput, comb_trace, to_pipeline
 
     k = np.asarray(kernel, dtype=np.float64)
@@ -97,9 +98,7 @@ def da4ml_kernel(kernel: np.ndarray, bits: int, integer: int,
 
 
 def da4ml_design(model, cfg: dict) -> dict:
-    from jetad.fpga.estimate.resources import kernel_layers, quantized_kernel
-
-    lut = ff = latency = 0.0
+    lut = ff = cycles = 0.0
     heads = 0  # the dense heads share their input and run side by side
     interval = 0
     names = []
@@ -110,13 +109,13 @@ def da4ml_design(model, cfg: dict) -> dict:
         lut += got["LUT"]
         ff += got["FF"]
         if k.ndim == 4:
-            latency += pixels - 1 + got["stages"]
+            cycles += pixels - 1 + got["stages"]
         else:
             heads = max(heads, got["stages"])
         interval = max(interval, pixels)
         names.append(layer.name)
-    latency += heads
-    values = {"LUT": lut, "FF": ff, "DSP": 0, "BRAM": 0, "latency_cycles": latency,
+    cycles += heads
+    values = {"LUT": lut, "FF": ff, "DSP": 0, "BRAM": 0, "latency_cycles": cycles,
               "interval_cycles": interval}
     note = ("da4ml 0.6 CMVM per kernel, adder_size 1 (LUT), pipelined at 5 adder delays per "
             "stage; one engine per layer, one pixel per cycle; no DSPs; the dense heads in parallel")
@@ -187,8 +186,6 @@ def _public(cfg: dict) -> dict:
 def rows(model, hls: dict, resources: dict, reports: dict[str, dict],
          use_da4ml: bool = True) -> tuple[list[dict], list[dict]]:
     """(design rows, analytic per-layer rows) for the configuration in `hls` (params.yaml)."""
-    from jetad.fpga.estimate.resources import da4ml_available, kernel_layers
-
     bits, integer = precision_of(model)
     cfg = {"io_type": hls["io_type"], "strategy": hls["strategy"],
            "reuse_factor": int(hls["reuse_factor"]), "bits": bits, "integer": integer,
@@ -205,8 +202,6 @@ def rows(model, hls: dict, resources: dict, reports: dict[str, dict],
     for r in out:
         for k, v in r.items():
             if isinstance(v, float) and not math.isfinite(v):
-                from jetad.errors import JetadError
-
                 raise JetadError(f"design row {r['source']}: {k} is {v}")
     return out, layers
 
@@ -214,10 +209,9 @@ def rows(model, hls: dict, resources: dict, reports: dict[str, dict],
 def read_rows(path) -> list[dict]:
     """Design rows written elsewhere in these columns (e.g. `jetad distill --design`: the
     trigger student's netlist), checked: the header must be COLUMNS, numbers finite."""
+    # light: jetad.fpga.dse imports this module and Snakemake reads the DSE grid from that one;
+    # pandas waits for the tables
     import pandas as pd
-
-    from jetad.errors import DataError
-    from jetad.inputs import require_file
 
     require_file(path, "design CSV")
     try:
@@ -237,7 +231,8 @@ def read_rows(path) -> list[dict]:
 
 
 def markdown(design_rows: list[dict]) -> str:
-    """The design table through pandas' to_markdown."""
+    """The design table (`jetad.tables.aligned`) between its title and its notes."""
+    # light: as in read_rows
     import pandas as pd
 
     df = pd.DataFrame(design_rows, columns=list(COLUMNS))
@@ -260,4 +255,4 @@ def markdown(design_rows: list[dict]) -> str:
             "netlist (jetad distill; da4ml's estimate and yosys synth_xilinx). Empty cells: "
             "the source has no such number. The L1 trigger sees a bunch crossing every 25 ns "
             "(5 cycles at 200 MHz).\n")
-    return head + show.to_markdown(index=False) + foot
+    return head + tables.aligned(show) + foot

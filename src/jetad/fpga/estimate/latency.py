@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.estimate.resources import quantized_kernel, significant_bits
 from jetad.params import default
 
 MULT_CYCLES = 2
@@ -143,8 +144,6 @@ def kernel_layer(name: str, kernel: np.ndarray, pixels_in: int, pixels_out: int,
                  s: Settings, filt: tuple[int, int, int] | None = None) -> LayerEstimate:
     """A conv (kernel reshaped to (n_in, n_out), `pixels_out` output pixels) or a dense
     (pixels 1). `filt` = (filt_height, in_width, n_chan) of a conv, for io_stream line buffers."""
-    from jetad.fpga.estimate.resources import significant_bits
-
     k = np.asarray(kernel, dtype=np.float64)
     n_in, n_out = k.shape
     nonzero = int(np.count_nonzero(k))
@@ -161,6 +160,20 @@ def kernel_layer(name: str, kernel: np.ndarray, pixels_in: int, pixels_out: int,
         rf = rf2
     acc = _accum_bits(s.bits, per_out)
     depth = MULT_CYCLES + tree_cycles(per_out + 1) + 1  # products, sum with bias, cast
+    dsp, lut, ff_engine, bram, step = _engine(s, rf, nonzero, wide, shift_adds, acc, depth, notes)
+    latency, interval, fill, ff_out, buffers = _schedule(s, rf, depth, step, pixels_in,
+                                                         pixels_out, out_size, filt)
+    note = (f"{nonzero} nonzero of {n_in}x{n_out} weights, {wide} on DSPs, "
+            f"{per_out} terms per output, depth {depth}; " + "; ".join(notes)).rstrip("; ")
+    return LayerEstimate(name, "conv" if pixels_out > 1 or filt else "dense", pixels_in,
+                         pixels_out, rf, int(latency), int(interval), int(fill), 0, int(dsp),
+                         int(lut), int(ff_engine + ff_out), int(bram + buffers), note)
+
+
+def _engine(s: Settings, rf: int, nonzero: int, wide: int, shift_adds: int, acc: int,
+            depth: int, notes: list[str]) -> tuple[int, int, int, int, int]:
+    """(DSP, LUT, FF, BRAM18, cycles per output pixel) of a kernel's multiply-accumulate
+    engine at reuse factor `rf`; what it assumes goes to `notes`."""
     bram = 0
     if s.strategy == "Resource" and rf > 1:
         # weights read from a ROM: every multiplier is a real (DSP) one, zeros included only
@@ -179,6 +192,14 @@ def kernel_layer(name: str, kernel: np.ndarray, pixels_in: int, pixels_out: int,
     lut = lut_mult + adders * acc + (0 if rf == 1 else math.ceil(nonzero / rf) * s.bits
                                      * math.ceil(math.log2(rf)))  # input muxes when shared
     ff_engine = adders * acc  # one register per product/partial sum (pipelined tree)
+    return dsp, lut, ff_engine, bram, step
+
+
+def _schedule(s: Settings, rf: int, depth: int, step: int, pixels_in: int, pixels_out: int,
+              out_size: int, filt) -> tuple[int, int, int, int, int]:
+    """(latency, interval, cycles to the first output, output FF, buffer BRAM18) of a kernel
+    layer in the configuration's io_type."""
+    bram = 0
     if s.io_type == "io_parallel":
         if s.strategy == "Resource" and rf > 1:
             latency = pixels_out * step
@@ -201,11 +222,7 @@ def kernel_layer(name: str, kernel: np.ndarray, pixels_in: int, pixels_out: int,
         ff_out = 0
         channels = out_size // max(pixels_out, 1)
         bram += _bram18(channels * s.bits, pixels_out)  # the output FIFO (depth = pixels)
-    note = (f"{nonzero} nonzero of {n_in}x{n_out} weights, {wide} on DSPs, "
-            f"{per_out} terms per output, depth {depth}; " + "; ".join(notes)).rstrip("; ")
-    return LayerEstimate(name, "conv" if pixels_out > 1 or filt else "dense", pixels_in,
-                         pixels_out, rf, int(latency), int(interval), int(fill), 0, int(dsp),
-                         int(lut), int(ff_engine + ff_out), int(bram), note)
+    return latency, interval, fill, ff_out, bram
 
 
 def elementwise(name: str, kind: str, size: int, pixels: int, s: Settings,
@@ -246,8 +263,6 @@ def instance_norm(name: str, size: int, pixels: int, s: Settings) -> LayerEstima
 
 def model_layers(model, s: Settings) -> list[LayerEstimate]:
     """Per-layer estimates of a QKeras encoder, in model order."""
-    from jetad.fpga.estimate.resources import quantized_kernel
-
     s.check()
     rows = []
     inputs_of: dict[str, str] = {}

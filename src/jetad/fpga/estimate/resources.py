@@ -83,6 +83,7 @@ def analytic_dsp(layer, reuse_factor: int | None = None, frac_bits: int | None =
 
 def da4ml_available() -> bool:
     try:
+        # optional: the question is only whether da4ml is installed
         import da4ml.cmvm  # noqa: F401
     except ImportError:
         return False
@@ -93,6 +94,7 @@ def da4ml_solution(kernel: np.ndarray, bits: int | None = None, integer: int | N
     """da4ml's pipelined solution of `kernel` (inputs x outputs) for signed <bits, integer>
     inputs (left out: the schema defaults of qat.bits, qat.integer); its cost is in LUTs (adder
     bits, see the module docstring)."""
+    # optional and heavy: da4ml only for its rows
     from da4ml.cmvm import solve
 
     bits, integer = or_default(bits, "qat", "bits"), or_default(integer, "qat", "integer")

@@ -12,6 +12,7 @@ reproduces the formula (6.4), not the table's factor 16.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from jetad.errors import JetadError
@@ -58,8 +59,6 @@ def extrapolate(layers: dict[str, tuple], measured: dict[str, dict], stride: int
     (extrapolated=False); any other gets rho * the numbers of the measured layer nearest to it in
     log-volume, tagged extrapolated=True with `reference` and `rho` named.
     """
-    import math
-
     if not measured:
         raise JetadError("no measured reference layer to extrapolate from")
     missing = [n for n in measured if n not in layers]

@@ -6,6 +6,9 @@ several projects build at once and no library is loaded here (the emulation work
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jetad.errors import JetadError
@@ -22,8 +25,6 @@ def compile_model(hls_model, cflags: str | None = None, cxx: str | None = None,
 def build_library(hls_model) -> Path:
     """Run the project's build_lib.sh (g++), without loading the library into this process (the
     emulation workers load it); safe to call from several threads at once."""
-    import subprocess
-
     out = Path(hls_model.config.get_output_dir())
     name = hls_model.config.get_project_name()
     stamp = hls_model.config.get_config_value("Stamp")
@@ -38,9 +39,6 @@ def build_library(hls_model) -> Path:
 
 def build_libraries(hls_models, processes: int) -> list[tuple[Path, float]]:
     """(library, seconds its build took) of every project, `processes` builds at once."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
     def build(hm):
         s = time.time()
         lib = build_library(hm)

@@ -35,81 +35,59 @@ main branch of 2026-06-10 (commit ef92ebdf2): all three are still needed there.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
-from contextlib import contextmanager
 
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.hls4ml import instancenorm
 
 _KERAS_ALIAS_NEEDED: bool | None = None
-_DISPLACED_KERAS = None  # the Keras 3 module the alias hides (the compat test needs it)
-# (dispatcher, layer class, jetad's rule, the rule hls4ml dispatched to before the patch)
-_RULES: list[tuple] = []
+# Filled by import_hls4ml(), and read by tests/fpga/hls4ml/test_compat.py, which checks that
+# each workaround is still needed: the Keras 3 module that `import keras` gave before the
+# alias (None without Keras 3), and each patched rule as (dispatcher, layer class, jetad's
+# rule, the rule hls4ml dispatched to before the patch).
+DISPLACED_KERAS = None
+RULES: list[tuple] = []
 
 
 def import_hls4ml():
     """hls4ml, with `keras` aliased to tf_keras, the patches applied and the instance-norm layer
     registered (each once per process)."""
     _alias_keras()
+    # heavy, and only after the alias: hls4ml reads `keras` when it converts
     import hls4ml
 
-    if not _RULES:
-        from jetad.fpga.hls4ml import instancenorm
-
+    if not RULES:
         instancenorm.register()
-        _RULES.extend(_patch_leaky_relu() + _patch_cropping())
-        for dispatcher, cls, ours, _theirs in _RULES:
+        RULES.extend(_patch_leaky_relu() + _patch_cropping())
+        for dispatcher, cls, ours, _theirs in RULES:
             dispatcher.register(cls, ours)
     return hls4ml
 
 
-def keras_alias_needed() -> bool:
-    """True when `import keras` would give Keras 3 (so hls4ml needed the tf_keras alias)."""
-    import_hls4ml()
-    return bool(_KERAS_ALIAS_NEEDED)
-
-
-def displaced_keras():
-    """The Keras 3 module that `import keras` gave before the alias (None without Keras 3)."""
-    import_hls4ml()
-    return _DISPLACED_KERAS
-
-
-@contextmanager
-def unpatched_rules():
-    """hls4ml's own bit-exact rules for the patched layers, for the duration of the block: what
-    tests/fpga/hls4ml/test_compat.py uses to check that the patches are still needed."""
-    import_hls4ml()
-    try:
-        for dispatcher, cls, _ours, theirs in _RULES:
-            dispatcher.register(cls, theirs)
-        yield
-    finally:
-        for dispatcher, cls, ours, _theirs in _RULES:
-            dispatcher.register(cls, ours)
-
-
 def _alias_keras() -> None:
-    global _KERAS_ALIAS_NEEDED, _DISPLACED_KERAS
+    global _KERAS_ALIAS_NEEDED, DISPLACED_KERAS
     if _KERAS_ALIAS_NEEDED is not None:
         return
+    # heavy: TensorFlow starts only when hls4ml is needed
     import tf_keras
 
     current = sys.modules.get("keras")
     if current is None:
-        import importlib.util
-
         if importlib.util.find_spec("keras") is not None:
+            # optional: Keras 3 may sit beside tf_keras, and only its version is read
             import keras as current  # noqa: F401  (only to read its version)
     version = getattr(current, "__version__", "0") if current is not None else "0"
     _KERAS_ALIAS_NEEDED = version >= "3"
     if _KERAS_ALIAS_NEEDED:
-        _DISPLACED_KERAS = current
+        DISPLACED_KERAS = current
     sys.modules["keras"] = tf_keras
 
 
 def _patch_leaky_relu() -> list[tuple]:
+    # heavy: hls4ml, imported by import_hls4ml() before the patches
     from hls4ml.model.layers import ParametrizedActivation
     from hls4ml.model.optimizer.passes import bit_exact
 
@@ -131,6 +109,7 @@ def _patch_leaky_relu() -> list[tuple]:
 def _patch_cropping() -> list[tuple]:
     """Cropping2D is an exact data move: the output range is the input's, cropped, and the
     cropped-away inputs are requested by no one."""
+    # heavy: hls4ml, as in _patch_leaky_relu()
     from hls4ml.model.layers import Cropping2D
     from hls4ml.model.optimizer.passes import bit_exact
 

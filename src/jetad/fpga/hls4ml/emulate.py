@@ -6,6 +6,7 @@ thread), and the QKeras outputs it is compared with.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +60,6 @@ def emulate(comp: Compiled, x: np.ndarray, processes: int = 1, batch: int = 1000
     if processes <= 1 or len(chunks) == 1:
         parts = [_run_chunk((comp, c)) for c in chunks]
     else:
-        import multiprocessing as mp
-
         with mp.get_context("fork").Pool(processes) as pool:
             parts = pool.map(_run_chunk, [(comp, c) for c in chunks])
     return [np.concatenate([p[k] for p in parts]) for k in range(len(comp.out_sizes))]

@@ -5,12 +5,14 @@ emulated outputs beside QKeras'.
 
 from __future__ import annotations
 
+from jetad import tables
+from jetad.analysis import encoder_metrics as rq
+from jetad.fpga.hls4ml.project import conversion
+
 
 def report(model_path, test_path, n_images: int, settings, rows: list[dict]) -> dict:
     """The report of the parts' rows (`settings`: the `hls` section); `max_abs_diff` the
     largest over every part."""
-    from jetad.fpga.hls4ml.project import conversion
-
     return {"model": str(model_path), "test": test_path, "n_images": n_images,
             "settings": {**conversion(settings), "per_group": settings.per_group,
                          "cflags": settings.cflags, "cxx": settings.cxx or "g++",
@@ -21,16 +23,12 @@ def report(model_path, test_path, n_images: int, settings, rows: list[dict]) -> 
 def kl(label, whole: tuple, eps: float) -> dict:
     """{'qkeras': ..., 'hls_emulation': ...}: the KL scores' figures of merit from the whole
     encoder's (emulated, QKeras) outputs."""
-    from jetad.analysis import encoder_metrics as rq
-
     emulated, qkeras = whole
     return {"qkeras": rq.kl_metrics(label, rq.kl_scores(qkeras, eps)),
             "hls_emulation": rq.kl_metrics(label, rq.kl_scores(emulated, eps))}
 
 
 def markdown(report: dict) -> str:
-    from jetad import tables
-
     lines = ["# hls4ml emulation of the quantized encoder", "",
              f"{report['n_images']} images; settings: "
              + ", ".join(f"{k}={v}" for k, v in report["settings"].items()
@@ -47,7 +45,5 @@ def markdown(report: dict) -> str:
                              ("mode", "part", "inputs", "max abs diff vs QKeras",
                               "outputs equal"))]
     if "kl" in report:
-        from jetad.analysis.encoder_metrics import metrics_markdown
-
-        lines += ["", metrics_markdown(report["kl"], "KL scores: emulation vs QKeras")]
+        lines += ["", rq.metrics_markdown(report["kl"], "KL scores: emulation vs QKeras")]
     return "\n".join(lines) + "\n"

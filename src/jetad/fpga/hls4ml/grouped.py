@@ -25,6 +25,7 @@ import numpy as np
 
 from jetad.errors import JetadError
 from jetad.fpga import keras_graph
+from jetad.models.reduced_encoder import block_mask
 
 
 def block_groups(layer) -> int:
@@ -36,8 +37,6 @@ def block_groups(layer) -> int:
 
 
 def _check_block_diagonal(layer, groups: int) -> None:
-    from jetad.models.reduced_encoder import block_mask
-
     w = layer.get_weights()[0]
     mask = block_mask(w.shape[2], w.shape[3], groups).astype(bool)
     off = np.abs(w[:, :, ~mask]).max() if (~mask).any() else 0.0
@@ -50,6 +49,7 @@ def _check_block_diagonal(layer, groups: int) -> None:
 
 def _per_group_conv(layer, x):
     """The block-diagonal conv `layer` applied to x as `groups` ordinary convs."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
     from qkeras import QConv2D
 
@@ -97,6 +97,7 @@ def per_group(model, name: str | None = None):
     Layers other than the grouped convs are reused as they are (shared weights). Returns the
     model unchanged when it has no grouped conv.
     """
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
 
     if not any(block_groups(layer) > 1 for layer in model.layers):

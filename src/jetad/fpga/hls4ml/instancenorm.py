@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from jetad.errors import JetadError
+
 HEADER = Path(__file__).with_name("nnet_instancenorm.h")
 KERAS_CLASS = "GroupNormalization"
 HLS_CLASS = "InstanceNorm"
@@ -30,6 +34,7 @@ _registered: set[str] = set()
 
 
 def _layer_class():
+    # heavy: hls4ml loads through compat.import_hls4ml(), which aliases keras first
     from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
     from hls4ml.model.layers import Layer
 
@@ -62,10 +67,8 @@ def _layer_class():
 
 def parse_groupnorm(keras_layer, input_names, input_shapes, data_reader):
     """Keras-v2 handler: accept GroupNormalization only as instance norm on (h, w, c) input."""
-    import numpy as np
+    # heavy: hls4ml, as in _layer_class()
     from hls4ml.converters.keras_v2_to_hls import get_weights_data, parse_default_keras_layer
-
-    from jetad.errors import JetadError
 
     cfg = keras_layer["config"]
     name = cfg["name"]
@@ -115,6 +118,7 @@ FUNCTION_TEMPLATE = (
 
 
 def _templates(layer_cls):
+    # heavy: hls4ml, as in _layer_class()
     from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
     class InstanceNormConfigTemplate(LayerConfigTemplate):
@@ -143,7 +147,7 @@ def _templates(layer_cls):
 
 def _bit_exact_hooks(layer_cls):
     """hls4ml's bit-exact pass needs the output range of every layer: take it from result_t."""
-    import numpy as np
+    # heavy: hls4ml, as in _layer_class()
     from hls4ml.model.optimizer.passes import bit_exact
 
     def produce(layer):
@@ -174,6 +178,7 @@ def layer_class():
 
 def register(backends: tuple[str, ...] = BACKENDS) -> None:
     """Register the parser, layer, templates and C++ source with hls4ml (idempotent)."""
+    # heavy: hls4ml, as in _layer_class()
     import hls4ml
 
     cls = layer_class()

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.hls4ml import emulate
 from jetad.fpga.naming import project_name
+from jetad.models.reduced_encoder import HEADS
 
 
 def _input_quantizer(model):
@@ -24,6 +26,7 @@ def _input_quantizer(model):
 
 def _submodel(model, layer_names: list[str], name: str):
     """A model of consecutive layers of `model` (shared weights), fed by a quantized input."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
     from qkeras import QActivation, quantized_bits
 
@@ -40,8 +43,6 @@ def _submodel(model, layer_names: list[str], name: str):
 def split(model, mode: str) -> dict[str, object]:
     """Sub-models of the encoder: mode 'layer' (each conv alone, plus the dense heads) or 'block'
     (conv + norm + activation; conv_fin alone; flatten + dense heads)."""
-    from jetad.models.reduced_encoder import HEADS
-
     if mode not in ("layer", "block"):
         raise JetadError(f"split mode must be 'layer' or 'block', got {mode!r}")
     names = {layer.name for layer in model.layers}
@@ -57,6 +58,7 @@ def split(model, mode: str) -> dict[str, object]:
         parts[c] = _submodel(model, chain, project_name(c))
     heads = [h for h in HEADS if h in names]
     if "flatten" in names and heads:
+        # heavy: TensorFlow starts only in the stages that build or run a model
         import tf_keras
         from qkeras import QActivation
 
@@ -84,8 +86,6 @@ def parts(model, x: np.ndarray, modes, only=None, part_images: int | None = None
     """The parts of `model` for each mode of `modes` ('whole': the model itself on `x`; 'layer',
     'block': see `split`), those named in `only` when given. A layer or block is fed what the
     encoder computes before it from the first `part_images` images of `x` (all when None)."""
-    from jetad.fpga.hls4ml import emulate
-
     only = set(only or [])
     out = []
     for mode in modes:
@@ -110,6 +110,7 @@ def parts(model, x: np.ndarray, modes, only=None, part_images: int | None = None
 
 def prefix(model, sub):
     """The part of `model` that produces `sub`'s input (so each part sees realistic data)."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
 
     first = sub.layers[2].name  # [Input, input_quant, first real layer, ...]

@@ -17,13 +17,21 @@ Three things hls4ml and Keras write differently on every run are made determinis
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import re
+import shutil
+import time
+import zipfile
 from pathlib import Path
 
+from jetad.atomic import atomic_path
 from jetad.errors import JetadError
+from jetad.fpga.hls4ml import csim as csim_kernels
 from jetad.fpga.hls4ml.compat import import_hls4ml
 from jetad.fpga.naming import project_name
+from jetad.models.reduced_encoder import is_quantized
 from jetad.params import or_default
 
 # The `hls` keys hls4ml's conversion reads, in the order the emulation report lists them
@@ -40,8 +48,6 @@ def conversion(settings) -> dict:
 
 def check_quantized(model) -> None:
     """Refuse a float model: hls4ml is given the QAT encoder (jetad qat)."""
-    from jetad.models.reduced_encoder import is_quantized
-
     if not is_quantized(model):
         raise JetadError(
             f"model '{model.name}' is not quantized (its conv/dense layers have no QKeras "
@@ -111,8 +117,6 @@ def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
     ap_fixed loops (before the integer kernels): conv1_b0_0 block, 200 images, one core: g++ -O1
     10.7 ms/image and 164 s to compile, -O3 9.1 ms and 323 s, clang++ 14 -O3 -march=native 6.4 ms
     and 50 s; the whole per-group encoder: g++ -O1 64.7 images/s (2 processes), clang++ 52.3."""
-    from jetad.fpga.hls4ml import csim as csim_kernels
-
     extra = csim_kernels.mode_flags(or_default(csim, "hls", "csim"))
     hls_model.write()
     out = Path(hls_model.config.get_output_dir())
@@ -126,8 +130,6 @@ def write_project(hls_model, cflags: str | None = None, cxx: str | None = None,
 def _set_compiler(script: Path, cflags: str | None, cxx: str | None, extra: str) -> None:
     """Set the CFLAGS (`cflags`, else hls4ml's, plus `extra`) and CC (`cxx`, else hls4ml's g++)
     lines of hls4ml's build_lib.sh."""
-    import shutil
-
     text = script.read_text()
     current = re.search(r'^CFLAGS="?([^"\n]*)"?\s*$', text, flags=re.M)
     if current is None:
@@ -160,8 +162,6 @@ def _content_stamp(hls_model, out: Path) -> None:
     rewritten whole, not by substring: hls4ml quotes a stamp that YAML would read as a number
     ('12345678', about 2% of uuid4 stamps), so a substring replace left `Stamp: 'j...'` in some
     runs and `Stamp: j...` in others (the rerun test failed on that, seemingly under load)."""
-    import hashlib
-
     old = str(hls_model.config.get_config_value("Stamp"))
     script = out / "build_lib.sh"
     h = hashlib.sha256()
@@ -202,12 +202,6 @@ def normalize_keras_archive(path: Path) -> None:
     """hls4ml saves the part's Keras model into the project; Keras stamps the archive with the
     save time (metadata.json and the zip entries) and shared objects with their id(). Rewrite it
     with SOURCE_DATE_EPOCH's date and shared objects numbered 1, 2, ..."""
-    import json
-    import time
-    import zipfile
-
-    from jetad.atomic import atomic_path
-
     if not path.is_file():
         return
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from jetad.atomic import atomic_dir
 from jetad.errors import ConfigError, DataError, JetadError
 from jetad.params import default
 
@@ -54,6 +55,7 @@ def enabled(params: dict) -> bool:
 
 def part_names(hls: dict) -> list[str]:
     """The layer/block parts `jetad hls` writes (`jetad.fpga.hls4ml.parts.split`), after hls.only."""
+    # light: the Snakefile lists the jobs from this module; the model module's numpy waits
     from jetad.models.reduced_encoder import LAYOUT
 
     names = [name for name, *_ in LAYOUT] + ["heads"]
@@ -76,6 +78,7 @@ def missing_tools(backend: str, logic: bool) -> list[str]:
 
 def check_tools(project_dir, logic: bool = False) -> str:
     """The project's backend; raises JetadError naming every tool missing from PATH."""
+    # light: the Snakefile lists the jobs from this module; the report reader's imports wait
     from jetad.fpga.hls4ml.vivado_report import backend
 
     b = backend(project_dir)
@@ -110,7 +113,7 @@ def synthesize(project_dir, out_dir, logic: bool = False, logger=None) -> dict:
     `out_dir` appears only when the report is there; before any work, a missing tool or a
     folder that is not an hls4ml project is refused with a JetadError naming it.
     """
-    from jetad.atomic import atomic_dir
+    # light: as in check_tools()
     from jetad.fpga.hls4ml import vivado_report as report
     from jetad.fpga.hls4ml.compat import import_hls4ml
 

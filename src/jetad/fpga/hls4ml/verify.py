@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.hls4ml import emulate, grouped, project
+from jetad.fpga.hls4ml.build import build_libraries, default_processes
 
 TARGET_IMAGES = 50_000  # the thesis' C simulation: ~50,000 test images in 31 h 53 min
 RANDOM_IMAGES = 200  # without test jets and hls.n_images null
@@ -32,8 +34,6 @@ def write_projects(parts, out_dir, settings) -> list:
     """The hls4ml model of each part, its project written under out_dir/<mode>/<name>, by the
     `hls` section `settings`; with `per_group` grouped convs reach hls4ml as one conv per group.
     One part at a time: hls4ml is not thread-safe."""
-    from jetad.fpga.hls4ml import grouped, project
-
     projects = []
     for part in parts:
         export = grouped.per_group(part.model) if settings.per_group else part.model
@@ -48,8 +48,6 @@ def compare(part, hm, lib, processes: int, batch: int,
     """(report row, emulated outputs, QKeras outputs, seconds the emulation took) of one part
     whose project `hm` is compiled into `lib` (`per_group`: how its grouped convs were
     exported)."""
-    from jetad.fpga.hls4ml import emulate
-
     comp = emulate.Compiled.of(hm, lib)
     s = time.time()
     got = emulate.emulate(comp, part.inputs, processes=processes, batch=batch)
@@ -76,8 +74,6 @@ def verify(parts, out_dir, settings, logger) -> tuple[list[dict], tuple | None]:
     """The report rows of every part, and the whole encoder's (emulated, QKeras) outputs (None
     without a 'whole' part), by the `hls` section `settings`. Timings go to the log only: the
     report must be the same bytes on every rerun."""
-    from jetad.fpga.hls4ml.build import build_libraries, default_processes
-
     procs = settings.processes or default_processes()
     t0 = time.time()
     projects = write_projects(parts, out_dir, settings)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jetad.errors import DataError
 from jetad.fpga.estimate.resources import U250, percentages
+from jetad.fpga.hls4ml.compat import import_hls4ml
 
 KEYS = {"DSP": "DSP", "LUT": "LUT", "FF": "FF", "BRAM_18K": "BRAM", "URAM": "URAM"}
 SOURCES = {"vivado": "vivado_hls", "vitis": "vitis_hls"}
@@ -39,8 +40,6 @@ def read(project_dir) -> dict:
 
     Raises DataError naming the folder when the report is missing or incomplete.
     """
-    from jetad.fpga.hls4ml.compat import import_hls4ml
-
     project_dir = Path(project_dir)
     source = SOURCES.get(backend(project_dir), "vivado_hls")
     hls4ml = import_hls4ml()

@@ -35,17 +35,13 @@ import numpy as np
 
 from jetad.errors import JetadError
 from jetad.fpga.naming import project_name
+from jetad.fpga.rtl import yosys
 from jetad.fpga.rtl.trace import trace
 
 LATENCY_CUTOFF = 5.0   # da4ml's `convert` default: adder delays per pipeline stage
 CLOCK_NS = 5.0         # the 200 MHz clock of the thesis' hls4ml designs
 # the C++ program that measures a Verilated design's latency and interval
 PROBE = Path(__file__).with_name("probe.cpp")
-
-
-def available() -> dict[str, str | None]:
-    """Paths of the tools this flow needs (None when missing)."""
-    return {t: shutil.which(t) for t in ("verilator", "yosys", "g++")}
 
 
 @dataclass
@@ -154,8 +150,6 @@ class Design:
 
     def synthesize(self) -> dict:
         """{'LUT', 'FF', 'cells'} of yosys synth_xilinx -family xcup of the whole design."""
-        from jetad.fpga.rtl import yosys
-
         return yosys.synthesize(self.path, self.name, label=self.name)
 
 
@@ -185,9 +179,9 @@ def _old_lint_codes(src: Path) -> None:
 def build(model, out_dir, name: str | None = None, latency_cutoff: float = LATENCY_CUTOFF,
           clock_ns: float = CLOCK_NS) -> Design:
     """Trace `model`, pipeline it and write its Verilog under `out_dir`."""
+    # optional and heavy: da4ml loads only on the RTL route
     from da4ml.codegen import RTLModel
     from da4ml.trace import comb_trace
-
 
     name = project_name(name or model.name)
     inp, out = trace(model)

@@ -57,6 +57,7 @@ def _round_constant(v, k: int, i: int, f: int, overflow: str):
 
 
 def _each(x, fn):
+    # optional and heavy: da4ml loads only on the RTL route
     from da4ml.trace import FixedVariableArray
 
     flat = [fn(v) for v in np.ravel(x._vars)]

@@ -9,14 +9,13 @@ import numpy as np
 
 from jetad.errors import JetadError
 from jetad.fpga import keras_graph
+from jetad.fpga.estimate.resources import quantized_kernel
 from jetad.fpga.rtl.quantizers import apply_quantizer, consumers, input_quantizer, quantizer_config
 
 KERNEL_LAYERS = ("QConv2D", "QDense")
 
 
 def _weights(layer):
-    from jetad.fpga.estimate.resources import quantized_kernel
-
     k = np.asarray(quantized_kernel(layer), dtype=np.float64)
     b = None
     if getattr(layer, "use_bias", False):
@@ -29,6 +28,7 @@ def _weights(layer):
 
 
 def _conv2d(x, layer):
+    # optional and heavy: da4ml loads only on the RTL route
     from da4ml.trace import FixedVariableArray
 
     k, b = _weights(layer)
@@ -86,6 +86,7 @@ def _apply(layer, args):
 def trace(model, hwconf=(1, -1, -1)):
     """(inputs, outputs) da4ml variable arrays of the QKeras `model` (one input, batch axis
     dropped); several outputs are concatenated in model order."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
     import tf_keras
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig
 

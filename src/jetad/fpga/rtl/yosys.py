@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from jetad.errors import JetadError
+from jetad.fpga.estimate.resources import da4ml_solution, kernel_layers, layer_multiplications
+from jetad.fpga.naming import project_name
 
 SCRIPT = """read_verilog -defer {files}
 hierarchy -top {top}
@@ -58,10 +60,8 @@ def version() -> str:
 def write_verilog(kernel: np.ndarray, name: str, out_dir, bits: int | None = None,
                   integer: int | None = None):
     """da4ml's Verilog of `kernel` under `out_dir`; returns (top module name, da4ml cost)."""
+    # optional and heavy: da4ml loads only on the RTL route
     from da4ml.codegen import VerilogModel
-
-    from jetad.fpga.estimate.resources import da4ml_solution
-    from jetad.fpga.naming import project_name
 
     top = project_name(name)
     sol = da4ml_solution(kernel, bits, integer)
@@ -93,8 +93,6 @@ def estimate(model, max_weights: int, bits: int | None = None, integer: int | No
              processes: int = 1, logger=None) -> list[dict]:
     """One row per conv/dense layer small enough: {'layer', 'LUT', 'FF', 'da4ml_cost',
     'nonzero_weights', 'seconds', 'source': 'yosys'}, in model order."""
-    from jetad.fpga.estimate.resources import kernel_layers, layer_multiplications
-
     executable()  # say it is missing before any work
     todo = []
     for layer in kernel_layers(model):
