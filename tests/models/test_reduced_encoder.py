@@ -35,7 +35,7 @@ def test_weight_limit_and_size(model, encoder_config):
     counts = encoder.check_weight_limit(model, encoder_config.max_conv_weights)
     assert max(counts.values()) <= 1024
     assert counts["conv1_b0_0"] == 3 * 3 * 4 * 16
-    # SPEC 4: "about 10k"; the README states the exact number
+    # [Valente 2022] Table 3.2: about 10k parameters; the README states the exact number
     assert encoder.effective_params(model) == 10_706
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "10,706 parameters that can be nonzero" in readme

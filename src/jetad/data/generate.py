@@ -1,8 +1,8 @@
-"""QCD, top, W or Z jets with Pythia8 + FastJet (SPEC 1.2), one seeded chunk per call (the
-command is jetad.stages.generate).
+"""QCD, top, W or Z jets with Pythia8 + FastJet ([Kasieczka et al. 2019]'s jet definition), one seeded
+chunk per call (the command is jetad.stages.generate).
 
 A chunk depends only on (seed, process, chunk id): `chunk_seed` gives its Pythia seed. Output
-is the top-tagging layout (SPEC 1.1).
+is the top-tagging layout ([Kasieczka et al. 2019]).
 
 Events come from Pythia in batches (`nextBatch`, awkward arrays) and each batch is clustered by
 one FastJet call; selection, constituent extraction and truth matching are NumPy over the batch.
