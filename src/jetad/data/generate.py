@@ -335,6 +335,12 @@ def generate_chunk(
     import fastjet
     from tqdm import tqdm
 
+    from jetad import log
+
+    # FastJet prints its banner on stdout at a process's first clustering, between the stage's
+    # lines: printed now, with the native diagnostics (the log file), and only once per process
+    with log.native_stdout_to_stderr():
+        fastjet._swig.ClusterSequence.print_banner()
     cuts = cuts or Cuts()
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
     lap("init")
