@@ -1,4 +1,5 @@
-"""Speed of the compiled hls4ml emulation of the quantized reduced encoder (SPEC 4-5).
+"""Speed of the compiled hls4ml emulation of the quantized reduced encoder ([Valente 2022] Table 3.2;
+[hls4ml]).
 
     .venv/bin/python bench/emulate.py --n 2000 --ref-n 200 --processes 2
 
@@ -9,7 +10,7 @@ integer C-simulation kernels (`hls.csim: integer`, jetad.fpga.hls4ml.csim) and o
 ap_fixed loops as written (`hls.csim: ap_fixed`, the reference). Both emulate the same random
 images in batches over --processes worker processes (the reference only the first --ref-n, it
 is ~8x slower). Prints images/s of each, their ratio, the projected time for 50,000 images (the
-thesis' C simulation took 31 h 53 min; the issue's target is under 5 minutes on 2 cores),
+thesis' C simulation took 31 h 53 min; the target here is under 5 minutes on 2 cores),
 whether the two agree bit for bit, and max |hls - qkeras|. --ref-n 0 skips the reference.
 """
 

@@ -8,9 +8,9 @@ A second table splits the time over the floor by part (the chunk's own CPU timer
 beyond next() (building the record arrays), events made after a chunk's last jet, clustering,
 truth matching, Pythia init + imports, the rest.
 
-`--window` instead measures the pTHat windows of params.yaml (SPEC 1.2, issue 13): jets with and
-without `PhaseSpace:pTHatMax`, acceptance gain, and the two-sample KS p-values of jet pT, mass and
-constituent count (a window that cuts into the jets' phase space shows as a small p-value).
+`--window` instead measures the pTHat windows of params.yaml ([Kasieczka et al. 2019]'s jet definition):
+jets with and without `PhaseSpace:pTHatMax`, acceptance gain, and the two-sample KS p-values of jet pT,
+mass and constituent count (a window that cuts into the jets' phase space shows as a small p-value).
 
 Run: `python bench/generate.py [--jets N] [--events N] [--processes qcd top w z]`
      `python bench/generate.py --window [--jets 2000]`

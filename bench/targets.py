@@ -1,4 +1,4 @@
-"""Issue 14's targets for a trained JointVAE, met or missed, from its evaluation's outputs.
+"""The targets for a trained JointVAE, met or missed, from its evaluation's outputs.
 
     .venv/bin/python bench/targets.py                       # results/metrics.json + training
     .venv/bin/python bench/targets.py --run results/scan/cap20   # a scan or seed run folder

@@ -4,6 +4,8 @@ import os
 
 # QKeras needs Keras 2: tf.keras must resolve to tf_keras before TensorFlow is first imported.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# TensorFlow's C++ INFO and WARNING lines (CPU-feature and oneDNN notices) held back; a user's own
+# setting wins. What this cannot hold back (absl's start-up lines) goes to the log file: jetad.log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Matplotlib stamps PDFs with this date instead of the current time: same inputs, same bytes.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")

@@ -37,8 +37,9 @@ def test_bce_clips_the_reconstruction_to_eps():
 
 
 def test_dice_of_identical_soft_images_follows_spec_formula():
-    # SPEC's Dice, 1 - 2 sum x x' / (sum x + sum x'), is 0 for identical *binary* masks but
-    # 1 - sum x^2 for identical images summing to 1 (it is not a soft-Dice with squares).
+    # The Dice loss of [Valente 2022] ch. 3, 1 - 2 sum x x' / (sum x + sum x'), is 0 for identical
+    # *binary* masks but 1 - sum x^2 for identical images summing to 1 (it is not a soft-Dice with
+    # squares).
     x = _images()
     assert np.allclose(sc.dice(x, x), 1.0 - (x**2).sum(axis=(1, 2)))
 

@@ -1,4 +1,4 @@
-"""bench/targets.py: issue 14's targets judged from an evaluation's outputs."""
+"""bench/targets.py: the JointVAE's targets judged from an evaluation's outputs."""
 
 import importlib.util
 

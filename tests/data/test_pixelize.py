@@ -120,7 +120,8 @@ def rng():
 
 
 def reference_image(p4, npix=NPIX, deta=DETA, dphi=DPHI):
-    """SPEC 1.3 written out for one jet, in plain float64 NumPy (slow, obvious)."""
+    """The preprocessing of [Valente 2022] ch. 3 written out for one jet, in plain float64 NumPy (slow,
+    obvious)."""
     c = p4[(p4[:, 0] > 0) & ((p4[:, 1] != 0) | (p4[:, 2] != 0))].astype(np.float64)
     pt = np.hypot(c[:, 1], c[:, 2])
     eta = np.arcsinh(c[:, 3] / pt)

@@ -42,7 +42,7 @@ def test_weight_limit_and_size(model, encoder_config):
     counts = encoder.check_weight_limit(model, encoder_config.max_conv_weights)
     assert max(counts.values()) <= 1024
     assert counts["conv1_b0_0"] == 3 * 3 * 4 * 16
-    # the thesis says "about 10k"; docs/thesis.md states the exact number
+    # [Valente 2022] Table 3.2: about 10k parameters; docs/thesis.md states the exact number
     assert encoder.effective_params(model) == 10_706
     doc = (Path(__file__).resolve().parents[2] / "docs" / "thesis.md").read_text()
     assert "10,706 parameters that can be nonzero" in doc

@@ -26,7 +26,7 @@ def cmp(models, encoder_config):
 
 def test_energy_float_vs_quantized_and_real_macs(cmp):
     q = {row["layer"]: row for row in cmp["quantized"]["layers"]}
-    assert q["conv1_b0_0"]["macs_qtools"] == 921_600  # 20*20*16*(3*3*16), SPEC 4
+    assert q["conv1_b0_0"]["macs_qtools"] == 921_600  # 20*20*16*(3*3*16), [Valente 2022] Table 3.2
     assert q["conv1_b0_0"]["macs"] == 921_600 // 4
     assert q["dconv_b0"]["macs"] == q["dconv_b0"]["macs_qtools"] == 20 * 20 * 16 * 9
     assert q["conv1_b0_0"]["energy_pj_real"] < q["conv1_b0_0"]["energy_pj"]

@@ -1,7 +1,7 @@
 """KL-score figures of merit of encoders (float reduced, quantized, hls4ml emulation) next to the
 large JointVAE's, and the tables `jetad qat` / `jetad hls` write.
 
-The anomaly score on the FPGA is KL (SPEC 4): only the encoder's outputs
+The anomaly score on the FPGA is KL ([Valente 2022] ch. 3): only the encoder's outputs
 [z_categorical (logits), z_mean, z_var (log variance)] are needed. Scores and figures of merit
 come from `jetad.analysis.scores` and `jetad.analysis.metrics` (nothing re-implemented here).
 """
@@ -117,7 +117,7 @@ def energy_markdown(rows: list[dict], cmp: dict) -> str:
     lines = [
         "# QTools energy of the reduced encoder (45 nm, Horowitz; nJ per image)", "",
         "QTools counts a grouped conv as an ungrouped one (`MACs QTools`); the `real MACs` "
-        "columns scale its op energy to the MACs actually computed (SPEC 4). The float encoder's "
+        "columns scale its op energy to the MACs actually computed. The float encoder's "
         f"MACs are costed as {cmp.get('float_type', 'fp16')} (QTools' keras_quantizer and "
         "keras_accumulator; fp16 reproduces thesis Tables 3.2 and 3.4); each layer counts what "
         "QTools' include_energy rule counts.", "",

@@ -1,5 +1,5 @@
-"""Figures of merit for one anomaly score: ROC curve, AUC, TPR at fixed FPR and the
-background rejection 1/eps_B at signal efficiency eps_S = 0.3 (SPEC §3).
+"""Figures of merit for one anomaly score: ROC curve, AUC, TPR at fixed FPR and the background rejection
+1/eps_B at signal efficiency eps_S = 0.3 (the top-tagging figure of [Kasieczka et al. 2019]).
 
 Signal is label 1 (top); larger scores are taken as more signal-like, never flipped after
 looking at the labels, so an AUC below 0.5 (e.g. MSE: tops reconstruct better) is reported as

@@ -37,7 +37,8 @@ def pyplot():
 
 
 def data_note(params: dict | None) -> str:
-    """The data caveat shown on every result figure (SPEC §1.2: say there is no detector)."""
+    """The data caveat shown on every result figure: generated jets have no detector
+    simulation, unlike [Kasieczka et al. 2019]'s."""
     source = ((params or {}).get("data") or {}).get("source", default("data", "source"))
     if source == "generate":
         return "Pythia8 + FastJet jets, no detector simulation"

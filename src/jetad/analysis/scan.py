@@ -1,4 +1,4 @@
-"""The beta / capacity scan and the training-seed repeats of the default model (issue 14).
+"""The beta / capacity scan and the training-seed repeats of the default model.
 
 A run is the default parameters with a few changed: a scan point changes `train.*` keys
 (`scan.points`: name -> overrides, merged key by key, so `capacity: {cont_max: 15}` keeps the

@@ -1,11 +1,11 @@
-"""The eight anomaly scores of SPEC §3, in NumPy, one value per image (higher = more anomalous).
+"""The eight anomaly scores of [Valente 2022] ch. 3, in NumPy, one value per image (higher = more anomalous).
 
 x is the input image, x' the reconstruction, both (N, H, W). The KL scores need only the
 encoder's distribution parameters (mean, logvar, categorical logits).
 
-Deliberately unlike the authors' public scoring code (SPEC §3): names are bound to values by
-key, never by zipping two lists; BCE is -[x log x' + (1 - x) log(1 - x')] with the input as
-the target; Dice is the loss 1 - coefficient, not the inverse coefficient.
+Deliberately unlike the authors' public scoring code ([Valente et al. ISGC 2023]): names are bound to
+values by key, never by zipping two lists; BCE is -[x log x' + (1 - x) log(1 - x')] with the input as the
+target; Dice is the loss 1 - coefficient, not the inverse coefficient.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def pixel_diff(x_rec) -> np.ndarray:
     """1 - sum x', signed, as the talk writes it: inputs sum to 1, so this is how much of the
     jet's pT the reconstruction misses (negative when it adds some). There is no published
     number to match: the talk's "pixel diff 84.18%" row is the authors' BCE with swapped
-    arguments, and their own pixel difference scored 49.99% (SPEC §3)."""
+    arguments, and their own pixel difference scored 49.99% ([Valente et al. ISGC 2023])."""
     return 1.0 - _flat(x_rec).sum(axis=1)
 
 

@@ -1,5 +1,5 @@
 """The top-tagging files of Zenodo record 2603256, streamed, resumable and md5-verified against
-the record's published checksums (SPEC 1.1; the command is jetad.stages.download).
+the record's published checksums ([Kasieczka et al. 2019]; the command is jetad.stages.download).
 
 A transfer goes to `<name>.part` and resumes with an HTTP Range request; only a file whose md5
 matches is renamed into place, so a bad transfer never replaces a good file.

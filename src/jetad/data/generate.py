@@ -1,8 +1,8 @@
-"""QCD, top, W or Z jets with Pythia8 + FastJet (SPEC 1.2), one seeded chunk per call (the
-command is jetad.stages.generate).
+"""QCD, top, W or Z jets with Pythia8 + FastJet ([Kasieczka et al. 2019]'s jet definition), one seeded
+chunk per call (the command is jetad.stages.generate).
 
 A chunk depends only on (seed, process, chunk id): `chunk_seed` gives its Pythia seed. Output
-is the top-tagging layout (SPEC 1.1).
+is the top-tagging layout ([Kasieczka et al. 2019]).
 
 Events come from Pythia in batches (`nextBatch`, awkward arrays) and each batch is clustered by
 one FastJet call; selection, constituent extraction and truth matching are NumPy over the batch.
@@ -324,6 +324,12 @@ def generate_chunk(
     # heavy: FastJet, as in _leading_jets
     import fastjet
 
+    from jetad import log
+
+    # FastJet prints its banner on stdout at a process's first clustering, between the stage's
+    # lines: printed now, with the native diagnostics (the log file), and only once per process
+    with log.native_stdout_to_stderr():
+        fastjet._swig.ClusterSequence.print_banner()
     cuts = cuts or Cuts()
     pythia = make_pythia(process, seed, ecm, pthat_min, pthat_max)
     clock.lap("init")

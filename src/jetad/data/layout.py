@@ -1,4 +1,4 @@
-"""The top-tagging HDF5 layout (SPEC 1.1): pandas HDFStore, key `table`, 806 columns.
+"""The top-tagging HDF5 layout of [Kasieczka et al. 2019]: pandas HDFStore, key `table`, 806 columns.
 
 Writing goes through pandas so files are the same "table" format as the Zenodo record;
 reading uses pandas too but is validated column by column before anything is trusted.

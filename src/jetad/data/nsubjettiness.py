@@ -35,6 +35,10 @@ def _axes(p4: np.ndarray, n_axes: int) -> np.ndarray:
     import awkward as ak
     import fastjet
 
+    from jetad import log
+
+    with log.native_stdout_to_stderr():  # FastJet's banner, as in jetad.data.generate
+        fastjet._swig.ClusterSequence.print_banner()
     counts = np.count_nonzero(p4[:, :, 0] > 0, axis=1)
     flat = p4[p4[:, :, 0] > 0].astype(np.float64)
     particles = ak.unflatten(ak.zip({"px": flat[:, 1], "py": flat[:, 2], "pz": flat[:, 3],

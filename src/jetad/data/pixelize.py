@@ -1,5 +1,5 @@
-"""Jet constituents -> centred, rotated, flipped, normalized jet images (SPEC 1.3): the kernel
-of `jetad pixelize` (jetad.stages.pixelize).
+"""Jet constituents -> centred, rotated, flipped, normalized jet images ([Valente 2022] ch. 3; [Kasieczka
+et al. 2019]): the kernel of `jetad pixelize` (jetad.stages.pixelize).
 
 Conventions (image[row, col], row along the rotated phi axis, col along the rotated eta axis,
 row 0 / col 0 at the most negative coordinate, so `imshow(origin="lower")` shows it as a plot):

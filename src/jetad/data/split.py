@@ -1,4 +1,4 @@
-"""The split of SPEC 1.4 (the command is jetad.stages.split): the background class 75/25
+"""The split of [Valente 2022] ch. 3 (the command is jetad.stages.split): the background class 75/25
 train/test with a validation part taken from train; every other class goes to test (anomalies
 are only for evaluation). Seeded by params.seed.
 

@@ -1,4 +1,4 @@
-"""The FPGA design-space scan (issue 15): precision x io_type x strategy x reuse factor.
+"""The FPGA design-space scan: precision x io_type x strategy x reuse factor.
 
 One QAT of the reduced encoder per precision (`jetad.quant.qat` with `qat.bits`/`qat.integer`
 replaced), one bit-exact emulation of the whole encoder per precision, and one point per
@@ -221,7 +221,7 @@ def figure(rows: list[dict], signal: str, path, note: str | None = None) -> None
                     color="0.3", lw=1, label="Pareto front" if axis == "LUT_pct" else None)
             ax.scatter([r[axis] for r in front], [r[key] for r in front], s=140,
                        facecolors="none", edgecolors="k", lw=1.2)
-        # issue 15's target: every resource under 30% of the U250, latency at most 200 ns
+        # the trigger target: every resource under 30% of the U250, latency at most 200 ns
         ax.axvline(30.0 if axis == "LUT_pct" else 200.0, color="0.5", ls=":", lw=1,
                    label="target (30% / 200 ns)" if axis == "LUT_pct" else None)
         ax.set_xscale("log")

@@ -1,8 +1,8 @@
 """Plain convolutional autoencoder: the reconstruction baseline beside the JointVAE.
 
-Deterministic, no latent prior, trained with the summed squared error and scored with it
-(the "MSE" of SPEC §3). Three stride-2 convs down to 5x5, a dense bottleneck, and the mirror
-image up, so its cost is a small fraction of the JointVAE's decoder.
+Deterministic, no latent prior, trained with the summed squared error and scored with it (the "MSE" score
+of [Valente 2022] ch. 3). Three stride-2 convs down to 5x5, a dense bottleneck, and the mirror image up,
+so its cost is a small fraction of the JointVAE's decoder.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loss terms of the JointVAE (SPEC §2), per image, as TensorFlow ops.
+"""Loss terms of the JointVAE ([Dupont 2018]; [Valente 2022] ch. 3), per image, as TensorFlow ops.
 
 Every function returns one value per image (shape (batch,)); the caller averages over the
 batch and applies beta, so the same terms serve as training loss, logged metrics and tests.
@@ -33,7 +33,7 @@ def kl_cont(mean, logvar):
 
 
 def kl_disc(logits, eps: float = 1e-7):
-    """KL(softmax(logits) || uniform over K), with eps inside the logs as in SPEC §2."""
+    """KL(softmax(logits) || uniform over K), with eps inside the logs as in [Valente 2022] ch. 3."""
     k = tf.cast(tf.shape(logits)[-1], tf.float32)
     q = tf.nn.softmax(logits, axis=-1)
     return tf.reduce_sum(q * tf.math.log(q + eps) - q * tf.math.log(1.0 / k + eps), axis=1)
@@ -71,7 +71,7 @@ def capacity(progress, c_max: float):
 
 @dataclass(frozen=True)
 class Objective:
-    """How the KL terms enter the loss, per batch of mean KLs (SPEC §2).
+    """How the KL terms enter the loss, per batch of mean KLs ([Dupont 2018]; [Valente 2022] ch. 3).
 
     `beta` (the thesis): beta (KL_cont + KL_disc), beta fixed. `capacity` (Dupont 2018, the model's
     origin): gamma |KL_cont - C_cont(t)| + gamma |KL_disc - C_disc(t)|, the capacities raised

@@ -1,4 +1,4 @@
-"""The reduced encoder of thesis Table 3.2 (SPEC 4), as a float tf.keras model and as QKeras.
+"""The reduced encoder of [Valente 2022] Table 3.2, as a float tf.keras model and as QKeras.
 
 Layers (name: output shape), input 40x40x1; every conv 3x3, 'same' padding:
 
@@ -72,8 +72,8 @@ class EncoderConfig:
 
     # the architecture's own constants, no parameters
     epsilon: float = 1e-3
-    # "instance": the thesis' per-image normalization after every conv; "none": without it (the
-    # trigger lever of issue 15: no division or square root per image in the FPGA)
+    # "instance": the thesis' per-image normalization after every conv; "none": without it (a
+    # lever for fitting the trigger: no division or square root per image in the FPGA)
     norm: str = "instance"
     layout: list = field(default_factory=lambda: [list(x) for x in LAYOUT])
 

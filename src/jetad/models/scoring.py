@@ -1,4 +1,4 @@
-"""Scoring test jets with a trained JointVAE (SPEC §3): the eight anomaly scores, latents and
+"""Scoring test jets with a trained JointVAE ([Valente 2022] ch. 3): the eight anomaly scores, latents and
 per-class means batch by batch, and the decoded interpolation between the classes' latents."""
 
 from __future__ import annotations

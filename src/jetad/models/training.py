@@ -1,5 +1,5 @@
-"""Training of the JointVAE (SPEC §2) on the epoch loop of jetad.models.loop, which the
-reduced encoders of QAT share. `train_jointvae` adds what a long run needs:
+"""Training of the JointVAE ([Dupont 2018]; [Valente 2022] ch. 3) on the epoch loop of jetad.models.loop,
+which the reduced encoders of QAT share. `train_jointvae` adds what a long run needs:
 checkpoints every epoch, Keras' ReduceLROnPlateau and EarlyStopping semantics kept in plain
 state, and a restart from the last completed epoch. The checkpoint directory is keyed by a
 fingerprint of the inputs and the `train:` parameters, so a changed setting starts afresh

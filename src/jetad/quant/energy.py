@@ -31,7 +31,7 @@ activation); the thesis' QKeras graph is not published in enough detail to close
 QTools counts a grouped conv as a full one (it reads the kernel shape; our grouped convs are
 ordinary convs with a block-diagonal kernel, and QKeras' own `groups` would be counted the same
 way): every energy of a grouped layer in thesis Table 3.2 equals 1.5 pJ times the MACs of the
-ungrouped conv (SPEC 4). So each row carries QTools' energy as is, the MACs QTools assumed
+ungrouped conv. So each row carries QTools' energy as is, the MACs QTools assumed
 (`macs_qtools`, ungrouped), the real MACs (`macs`, grouped = /groups) and `energy_pj_real`, the
 QTools energy scaled by macs/macs_qtools. Totals are given both ways.
 """

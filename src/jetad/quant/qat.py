@@ -1,4 +1,4 @@
-"""Quantization-aware training of the reduced encoder (SPEC 4, thesis Table 3.2): a float and a
+"""Quantization-aware training of the reduced encoder ([Valente 2022] Table 3.2): a float and a
 QKeras encoder each learn to feed the trained JointVAE's decoder, through the epoch loop of
 jetad.models.training; then their KL figures of merit next to the large model's, and QTools'
 energy of both."""

@@ -1,5 +1,5 @@
 """`jetad download`: one file of the top-tagging Zenodo record 2603256, streamed, resumable and
-md5-verified against the record's published checksums (SPEC 1.1; jetad.data.download)."""
+md5-verified against the record's published checksums ([Kasieczka et al. 2019]; jetad.data.download)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`jetad evaluate`: ROC curves and figures of merit for every score, with the baselines.
 
-Baselines side by side (SPEC §6): the jet mass alone, the N-subjettiness ratios as
-`baseline/tau21` = 1 - tau21 and `baseline/tau32` = 1 - tau32 (all three read from the JointVAE
-score file, so they are the same test jets), and the plain conv autoencoder's MSE
+Baselines side by side (simple ones do well on these benchmarks, [McDermott et al.]): the jet mass alone,
+the N-subjettiness ratios as `baseline/tau21` = 1 - tau21 and `baseline/tau32` = 1 - tau32 (all three
+read from the JointVAE score file, so they are the same test jets), and the plain conv autoencoder's MSE
 (`jetad baseline`). Every score is "larger = more anomalous", its direction fixed before any label
 is seen: a two-prong (W, Z) jet has a small tau21 and a three-prong (top) jet a small tau32, hence
 1 - tau. A score file without tau21 / tau32 (an older jetad score's) is evaluated without those

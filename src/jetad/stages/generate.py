@@ -1,8 +1,8 @@
 """`jetad generate`: one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet
-(SPEC 1.2; the generator is jetad.data.generate).
+([Kasieczka et al. 2019]'s jet definition; the generator is jetad.data.generate).
 
 Each chunk is independent and byte-reproducible from (seed, process, chunk id), so chunks are
-parallel Snakemake jobs and DVC stages. Output is the top-tagging layout (SPEC 1.1)."""
+parallel Snakemake jobs and DVC stages. Output is the top-tagging layout ([Kasieczka et al. 2019])."""
 
 from __future__ import annotations
 

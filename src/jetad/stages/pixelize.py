@@ -1,6 +1,6 @@
-"""`jetad pixelize`: jet constituents -> centred, rotated, flipped, normalized jet images
-(SPEC 1.3; the conventions and the kernel are in jetad.data.pixelize), with each jet's
-kinematics, N-subjettiness ratios and process."""
+"""`jetad pixelize`: jet constituents -> centred, rotated, flipped, normalized jet images ([Valente 2022]
+ch. 3, [Kasieczka et al. 2019]; the conventions and the kernel are in jetad.data.pixelize), with each
+jet's kinematics, N-subjettiness ratios and process."""
 
 from __future__ import annotations
 

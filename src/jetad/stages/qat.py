@@ -1,4 +1,5 @@
-"""`jetad qat`: train the reduced quantized encoder (SPEC 4) as a JointVAE with the float decoder.
+"""`jetad qat`: train the reduced quantized encoder ([Valente 2022] Table 3.2) as a JointVAE with the
+float decoder.
 
 The decoder comes from the trained JointVAE (`jetad train`), is kept frozen unless
 `qat.train_decoder` is true, and is used only in training: the FPGA runs the encoder alone.

@@ -14,7 +14,7 @@ Every number in the CSV carries its source:
 - whole-design figures (`--design`, `--design-json`, `--design-table`): totals, latency and
   initiation interval per source (`jetad.fpga.estimate.design`: reports, the analytic hls4ml model of
   `jetad.fpga.estimate.latency`, da4ml);
-- `rho_extrapolated`: rho(a, b) times a reference layer's numbers (SPEC 5), the reference named
+- `rho_extrapolated`: rho(a, b) times a reference layer's numbers ([Valente 2022] ch. 3), the reference named
   in `reference` (a `--reports` project, or the thesis' Table 3.5 Vivado HLS 2020.1 row of
   conv2_b1_1, whose numbers are listed as source `thesis_vivado_hls_2020.1`).
 Percentages are of the U250 totals (LUT 1,728,000; FF 3,456,000; DSP 12,288; BRAM 5,376).

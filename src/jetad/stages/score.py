@@ -1,4 +1,4 @@
-"""`jetad score`: the eight anomaly scores of SPEC §3 for every test jet.
+"""`jetad score`: the eight anomaly scores of [Valente 2022] ch. 3 for every test jet.
 
 The KL scores come from the encoder's distribution parameters alone (analytic KL, no sampling).
 The reconstruction fed to the image scores uses the latent without noise (z = mean,

@@ -1,4 +1,4 @@
-"""`jetad split` (SPEC 1.4): the background class (`split.background`) into train/val/test,
+"""`jetad split` ([Valente 2022] ch. 3): the background class (`split.background`) into train/val/test,
 every other class into test (the split itself: jetad.data.split)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`jetad train`: fit the JointVAE on QCD jet images (SPEC §2), checkpointing every epoch.
+"""`jetad train`: fit the JointVAE on QCD jet images ([Dupont 2018]; [Valente 2022] ch. 3), checkpointing
+every epoch.
 
 A killed run restarts from its last completed epoch: the checkpoint directory holds the
 weights, optimizer state, learning rate, early-stopping counters and history, and is keyed by

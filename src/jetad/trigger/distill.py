@@ -246,9 +246,9 @@ def paired_drop_interval(label, process, signal: str, reference: np.ndarray,
 def target_check(design: dict, auc: float, reference_auc: float, max_pct: float = 30.0,
                  max_latency_ns: float = 200.0, max_interval: int = 5,
                  max_auc_drop: float = 0.02, mismatches: int = 0) -> dict:
-    """Each criterion of issue 15's target, with the value it was judged on; `mismatches`
-    (RTL outputs that differ from QKeras) fails it: such a netlist does not compute the score
-    whose AUC is quoted."""
+    """Each criterion of the trigger target (resources, latency, interval, AUC drop), with the value it
+    was judged on; `mismatches` (RTL outputs that differ from QKeras) fails it: such a netlist does not
+    compute the score whose AUC is quoted."""
     checks = {f"{k}_pct": (design.get(f"{k}_pct") or 0.0) < max_pct
               for k in ("LUT", "FF", "DSP", "BRAM")}
     checks["latency_ns"] = design["latency_ns"] <= max_latency_ns

@@ -1,4 +1,4 @@
-"""jetad.fpga.estimate.rho: the rho factor of SPEC 5 and the extrapolation it tags."""
+"""jetad.fpga.estimate.rho: the rho factor of [Valente 2022] ch. 3 and the extrapolation it tags."""
 
 import pytest
 

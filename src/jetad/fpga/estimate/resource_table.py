@@ -17,7 +17,7 @@ from jetad.fpga.hls4ml import build
 from jetad.fpga.hls4ml import vivado_report as report
 from jetad.fpga.rtl import yosys
 
-# Thesis Table 3.5 (Vivado HLS 2020.1 estimates, SPEC 5); conv2_b0_0 was itself extrapolated.
+# [Valente 2022] Table 3.5 (Vivado HLS 2020.1 estimates); conv2_b0_0 was itself extrapolated.
 THESIS = {
     "conv2_b0_0": {"DSP": 752, "LUT": 6_189_696, "FF": 229_536, "BRAM": 288},
     "conv2_b1_1": {"DSP": 47, "LUT": 386_856, "FF": 14_346, "BRAM": 18},
@@ -186,7 +186,7 @@ def table_markdown(rows: list[dict], shapes: dict) -> str:
         f"Vivado logic synthesis; {THESIS_SOURCE} = the thesis' numbers; "
         "rho_extrapolated = rho x reference.",
         "The thesis' conv2_b0_0 row is exactly 16x its conv2_b1_1 row, whereas rho "
-        "(SPEC 5 formula) gives 6.4 for the thesis shapes (20,20,16,10) vs (10,10,20,5); "
+        "(the formula of the thesis, ch. 3) gives 6.4 for the thesis shapes (20,20,16,10) vs (10,10,20,5); "
         "the rho rows here use this model's shapes.",
     ]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@
   LUTs (yosys synth_xilinx of the same Verilog: 1,667 LUTs for conv1_b2_0, cost 1,493 at
   adder_size=1, 77 at -1).
 
-Percentages are against the U250 totals of SPEC 5.
+Percentages are against the Alveo U250's totals, as in [Valente 2022] Table 3.5.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The rho factor: resources of an unsynthesized conv layer from a synthesized reference (SPEC 5).
+"""The rho factor: resources of an unsynthesized conv layer from a synthesized reference ([Valente 2022]
+ch. 3; [hls4ml]).
 
     rho(a, b) = [(h_a/s)(w_a/s) d_in,a d_out,a] / [(h_b/s)(w_b/s) d_in,b d_out,b]
 

@@ -11,24 +11,24 @@ main branch of 2026-06-10 (commit ef92ebdf2): all three are still needed there.
 1. `keras` -> tf_keras (`_alias_keras`). hls4ml 1.3.0 picks its Keras parser from the installed
    `keras` package, not from the model: `converters/__init__.py::convert_from_keras_model` and
    `utils/config.py::config_from_keras_model` do `import keras` and take the Keras-3 parser when
-   `keras.__version__ >= '3.0'` (since hls4ml PR #1116, "Keras v3 Support"). TensorFlow >= 2.16
+   `keras.__version__ >= '3.0'` (since hls4ml#1116, "Keras v3 Support"). TensorFlow >= 2.16
    installs Keras 3 next to tf_keras (Keras 2, which QKeras 0.9.0 needs), so a tf_keras model
    reaches the Keras-3 parser and fails ("'Node' object has no attribute 'arguments'").
    `sys.modules['keras']` is aliased to tf_keras before hls4ml is imported and stays so for the
    process (hls4ml imports `keras` lazily at conversion time); with TF_USE_LEGACY_KERAS=1 (set by
-   `jetad`) all jetad code uses tf_keras anyway. hls4ml PR #1473 (QKeras v3 handlers, 2026-05)
+   `jetad`) all jetad code uses tf_keras anyway. hls4ml#1473 (QKeras v3 handlers, 2026-05)
    is the upstream route off this: QKeras models on Keras 3.
 2. QKeras' leaky `quantized_relu` in the bit-exact pass (`_patch_leaky_relu`). For
    `quantized_relu(..., negative_slope=s)` hls4ml's QKeras handler (`converters/keras/qkeras.py::
-   get_activation_quantizer`, since PR #987) names the activation 'leaky_relu', while the
+   get_activation_quantizer`, since hls4ml#987) names the activation 'leaky_relu', while the
    bit-exact rule for parametrized activations (`model/optimizer/passes/bit_exact.py`,
-   `_produce_kif` for `ParametrizedActivation`, PR #1392) matches only 'leakyrelu'; its fallback
+   `_produce_kif` for `ParametrizedActivation`, hls4ml#1392) matches only 'leakyrelu'; its fallback
    branch then calls `np.ones(k)` on an array (meant `np.ones_like`) and crashes with "only
    integer scalar arrays can be converted to a scalar index". The patch runs hls4ml's
    'leakyrelu' range rule for 'leaky_relu'. No upstream issue filed.
-3. Bit-exact rules for Cropping2D (`_patch_cropping`). hls4ml supports Cropping2D since PR #1309
-   (issue #1308) but `bit_exact.py` has no `_produce_kif` for it (NotImplementedError when a
-   `bit_exact=True` model holds one; ZeroPadding got its rules in PR #1482, Cropping did not), and
+3. Bit-exact rules for Cropping2D (`_patch_cropping`). hls4ml supports Cropping2D since hls4ml#1309
+   (reported in hls4ml#1308) but `bit_exact.py` has no `_produce_kif` for it (NotImplementedError when a
+   `bit_exact=True` model holds one; ZeroPadding got its rules in hls4ml#1482, Cropping did not), and
    the default `_request_kif` would ask for every bit of the cropped-away inputs. jetad's
    per-group form of grouped convs (`jetad.fpga.hls4ml.grouped`) is built from Cropping2D layers.
 """

@@ -1,13 +1,14 @@
 """hls4ml 1.3 extension layer: instance normalization = Keras `GroupNormalization(groups=-1)`.
 
-hls4ml has no instance or group normalization (upstream issue #717, PR #1545 open). This module
-adds one through hls4ml's extension API: an hls4ml layer class (`InstanceNorm`), a Keras-v2 parser
-handler for `GroupNormalization`, a config and a function-call template for the Vivado (and Vitis)
-backends, the C++ in `nnet_instancenorm.h`, and the bit-exact precision hooks hls4ml 1.3 needs for
-any layer in a `bit_exact=True` model.
+hls4ml has no instance or group normalization (fastmachinelearning/hls4ml#717; pull request hls4ml#1545
+open). This module adds one through hls4ml's extension API: an hls4ml layer class (`InstanceNorm`), a
+Keras-v2 parser handler for `GroupNormalization`, a config and a function-call template for the Vivado
+(and Vitis) backends, the C++ in `nnet_instancenorm.h`, and the bit-exact precision hooks hls4ml 1.3
+needs for any layer in a `bit_exact=True` model.
 
-Semantics (SPEC 2, 5): channel-last input (height, width, channels); per image and channel, the mean
-and the *biased* variance over all pixels, y = (x - mean) / sqrt(var + epsilon) * gamma + beta.
+Semantics (the instance normalization of [Valente 2022] ch. 3, as Keras computes it): channel-last input
+(height, width, channels); per image and channel, the mean and the *biased* variance over all pixels,
+y = (x - mean) / sqrt(var + epsilon) * gamma + beta.
 
 Precision: the sums, mean and variance use `accum_t`, the per-channel multiplier gamma/sqrt(var+eps)
 `norm_t`, gamma `scale_t`, beta `bias_t`; the output `result_t`. The layer is "trusted" in hls4ml's

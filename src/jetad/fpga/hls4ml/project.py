@@ -1,5 +1,5 @@
 """Convert a QKeras model with hls4ml 1.3 and write its project: the settings, the conversion
-(always `bit_exact=True`, SPEC 5: without it hls4ml's default types overflow the accumulators),
+(always `bit_exact=True`, [hls4ml] 1.3: without it hls4ml's default types overflow the accumulators),
 the project directory with its build script, and bytes that do not change between runs.
 
 Three things hls4ml and Keras write differently on every run are made deterministic here

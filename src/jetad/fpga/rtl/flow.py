@@ -9,8 +9,9 @@ stage, as its `da4ml convert` CLI) and writes Verilog with `da4ml.codegen.RTLMod
 `Design.compile()` builds that Verilog with Verilator into a library that clocks one sample in
 per cycle and reads each result `latency` cycles later (da4ml's binder), so a wrong latency or an
 initiation interval above 1 gives wrong outputs; `Design.synthesize()` runs yosys
-`synth_xilinx -family xcup` (`jetad.fpga.rtl.yosys`) for LUT and FF. Latency in cycles is the number
-of pipeline stages; at the 5 ns clock (SPEC 5) ns = 5 x cycles. Nothing here needs a vendor tool.
+`synth_xilinx -family xcup` (`jetad.fpga.rtl.yosys`) for LUT and FF. Latency in cycles is the number of
+pipeline stages; at the 5 ns clock of [Valente 2022] (200 MHz) ns = 5 x cycles. Nothing here needs a
+vendor tool.
 
 The RTL's input is the model's input quantizer's output (an FPGA receives fixed-point words): feed
 `Design.predict` the quantized inputs (`input_grid`), QKeras the raw ones.
