@@ -2,16 +2,18 @@
 and for a pipeline stage its inputs, outputs, parameter sections and resources.
 
 A stage is written the way a Snakemake rule reads: named inputs and outputs, and arguments
-whose pipeline value refers to them (`"{input.train}"`, `"{output.model}"`,
-`"{wildcards.chunk}"`, `"{threads}"`). jetad.pipeline.render turns one such declaration into
+whose pipeline value refers to them (`"{input.images}"`, `"{output.model}/qencoder.h5"`,
+`"{threads}"`); a flag named like an input, output or wildcard takes it without saying
+(`--train` of a stage with an input `train`). jetad.pipeline.render turns one such declaration into
 a Snakemake rule and a DVC stage; jetad.cli turns its arguments into `jetad <stage>`'s
 argparse. Kept free of heavy imports: `jetad --help` builds every parser from it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # dvc.yaml lists an output under one of these keys
@@ -34,8 +36,10 @@ class FromParams:
 @dataclass(frozen=True)
 class Arg:
     """One command-line argument of `jetad <stage>` (argparse's add_argument keywords), and
-    `value`: what the pipeline passes (None: the pipeline leaves it out). A value is a
-    string in Snakemake's shell syntax, or a FromParams that gives the string. `when` names a
+    `value`: what the pipeline passes, a string in Snakemake's shell syntax or a FromParams
+    that gives the string. Left out, a flag named like an input, output or wildcard of the
+    stage takes it (`--train`: `{input.train}`; the name is the flag's, dashes as
+    underscores, or its `dest`); else the pipeline does not pass the argument. `when` names a
     jetad.pipeline.values function: the pipeline passes the argument only where it is true."""
 
     flag: str
@@ -172,9 +176,29 @@ class Stage(Command):
             return f"jetad {self.command} --log {{log}} {self.action}"
         return f"jetad {self.name}"
 
+    def value_of(self, arg: Arg) -> str | FromParams | None:
+        """What the pipeline passes for `arg` (see Arg): None when it leaves it out."""
+        if arg.value is not None:
+            for kind, name in _REFERENCE.findall(arg.value if isinstance(arg.value, str) else ""):
+                if name not in (self.inputs if kind == "input" else self.outputs):
+                    raise KeyError(f"stage {self.name}: {arg.flag} {arg.value}: no {kind} {name}")
+            return arg.value
+        name = arg.dest or arg.flag.lstrip("-").replace("-", "_")
+        found = [f"{{{kind}.{name}}}" for kind, names in (
+            ("input", self.inputs), ("output", self.outputs), ("wildcards", self.wildcards))
+                 if name in names]
+        if len(found) > 1:
+            raise KeyError(f"stage {self.name}: {arg.flag} could be {' or '.join(found)}; "
+                           "give its value")
+        return found[0] if found else None
+
     @property
     def pipeline_args(self) -> tuple[Arg, ...]:
-        return tuple(a for a in self.args if a.value is not None)
+        """The arguments the pipeline passes, each with its value."""
+        return tuple(replace(a, value=v) for a in self.args if (v := self.value_of(a)) is not None)
+
+
+_REFERENCE = re.compile(r"\{(input|output)\.(\w+)\}")
 
 
 def section_of(name: str) -> str:
