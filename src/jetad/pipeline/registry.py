@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from jetad.data.processes import PROCESSES
 from jetad.errors import UndeclaredSection
+from jetad.pipeline import values
 from jetad.pipeline.spec import (
     ALL_SECTIONS,
     METRICS,
@@ -73,7 +74,7 @@ COMMANDS: tuple[Command, ...] = (
         params=("seed", "generate"),
         wildcards={
             # qcd and generate.signals (DVC: as params.yaml has them when dvc.yaml is written)
-            "process": Wildcard("|".join(PROCESSES), FromParams("generated_processes")),
+            "process": Wildcard("|".join(PROCESSES), FromParams(values.generated_processes)),
             "chunk": Wildcard(r"\d+", "${generate.chunks}"),
         },
         threads=1,
@@ -99,18 +100,18 @@ COMMANDS: tuple[Command, ...] = (
         "merge generated chunks / downloaded or user files into one file per process",
         args=(
             Arg("--source", choices=("generate", "download", "file"), required=True,
-                value=FromParams("source")),
+                value=FromParams(values.source)),
             Arg("--in", dest="input", required=True,
                 help="folder of generated chunks or downloaded files, or the own file",
-                value=FromParams("jets_in")),
+                value=FromParams(values.jets_in)),
             Arg("--out-dir", required=True,
                 help="folder of the outputs, one <process>.h5 per process (source generate: "
                      "qcd and generate.signals; else qcd and top)",
                 value="data/jets"),
         ),
         # DVC: the folder, whose files are the generate stages' outs
-        inputs={"sources": FromParams("jets_source_files", dvc=["data/chunks"])},
-        outputs={"jets": FromParams("jet_files")},
+        inputs={"sources": FromParams(values.jets_source_files, dvc=["data/chunks"])},
+        outputs={"jets": FromParams(values.jet_files)},
         params=("data", "generate", "download"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
@@ -129,7 +130,7 @@ COMMANDS: tuple[Command, ...] = (
                 help="threads (default: all cores available to this process)",
                 value="{threads}"),
         ),
-        inputs={"jets": FromParams("jet_files")},
+        inputs={"jets": FromParams(values.jet_files)},
         outputs={"images": "data/images/images.h5"},
         params=("pixelize",),
         threads=2,
@@ -176,7 +177,7 @@ COMMANDS: tuple[Command, ...] = (
         params=("seed", "data", "train"),
         threads=2,
         # the thesis preset is a day of CPU: ask the cluster for a GPU there
-        resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams("gpu")},
+        resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams(values.gpu)},
     ),
     Stage(
         "score", "jetad.stages.score",
@@ -427,12 +428,12 @@ COMMANDS: tuple[Command, ...] = (
                 value="{output.project}"),
             Arg("--logic-synthesis", choices=("on", "off"), default="off",
                 help="on: Vivado's logic synthesis follows (resources.logic_synthesis)",
-                value=FromParams("logic_synthesis")),
+                value=FromParams(values.logic_synthesis)),
         ),
         inputs={"projects": "results/hls"},
         outputs={"project": Out("results/synth/{mode}/{part}", directory=True)},
         log="logs/synth/{mode}/{part}.log",
-        snakemake_params={"logic_synthesis": FromParams("logic_synthesis")},
+        snakemake_params={"logic_synthesis": FromParams(values.logic_synthesis)},
         wildcards={"mode": Wildcard("layer|block"), "part": Wildcard()},
         threads=1,
         # generous: Vivado HLS time and memory grow with the unrolled multipliers of a layer
@@ -440,7 +441,7 @@ COMMANDS: tuple[Command, ...] = (
         # one job per layer project ('<mode>/<part>') when resources.synthesis is on (or auto
         # with the tool on PATH); DVC cannot add stages by a parameter
         engines=("snakemake",),
-        when="synth_projects",
+        when=values.synth_projects,
     ),
     Stage(
         "resources", "jetad.stages.resources",
@@ -462,7 +463,7 @@ COMMANDS: tuple[Command, ...] = (
             Arg("--reports", nargs="*", default=[],
                 help="synthesized hls4ml project dirs, named after the layer (added to "
                      "resources.reports)",
-                value="{input.synthesized}", when="synth_projects"),
+                value="{input.synthesized}", when=values.synth_projects),
             Arg("--extra-design", nargs="*", default=[],
                 help="design CSVs of other designs to add to the design outputs (jetad "
                      "distill --design: the trigger student)", value="{input.student}"),
@@ -470,9 +471,9 @@ COMMANDS: tuple[Command, ...] = (
         inputs={
             "model": "results/quantized/model",
             "student": "results/trigger/design.csv",
-            "synthesized": FromParams("synth_outputs", dvc=[]),
+            "synthesized": FromParams(values.synth_outputs, dvc=[]),
             # projects synthesized elsewhere and copied back (Snakemake checks they exist)
-            "copied_back": FromParams("copied_back", dvc=[]),
+            "copied_back": FromParams(values.copied_back, dvc=[]),
         },
         outputs={
             "csv": "results/fpga/resources.csv",
@@ -494,7 +495,7 @@ COMMANDS: tuple[Command, ...] = (
             Arg("--json", required=True, help="output JSON"),
             Arg("--html", required=True, help="output HTML table for the report"),
         ),
-        inputs={"jets": FromParams("jet_files")},
+        inputs={"jets": FromParams(values.jet_files)},
         outputs={
             "json": Out("results/provenance.json", cache=False),
             "html": Out("results/provenance.html", cache=False,
@@ -515,7 +516,7 @@ def command(name: str) -> Command:
     raise KeyError(name)
 
 
-# The FPGA design-space scan (issue 15): a pipeline of its own over the main pipeline's split
+# The FPGA design-space scan: a pipeline of its own over the main pipeline's split
 # and JointVAE, outside `all` and the default `dvc repro` (workflow/rules/dse.smk, target
 # `dse`; workflow/dse/dvc.yaml). One QAT and one whole-encoder emulation per precision, one
 # job per point of the `dse:` grid (precision x io_type x strategy x reuse factor), gathered
@@ -525,7 +526,7 @@ def command(name: str) -> Command:
 # `jetad dse table` refuses points that are not params.yaml's grid.
 _DSE_DIR = "results/dse/{precision}"
 _DSE_POINT = _DSE_DIR + "/{io_type}/{strategy}/rf{reuse}"
-_PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams("dse_precisions"))}
+_PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams(values.dse_precisions))}
 _DSE = command("dse")
 
 DSE_STAGES: tuple[Stage, ...] = (
@@ -557,14 +558,14 @@ DSE_STAGES: tuple[Stage, ...] = (
         log="logs/dse/{precision}/{io_type}/{strategy}/rf{reuse}.log",
         params=("hls", "resources"),
         wildcards={**_PRECISION,
-                   "io_type": Wildcard("io_parallel|io_stream", FromParams("dse_io_types")),
-                   "strategy": Wildcard("Latency|Resource", FromParams("dse_strategies")),
-                   "reuse": Wildcard(r"\d+", FromParams("dse_reuse_factors"))},
+                   "io_type": Wildcard("io_parallel|io_stream", FromParams(values.dse_io_types)),
+                   "strategy": Wildcard("Latency|Resource", FromParams(values.dse_strategies)),
+                   "reuse": Wildcard(r"\d+", FromParams(values.dse_reuse_factors))},
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     action_stage(
         _DSE, "table", "dse",
-        inputs={"points": FromParams("dse_point_files")},
+        inputs={"points": FromParams(values.dse_point_files)},
         outputs={"csv": "results/dse/dse.csv", "md": "results/dse/dse.md",
                  "figure": "results/dse/pareto.pdf"},
         log="logs/dse/table.log",

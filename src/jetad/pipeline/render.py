@@ -38,8 +38,12 @@ def _header(comment: str) -> str:
             "current).\n")
 
 
-def _call(spec: FromParams, params: dict):
-    return getattr(values, spec.name)(params)
+def _name(fn) -> str:
+    """A function's name in the generated Snakemake file, which imports it from values."""
+    if fn.__module__ != values.__name__ or getattr(values, fn.__name__, None) is not fn:
+        raise ValueError(f"{fn.__module__}.{fn.__qualname__}: FromParams and `when` take "
+                         f"functions of {values.__name__}")
+    return fn.__name__
 
 
 # --- Snakemake ---------------------------------------------------------------------------
@@ -47,7 +51,7 @@ def _call(spec: FromParams, params: dict):
 def _py(value) -> str:
     """A value as Snakemake (Python) source: FromParams are called on `config`."""
     if isinstance(value, FromParams):
-        return f"{value.name}(config)"
+        return f"{_name(value.fn)}(config)"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_py(v) for v in value) + "]"
     return json.dumps(value)
@@ -91,7 +95,7 @@ def _smk_shell(stage: Stage) -> str:
         else:
             _, when, piece = p
             inner = " + ".join(_py(x) for x in piece)
-            exprs.append(f"({inner} if {when}(config) else \"\")")
+            exprs.append(f"({inner} if {_name(when)}(config) else \"\")")
     return " + ".join(exprs)
 
 
@@ -121,7 +125,7 @@ def _smk_rule(stage: Stage) -> list[str]:
         lines += [f"        {k}={_py(v)}," for k, v in stage.resources.items()]
     lines += ["    shell:", f"        {_smk_shell(stage)}"]
     if stage.when:
-        lines = [f"if {stage.when}(config):", ""] + [f"    {line}" if line else line
+        lines = [f"if {_name(stage.when)}(config):", ""] + [f"    {line}" if line else line
                                                      for line in lines]
     return lines
 
@@ -137,8 +141,8 @@ def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO) -> str:
         found = [*stage.inputs.values(), *(out(o).path for o in stage.outputs.values()),
                  *stage.resources.values(), *stage.snakemake_params.values(),
                  *(a.value for a in stage.pipeline_args)]
-        used |= {v.name for v in found if isinstance(v, FromParams)}
-        used |= {name for name in (stage.when, *(a.when for a in stage.args)) if name}
+        used |= {_name(v.fn) for v in found if isinstance(v, FromParams)}
+        used |= {_name(fn) for fn in (stage.when, *(a.when for a in stage.args)) if fn}
     text = _header("#") + intro + (
         "from jetad.pipeline.values import (\n"
         + "".join(f"    {name},\n" for name in sorted(used)) + ")\n")
@@ -152,7 +156,7 @@ def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO) -> str:
 
 def _dvc_paths(value, params: dict) -> list[str]:
     if isinstance(value, FromParams):
-        value = value.dvc if value.dvc is not None else _call(value, params)
+        value = value.dvc if value.dvc is not None else value.fn(params)
     return [value] if isinstance(value, str) else list(value)
 
 
@@ -186,9 +190,9 @@ def _dvc_format(template: str, stage: Stage, params: dict) -> str:
 def dvc_command(stage: Stage, params: dict) -> str:
     words = [_dvc_format(stage.head, stage, params)]
     for arg in stage.pipeline_args:
-        if arg.when and not getattr(values, arg.when)(params):
+        if arg.when and not arg.when(params):
             continue
-        value = (_call(arg.value, params) if isinstance(arg.value, FromParams)
+        value = (arg.value.fn(params) if isinstance(arg.value, FromParams)
                  else _dvc_format(arg.value, stage, params))
         words.append(f"{arg.flag} {value}")
     if not stage.action:
@@ -206,7 +210,7 @@ def dvc_stage(stage: Stage, params: dict, root: Path, wdir: str | None = None) -
 
     body: dict = {"wdir": wdir} if wdir else {}
     if stage.wildcards:
-        body["matrix"] = {k: (_call(w.values, params) if isinstance(w.values, FromParams)
+        body["matrix"] = {k: (w.values.fn(params) if isinstance(w.values, FromParams)
                               else w.values) for k, w in stage.wildcards.items()}
     body["cmd"] = dvc_command(stage, params)
     names = sections(stage, params)

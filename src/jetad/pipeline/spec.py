@@ -24,13 +24,18 @@ ALL_SECTIONS = ("*",)
 
 @dataclass(frozen=True)
 class FromParams:
-    """A value that depends on params.yaml: the function `name` of jetad.pipeline.values,
+    """A value that depends on params.yaml: `fn`, a function of jetad.pipeline.values,
     called with the parameters. Snakemake calls it on its `config` when it builds the graph;
     dvc.yaml holds its value for DVC's parameters (jetad.pipeline.values.dvc_params), or
     `dvc` when DVC's description differs (a folder dep for Snakemake's list of files)."""
 
-    name: str
+    fn: Callable[[dict], Any]
     dvc: Any = None
+
+    @property
+    def name(self) -> str:
+        """The function's name, as the generated Snakemake file imports and calls it."""
+        return self.fn.__name__
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Arg:
     `value`: what the pipeline passes, a string in Snakemake's shell syntax or a FromParams
     that gives the string. Left out, a flag named like an input, output or wildcard of the
     stage takes it (`--train`: `{input.train}`; the name is the flag's, dashes as
-    underscores, or its `dest`); else the pipeline does not pass the argument. `when` names a
+    underscores, or its `dest`); else the pipeline does not pass the argument. `when`, a
     jetad.pipeline.values function: the pipeline passes the argument only where it is true."""
 
     flag: str
@@ -51,7 +56,7 @@ class Arg:
     choices: tuple | None = None
     dest: str | None = None
     value: str | FromParams | None = None
-    when: str | None = None
+    when: Callable[[dict], Any] | None = None
 
     def add_to(self, parser) -> None:
         kwargs = {k: getattr(self, k) for k in ("help", "type", "nargs", "choices", "dest")
@@ -154,7 +159,7 @@ class Stage(Command):
     threads: int | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     engines: tuple[str, ...] = ("snakemake", "dvc")
-    when: str | None = None
+    when: Callable[[dict], Any] | None = None
     command: str | None = None
     action: str | None = None
 

@@ -1,7 +1,12 @@
-"""The parts of the pipeline that depend on params.yaml (the FromParams of
+"""The parts of the pipeline that depend on params.yaml (the FromParams and `when` of
 jetad.pipeline.registry). Snakemake calls these on its `config` when it builds the graph
-(workflow/rules/stages.smk imports them); `python -m jetad.pipeline --write` calls them on
-dvc_params() to write dvc.yaml, whose stages describe one configuration."""
+(the generated rules import them); `python -m jetad.pipeline --write` calls them on
+dvc_params() to write dvc.yaml, whose stages describe one configuration.
+
+The registry refers to these functions, and `jetad --help` imports the registry: each
+function imports what it needs (jetad.params and its yaml and jsonschema, hls4ml's helpers)
+when called, so that building the parser stays light (tests/test_cli.py).
+"""
 
 from __future__ import annotations
 
