@@ -10,6 +10,8 @@ The order here is the order of `jetad --help` and of the generated files.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jetad.data.processes import PROCESSES
 from jetad.errors import UndeclaredSection
 from jetad.pipeline import values
@@ -26,10 +28,16 @@ from jetad.pipeline.spec import (
     Stage,
     Wildcard,
     action_stage,
-    section_of,
 )
 
 MEM = 8000  # MB: the training and image stages hold the image files in memory
+# the one key of `data` the stages after jets read: the data caveat on their figures
+SOURCE = "data.source"
+
+
+def _keys(section: str, *keys: str) -> tuple[str, ...]:
+    """Keys of a section declared one by one: the stage reads these only (see Stage)."""
+    return tuple(f"{section}.{k}" for k in keys)
 
 
 def _fpga(path: str, caption: str) -> Out:
@@ -71,7 +79,10 @@ COMMANDS: tuple[Command, ...] = (
         ),
         outputs={"chunk": "data/chunks/{process}_{chunk}.h5"},
         log="logs/generate/{process}_{chunk}.log",
-        params=("seed", "generate"),
+        # not chunks and signals, which choose the jobs: a new chunk leaves the others be
+        params=("seed", *_keys("generate", "jets_per_chunk", "ecm", "pthat_min", "pthat_max",
+                               "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max",
+                               "match_dr")),
         wildcards={
             # qcd and generate.signals (DVC: as params.yaml has them when dvc.yaml is written)
             "process": Wildcard("|".join(PROCESSES), FromParams(values.generated_processes)),
@@ -89,7 +100,8 @@ COMMANDS: tuple[Command, ...] = (
         ),
         outputs={"file": "data/download/{name}"},
         log="logs/download/{name}.log",
-        params=("download",),
+        # not files, which chooses the jobs
+        params=_keys("download", "record", "url", "api", "md5", "timeout"),
         wildcards={"name": Wildcard()},
         resources={"mem_mb": 1000, "runtime": 240},
         # DVC runs the offline source (data.source: generate) only
@@ -112,7 +124,8 @@ COMMANDS: tuple[Command, ...] = (
         # DVC: the folder, whose files are the generate stages' outs
         inputs={"sources": FromParams(values.jets_source_files, dvc=["data/chunks"])},
         outputs={"jets": FromParams(values.jet_files)},
-        params=("data", "generate", "download"),
+        # data.source and data.file come as --source and --in
+        params=(*_keys("generate", "chunks", "signals"), "download.files"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
@@ -174,7 +187,7 @@ COMMANDS: tuple[Command, ...] = (
             "plot": Out("results/training.pdf",
                         report=Report("../report/training.rst", "Training")),
         },
-        params=("seed", "data", "train"),
+        params=("seed", SOURCE, "train"),
         threads=2,
         # the thesis preset is a day of CPU: ask the cluster for a GPU there
         resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams(values.gpu)},
@@ -192,7 +205,7 @@ COMMANDS: tuple[Command, ...] = (
         inputs={"model": "results/model/jointvae", "test": "data/split/test.h5"},
         outputs={"scores": "results/scores.h5",
                  "figures": _figures("results/figures/score")},
-        params=("seed", "data", "score"),
+        params=("seed", SOURCE, "score"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 120},
     ),
@@ -202,19 +215,17 @@ COMMANDS: tuple[Command, ...] = (
         "baselines",
         args=(
             Arg("--scores", required=True, help="JointVAE score file (jetad score)"),
-            Arg("--baseline-scores", help="conv-autoencoder score file (jetad baseline)",
-                value="{input.baseline}"),
+            Arg("--baseline-scores", help="conv-autoencoder score file (jetad baseline)"),
             Arg("--roc", required=True, help="output PDF of the ROC curves"),
             Arg("--metrics", required=True, help="output metrics JSON"),
             Arg("--figures", help="directory for score distributions and the latent PCA"),
             Arg("--supervised-scores",
-                help="supervised classifier score file (jetad supervised): the ceiling",
-                value="{input.supervised}"),
+                help="supervised classifier score file (jetad supervised): the ceiling"),
             Arg("--summary", help="output markdown table: signal x score, AUC and 1/eps_B"),
             Arg("--summary-csv", help="the same table as CSV"),
         ),
-        inputs={"scores": "results/scores.h5", "baseline": "results/baseline_scores.h5",
-                "supervised": "results/supervised_scores.h5"},
+        inputs={"scores": "results/scores.h5", "baseline_scores": "results/baseline_scores.h5",
+                "supervised_scores": "results/supervised_scores.h5"},
         outputs={
             "roc": Out("results/roc.pdf", report=Report("../report/roc.rst", "Evaluation")),
             "metrics": Out("results/metrics.json", dvc=METRICS, cache=False),
@@ -223,11 +234,10 @@ COMMANDS: tuple[Command, ...] = (
                            report=Report("../report/summary.rst", "Evaluation")),
             "summary_csv": "results/summary.csv",
         },
-        params=("seed", "data", "evaluate"),
+        params=("seed", SOURCE, "evaluate"),
         resources={"mem_mb": 4000, "runtime": 30},
     ),
-    # Snakemake only (workflow/rules/scan.smk): the runs of the beta / capacity scan and the
-    # seed repeats are rules made from params.yaml's `scan` section, not dvc.yaml stages
+    # its pipeline stages are SCAN_STAGES below, Snakemake's only
     Command(
         "scan", "jetad.stages.scan",
         "beta / capacity scan and seed repeats: write a run's params, gather the runs' tables",
@@ -236,17 +246,18 @@ COMMANDS: tuple[Command, ...] = (
                 Arg("--group", required=True, choices=("scan", "seeds"),
                     help="scan: a point of scan.points; seeds: a seed of scan.seeds"),
                 Arg("--run", required=True, help="the point's name or the seed"),
-                Arg("--out", required=True, help="output parameter file (YAML)"))),
+                Arg("--out", required=True, help="output parameter file (YAML)",
+                    value="{output.params}"))),
             *(Action(name, f"gather run folders into {what}", args=(
                 Arg("--runs", nargs="+", required=True,
                     help="run folders, each with params.yaml, training_metrics.json and "
-                         "metrics.json"),
+                         "metrics.json", value=FromParams(runs)),
                 Arg("--csv", required=True, help="output CSV"),
                 Arg("--md", required=True, help="output Markdown table"),
                 *((Arg("--json", required=True, help="output JSON: mean and std per column"),)
                   if name == "seeds" else ())))
-              for name, what in (("table", "the scan table"),
-                                 ("seeds", "the spread over seeds"))),
+              for name, what, runs in (("table", "the scan table", values.scan_runs),
+                                       ("seeds", "the spread over seeds", values.seed_runs))),
         ),
     ),
     # the FPGA design-space scan: its pipeline stages are DSE_STAGES below, one per action
@@ -357,7 +368,7 @@ COMMANDS: tuple[Command, ...] = (
             "weights": Out("results/quantized/weights.pdf",
                            report=Report("../report/figures.rst", "Figures")),
         },
-        params=("seed", "data", "qat"),
+        params=("seed", SOURCE, "qat"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
@@ -413,7 +424,8 @@ COMMANDS: tuple[Command, ...] = (
             "report": Out("results/fpga/emulation.json", dvc=METRICS, cache=False),
             "table": _fpga("results/fpga/emulation.md", "emulation"),
         },
-        params=("seed", "train", "hls"),
+        # the JointVAE's KL epsilon, for the KL scores of the emulated encoder
+        params=("seed", "train.kl_eps", "hls"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
@@ -483,7 +495,9 @@ COMMANDS: tuple[Command, ...] = (
             "design_json": "results/fpga/design.json",
             "design_table": _fpga("results/fpga/design.md", "design"),
         },
-        params=("hls", "resources"),
+        # the configuration of the whole-design figures (not the emulation's settings)
+        params=(*_keys("hls", "io_type", "strategy", "reuse_factor", "clock_period",
+                       "processes"), "resources"),
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     Stage(
@@ -535,7 +549,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         inputs={"train": "data/split/train.h5", "vae": "results/model/jointvae"},
         outputs={"model": _DSE_DIR + "/qencoder.h5"},
         log="logs/dse/{precision}/qat.log",
-        params=("seed", "data", "qat"),
+        params=("seed", "qat"),
         wildcards=_PRECISION,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
@@ -545,7 +559,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         inputs={"model": _DSE_DIR + "/qencoder.h5", "test": "data/split/test.h5"},
         outputs={"emulation": _DSE_DIR + "/emulation.json"},
         log="logs/dse/{precision}/emulate.log",
-        params=("seed", "train", "hls", "dse.n_images"),
+        params=("seed", "train.kl_eps", "hls", "dse.n_images"),
         wildcards=_PRECISION,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
@@ -556,7 +570,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         outputs={"project": Out(_DSE_POINT + "/project", directory=True),
                  "point": _DSE_POINT + "/point.json"},
         log="logs/dse/{precision}/{io_type}/{strategy}/rf{reuse}.log",
-        params=("hls", "resources"),
+        params=("hls", "resources.dsp_min_bits"),
         wildcards={**_PRECISION,
                    "io_type": Wildcard("io_parallel|io_stream", FromParams(values.dse_io_types)),
                    "strategy": Wildcard("Latency|Resource", FromParams(values.dse_strategies)),
@@ -570,28 +584,74 @@ DSE_STAGES: tuple[Stage, ...] = (
                  "figure": "results/dse/pareto.pdf"},
         log="logs/dse/table.log",
         # the whole section: a changed grid reruns it, and it refuses a stale job list
-        params=("data", "dse"),
+        params=(SOURCE, "dse"),
         resources={"runtime": 5},
     ),
 )
 
 
-def stage_of_action(command_name: str, action: str) -> Stage:
-    """The pipeline stage that runs `jetad <command_name> <action>`."""
-    for s in DSE_STAGES:
-        if (s.command, s.action) == (command_name, action):
-            return s
-    raise KeyError(f"{command_name} {action}")
+# The beta / capacity scan and the seed repeats of the default model: Snakemake targets `scan`
+# and `seeds`, not in `all`, and Snakemake's only (workflow/rules/scan.smk). A run is the
+# pipeline's train -> score -> evaluate with a parameter file of its own
+# (results/<group>/<run>/params.yaml, written by `jetad scan params`), on the pipeline's split
+# and test jets and against its baselines, so the runs differ in their parameters only.
+# Wildcards rather than `dvc exp`: the runs share every upstream output, run side by side (or
+# on a cluster) and are gathered by a rule into one table; DVC experiments would each be a
+# copy of the workspace, queued one after another, with the table left to a script outside
+# the pipeline. A run whose parameters are params.yaml's own (values.pipeline_runs) is the
+# pipeline's run, its outputs copied (rule from_pipeline, jetad.pipeline.render).
+_RUN = "results/{group}/{run}"
+_RUNS = {"wildcards": {"group": Wildcard("scan|seeds"),
+                       "run": Wildcard(r"[A-Za-z0-9][A-Za-z0-9_-]*")},
+         # the run's parameters that its stages read, not params.yaml's
+         "snakemake_params": {"run": FromParams(values.run_sections)},
+         "engines": ("snakemake",)}
+_SCAN = command("scan")
+
+
+def _run_of(name: str, inputs: dict, outputs: dict, changed: dict | None = None) -> Stage:
+    """`jetad <name>` in one run: the pipeline stage on the run's parameter file, with the
+    `outputs` it writes into the run's folder (an argument of an output left out is not
+    passed); `changed`: flag -> value of the arguments whose value differs."""
+    stage = command(name)
+    args = tuple(replace(a, value=(changed or {}).get(a.flag, a.value)) for a in stage.args)
+    return replace(stage, name=f"scan_{name}", help=f"a scan or seed run: {stage.help}",
+                   command=name, args=args,
+                   inputs={**inputs, "params": _RUN + "/params.yaml"}, outputs=outputs,
+                   log=f"logs/{{group}}/{{run}}/{name}.log", params=(), **_RUNS)
+
+
+SCAN_STAGES: tuple[Stage, ...] = (
+    action_stage(_SCAN, "params", "scan_params", outputs={"params": _RUN + "/params.yaml"},
+                 log="logs/{group}/{run}/params.log", resources={"runtime": 5}, **_RUNS),
+    _run_of("train", {"train": "data/split/train.h5", "val": "data/split/val.h5"},
+            {"model": Out(_RUN + "/model", directory=True),
+             "metrics": _RUN + "/training_metrics.json",
+             "history": _RUN + "/training_history.csv"},
+            {"--checkpoint-dir": "data/checkpoints/{wildcards.group}/{wildcards.run}"}),
+    _run_of("score", {"model": _RUN + "/model", "test": "data/split/test.h5"},
+            {"scores": _RUN + "/scores.h5"}),
+    _run_of("evaluate", {"scores": _RUN + "/scores.h5",
+                         "baseline_scores": "results/baseline_scores.h5"},
+            {"roc": _RUN + "/roc.pdf", "metrics": _RUN + "/metrics.json"}),
+    *(action_stage(_SCAN, action, name, inputs={"runs": FromParams(files)},
+                   outputs={k: f"results/{name}/{name}.{k}" for k in kinds},
+                   log=f"logs/{name}/table.log", params=("scan",), resources={"runtime": 5},
+                   engines=("snakemake",), when=when)
+      for action, name, files, kinds, when in (
+          ("table", "scan", values.scan_run_files, ("csv", "md"), None),
+          ("seeds", "seeds", values.seed_run_files, ("csv", "md", "json"), values.seed_repeats))),
+)
 
 
 def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
-    """The params.yaml sections `jetad <stage> [<action>]` declares ("*": all; a command that
-    is no pipeline stage, like check-params, reads all). A key declared alone ("dse.n_images")
-    allows its section."""
+    """The params.yaml sections and keys `jetad <stage> [<action>]` declares ("*": all; a
+    command that is no pipeline stage, like check-params, reads all, and so do the actions of
+    `jetad scan`, whose rules take the run's parameters)."""
     try:
-        cmd = stage_of_action(stage, action) if action else command(stage)
+        cmd = command(stage)
     except KeyError:
-        what = f"{stage} {action}" if action else stage
-        raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
-    names = getattr(cmd, "params", ALL_SECTIONS)
-    return names if names == ALL_SECTIONS else tuple(section_of(n) for n in names)
+        raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
+    if action:
+        cmd = next((s for s in DSE_STAGES if (s.command, s.action) == (stage, action)), cmd)
+    return getattr(cmd, "params", ALL_SECTIONS)

@@ -143,12 +143,17 @@ class Stage(Command):
     says otherwise) a DVC stage of the same name.
 
     inputs / outputs: name -> path (inputs: a path, a list of paths or a FromParams; outputs:
-    a path or an Out). `params`: the params.yaml sections it reads (rerun when they change);
-    `snakemake_params`: extra keyword params of the rule (name -> FromParams). `log`: default
-    logs/<name>.log. `when`: a jetad.pipeline.values function; Snakemake defines the rule only
-    where it is true. `resources` values are numbers or FromParams. A `params` entry may be
-    one key of a section ("dse.n_images"). `command` and `action`: the stage runs
-    `jetad <command> <action>` (built by action_stage), its rule and DVC stage named `name`."""
+    a path or an Out). An input named `params` is the parameter file the command reads
+    (`--params`) instead of params.yaml: a run with parameters of its own.
+
+    `params`: what the stage reads of params.yaml, which the engines rerun it for: sections,
+    or single keys of a section ("train.kl_eps": that key and no other of `train`, which
+    jetad.params enforces). `snakemake_params`: extra keyword params of the rule (name ->
+    FromParams). `log`: default logs/<name>.log. `when`: a jetad.pipeline.values function;
+    Snakemake defines the rule only where it is true. `resources` values are numbers or
+    FromParams. `command`: the stage runs `jetad <command>` (a pipeline stage in another
+    setting, e.g. a scan run), or with `action` `jetad <command> <action>` (built by
+    action_stage); its rule and DVC stage are named `name`."""
 
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -176,10 +181,13 @@ class Stage(Command):
     @property
     def head(self) -> str:
         """The command's words before its arguments. An action's parser does not know
-        --log, so an action stage passes it to the command, before the action."""
+        --params and --log, so an action stage passes them to the command, before it."""
+        words = ["jetad", self.command_name]
+        if "params" in self.inputs:
+            words.append("--params {input.params}")
         if self.action:
-            return f"jetad {self.command} --log {{log}} {self.action}"
-        return f"jetad {self.name}"
+            words += ["--log {log}", self.action]
+        return " ".join(words)
 
     def value_of(self, arg: Arg) -> str | FromParams | None:
         """What the pipeline passes for `arg` (see Arg): None when it leaves it out."""

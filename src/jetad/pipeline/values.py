@@ -106,3 +106,70 @@ def dse_point_files(params: dict) -> list[str]:
     from jetad.fpga.dse import point_path, points
 
     return [f"results/dse/{point_path(**p)}/point.json" for p in points(params["dse"])]
+
+
+# --- the beta / capacity scan and the seed repeats (params.yaml's `scan:`) -------------------
+
+def _runs(group: str, params: dict) -> list[str]:
+    from jetad.analysis import scan
+
+    names = scan.points(params) if group == "scan" else scan.seeds(params)
+    return [f"results/{group}/{name}" for name in names]
+
+
+def scan_runs(params: dict) -> str:
+    """`jetad scan table --runs`: the folder of every scan point."""
+    return " ".join(_runs("scan", params))
+
+
+def seed_runs(params: dict) -> str:
+    """`jetad scan seeds --runs`: the folder of every seed repeat."""
+    return " ".join(_runs("seeds", params))
+
+
+def _run_files(group: str, params: dict) -> list[str]:
+    return [f"{run}/{name}" for run in _runs(group, params)
+            for name in ("params.yaml", "training_metrics.json", "metrics.json")]
+
+
+def scan_run_files(params: dict) -> list[str]:
+    """The files of the scan points that the table reads."""
+    return _run_files("scan", params)
+
+
+def seed_run_files(params: dict) -> list[str]:
+    return _run_files("seeds", params)
+
+
+def seed_repeats(params: dict) -> list[int]:
+    """scan.seeds: the `seeds` target exists only with seeds to run (the quick preset has none),
+    so that asked for without, Snakemake says no rule makes it rather than writing an empty
+    table."""
+    from jetad.analysis import scan
+
+    return scan.seeds(params)
+
+
+def run_sections(params: dict):
+    """Snakemake's params of a job of one run, a function of its wildcards: the part of the
+    run's parameters its stages read, so that a change of a point, a seed or a default that a
+    point keeps reruns that run only."""
+    from jetad.analysis import scan
+
+    def sections(wildcards) -> dict:
+        return scan.sections(scan.run_params(params, wildcards.group, wildcards.run))
+
+    return sections
+
+
+def pipeline_runs(params: dict) -> list[str]:
+    """The runs ('<group>/<run>') that are the pipeline's own (jetad.analysis.scan)."""
+    from jetad.analysis import scan
+
+    return scan.pipeline_runs(params)
+
+
+def pipeline_run_pattern(params: dict) -> str:
+    import re
+
+    return "|".join(re.escape(r) for r in pipeline_runs(params))
