@@ -1,6 +1,8 @@
 """Every `jetad` command, declared once. A pipeline stage's entry gives its arguments, inputs,
-outputs, parameter sections, threads and resources; from it come `jetad <stage>`'s argparse
-(jetad.cli), the Snakemake rules (workflow/rules/stages.smk) and dvc.yaml, both written by
+outputs, what it reads of params.yaml (sections, or keys of a section), threads and
+resources; from it come `jetad <stage>`'s argparse (jetad.cli), what jetad.params lets it
+read, the Snakemake rules (workflow/rules/stages.smk; scan.smk and dse.smk for the two scans
+below) and dvc.yaml (workflow/dse/dvc.yaml for the design-space scan), all written by
 
     python -m jetad.pipeline --write
 

@@ -113,8 +113,8 @@ def dse_point_files(params: dict) -> list[str]:
 def _runs(group: str, params: dict) -> list[str]:
     from jetad.analysis import scan
 
-    names = scan.points(params) if group == "scan" else scan.seeds(params)
-    return [f"results/{group}/{name}" for name in names]
+    return [f"results/{group}/{name}"
+            for name in (scan.points(params) if group == "scan" else scan.seeds(params))]
 
 
 def scan_runs(params: dict) -> str:
@@ -123,28 +123,24 @@ def scan_runs(params: dict) -> str:
 
 
 def seed_runs(params: dict) -> str:
-    """`jetad scan seeds --runs`: the folder of every seed repeat."""
     return " ".join(_runs("seeds", params))
 
 
-def _run_files(group: str, params: dict) -> list[str]:
-    return [f"{run}/{name}" for run in _runs(group, params)
-            for name in ("params.yaml", "training_metrics.json", "metrics.json")]
-
-
 def scan_run_files(params: dict) -> list[str]:
-    """The files of the scan points that the table reads."""
-    return _run_files("scan", params)
+    """The files of every scan point that the table reads."""
+    return [f"{run}/{f}" for run in _runs("scan", params) for f in RUN_FILES]
 
 
 def seed_run_files(params: dict) -> list[str]:
-    return _run_files("seeds", params)
+    return [f"{run}/{f}" for run in _runs("seeds", params) for f in RUN_FILES]
+
+
+RUN_FILES = ("params.yaml", "training_metrics.json", "metrics.json")
 
 
 def seed_repeats(params: dict) -> list[int]:
-    """scan.seeds: the `seeds` target exists only with seeds to run (the quick preset has none),
-    so that asked for without, Snakemake says no rule makes it rather than writing an empty
-    table."""
+    """The `seeds` target exists only with seeds to run (the quick preset has none): asked
+    for without, Snakemake says no rule makes it rather than writing an empty table."""
     from jetad.analysis import scan
 
     return scan.seeds(params)
@@ -156,10 +152,8 @@ def run_sections(params: dict):
     point keeps reruns that run only."""
     from jetad.analysis import scan
 
-    def sections(wildcards) -> dict:
-        return scan.sections(scan.run_params(params, wildcards.group, wildcards.run))
-
-    return sections
+    return lambda wildcards: scan.sections(scan.run_params(params, wildcards.group,
+                                                           wildcards.run))
 
 
 def pipeline_runs(params: dict) -> list[str]:
