@@ -1,12 +1,13 @@
 """The vocabulary of the stage registry (jetad.pipeline.registry): a command, its arguments,
-and for a pipeline stage its inputs, outputs, parameter sections and resources.
+and for a pipeline stage its inputs, outputs, parameters and resources.
 
 A stage is written the way a Snakemake rule reads: named inputs and outputs, and arguments
 whose pipeline value refers to them (`"{input.images}"`, `"{output.model}/qencoder.h5"`,
 `"{threads}"`); a flag named like an input, output or wildcard takes it without saying
-(`--train` of a stage with an input `train`). jetad.pipeline.render turns one such declaration into
-a Snakemake rule and a DVC stage; jetad.cli turns its arguments into `jetad <stage>`'s
-argparse. Kept free of heavy imports: `jetad --help` builds every parser from it.
+(`--train` of a stage with an input `train`). jetad.pipeline.render turns one such
+declaration into a Snakemake rule and a DVC stage; jetad.cli turns its arguments into
+`jetad <stage>`'s argparse. Kept free of heavy imports: `jetad --help` builds every parser
+from it.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ class FromParams:
 
     fn: Callable[[dict], Any]
     dvc: Any = None
-
-    @property
-    def name(self) -> str:
-        """The function's name, as the generated Snakemake file imports and calls it."""
-        return self.fn.__name__
 
 
 @dataclass(frozen=True)
