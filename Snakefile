@@ -1,6 +1,7 @@
 # jetad workflow: every rule is a one-line call of `jetad <stage>`, written with dvc.yaml from
 # the stage registry (src/jetad/pipeline/registry.py) by `python -m jetad.pipeline --write`.
 # Parameters: params.yaml only.
+from jetad.analysis.scan import check as check_runs
 from jetad.params import validate_or_exit
 
 configfile: "params.yaml"
@@ -8,8 +9,10 @@ configfile: "params.yaml"
 
 report: "workflow/report/workflow.rst"
 
-# Refuse a bad params.yaml before any job is scheduled, naming the key.
+# Refuse a bad params.yaml before any job is scheduled, naming the key; and a scan point or
+# seed repeat whose parameters are bad, naming it.
 validate_or_exit(config, "params.yaml")
+check_runs(config, "params.yaml")
 
 
 include: "workflow/rules/common.smk"

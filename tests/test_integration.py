@@ -196,16 +196,20 @@ def test_second_repro_does_nothing_and_snakemake_agrees(runs):
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
-def snakemake_plan(workdir: Path, env, *extra) -> dict[str, str]:
-    """rule -> "update pending" or "no update", from `snakemake -n --summary` (a tab-separated
-    table of the outputs of the requested jobs with their rule and the plan for them)."""
+def snakemake_summary(workdir: Path, env, *extra) -> list[dict[str, str]]:
+    """The rows of `snakemake -n --summary` (a tab-separated table of the outputs of the
+    requested jobs with their rule and the plan for them: "update pending" or "no update")."""
     out = run(["snakemake", "-n", "--summary", "--cores", "1", *extra, *TARGETS],
               workdir, env).stdout.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("output_file\t"))
     columns = out[header].split("\t")
-    rows = [dict(zip(columns, line.split("\t"), strict=True)) for line in out[header + 1:] if line]
+    return [dict(zip(columns, line.split("\t"), strict=True)) for line in out[header + 1:] if line]
+
+
+def snakemake_plan(workdir: Path, env, *extra) -> dict[str, str]:
+    """rule -> "update pending" or "no update" (snakemake_summary)."""
     plan: dict[str, str] = {}
-    for row in rows:  # a rule is pending if any of its outputs is
+    for row in snakemake_summary(workdir, env, *extra):  # pending if any of its outputs is
         if plan.get(row["rule"]) != "update pending":
             plan[row["rule"]] = row["plan"]
     return plan
@@ -305,6 +309,48 @@ def test_a_pixelize_code_change_reruns_pixelize_and_what_follows(runs, tmp_path)
     assert ran(logs, stage_logs(dvc)) == AFTER_PIXELIZE
     assert digests(smk, "data") == digests(dvc, "data")
     assert digests(smk, "results") == digests(dvc, "results")
+
+
+def test_a_parameter_reruns_only_the_stages_that_read_it(runs, tmp_path):
+    """Each stage declares what it reads of params.yaml, by key where it reads a few keys of a
+    section (jetad.pipeline.registry). Dry runs on copies of both finished projects, one
+    change of params.yaml at a time: Snakemake's plan (`snakemake -n --summary`) and the DVC
+    stages whose own parameters changed (`dvc status`; the stages after them change only if
+    their outputs do). data.file, with the generated source, is read by no stage (jets takes
+    data.source and its folder as arguments; the stages after it read data.source, for their
+    figures' caveat), so provenance alone, which records every parameter, reruns; a new
+    chunk generates that chunk only; train.epochs reruns the training and what follows."""
+    smk0, dvc0, env = runs
+    smk, dvc = tmp_path / "snakemake", tmp_path / "dvc"
+    shutil.copytree(smk0, smk, symlinks=True)
+    shutil.copytree(dvc0, dvc, symlinks=True)
+    written = {w: (w / "params.yaml").read_text() for w in (smk, dvc)}
+
+    def change(section, key, value):
+        """(Snakemake's outputs to make, by rule; the DVC stages whose deps changed)."""
+        for workdir, text in written.items():
+            params = yaml.safe_load(text)
+            params[section][key] = value
+            (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        pending: dict[str, set[str]] = {}
+        for row in snakemake_summary(smk, env):
+            if row["plan"] == "update pending":
+                pending.setdefault(row["rule"], set()).add(row["output_file"])
+        return pending, set(dvc_status(dvc, env))
+
+    pending, stale = change("data", "file", "elsewhere.h5")
+    assert (set(pending), stale) == ({"provenance"}, {"provenance"})
+
+    generated = yaml.safe_load(written[smk])["generate"]
+    pending, stale = change("generate", "chunks", [*generated["chunks"], 7])
+    processes = ("qcd", *generated["signals"])
+    assert pending["generate"] == {f"data/chunks/{p}_7.h5" for p in processes}
+    assert set(pending) == {"generate", "jets", "provenance", *AFTER_PIXELIZE}
+    assert stale == {"jets", "provenance", *(f"generate@{p}-7" for p in processes)}
+
+    pending, stale = change("train", "epochs", 1)
+    assert (set(pending), stale) == ({"train", "score", "evaluate", "provenance"},
+                                     {"train", "provenance"})
 
 
 def test_push_and_pull_round_trip_on_a_fresh_clone(runs, tmp_path):

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import os
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,12 +224,15 @@ class Params:
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:
             raise KeyError(name)
-        if self._declared is not None and name not in self._declared:
+        if self._declared is None or name in self._declared:
+            return self._values[name]
+        keys = frozenset(d.partition(".")[2] for d in self._declared if d.startswith(name + "."))
+        if not keys:
             raise UndeclaredSection(
                 f"jetad {self._stage} reads params.yaml section '{name}' but declares only "
                 f"{', '.join(sorted(self._declared))}; declare it (params= of its entry in "
                 "jetad.pipeline.registry) or pass it another way")
-        return self._values[name]
+        return _DeclaredKeys(self._values[name], keys, f"jetad {self._stage}", name)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self[name] if name in self._values else default
@@ -237,19 +241,58 @@ class Params:
         return name in self._values
 
     def __iter__(self):
-        return iter(self._values if self._declared is None
-                    else [k for k in self._values if k in self._declared])
+        """The sections that may be read (in whole or by some keys)."""
+        if self._declared is None:
+            return iter(self._values)
+        sections = {d.partition(".")[0] for d in self._declared}
+        return iter([k for k in self._values if k in sections])
 
     @property
     def raw(self) -> dict[str, Any]:
         """The declared part of params.yaml as written (for provenance)."""
-        return {k: copy.deepcopy(v) for k, v in self._raw.items() if k in set(self)}
+        return {k: copy.deepcopy(v if self._declared is None or k in self._declared
+                                 else {n: x for n, x in v.items() if f"{k}.{n}" in self._declared})
+                for k, v in self._raw.items() if k in set(self)}
 
-    def restrict(self, sections: tuple[str, ...], who: str) -> Params:
-        """These parameters as `who` may read them: only `sections` ("*": all). jetad.cli
-        restricts each command to the sections it declares in the stage registry."""
-        return Params(self._values, self._raw, who,
-                      None if "*" in sections else frozenset(sections))
+    def restrict(self, names: tuple[str, ...], who: str) -> Params:
+        """These parameters as `who` may read them: only `names` ("*": all), each a section or
+        one key of a section ("train.kl_eps": that key only, reading another one of the
+        section raises). jetad.cli restricts each command to what it declares in the stage
+        registry."""
+        return Params(self._values, self._raw, who, None if "*" in names else frozenset(names))
+
+
+class _DeclaredKeys(Mapping):
+    """A section of which a stage declares some keys only: reading another key of it raises
+    UndeclaredSection, as reading an undeclared section does."""
+
+    def __init__(self, section, keys: frozenset[str], who: str, name: str):
+        self._section, self._keys, self._who, self._name = section, keys, who, name
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._section and key not in self._keys:
+            raise UndeclaredSection(
+                f"{self._who} reads params.yaml key '{self._name}.{key}' but declares only "
+                f"{', '.join(f'{self._name}.{k}' for k in sorted(self._keys))} of that section; "
+                "declare it (params= of its entry in jetad.pipeline.registry)")
+        return self._section[key]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __contains__(self, key) -> bool:
+        return key in self._section
+
+    def __iter__(self):
+        return iter(self._section)
+
+    def __len__(self) -> int:
+        return len(self._section)
 
 
 def _fill(value: Any, spec: dict[str, Any], cls: type | None) -> Any:

@@ -13,16 +13,20 @@ from jetad.pipeline.render import WRITE_COMMAND
 
 def test_code_deps_follow_imports_data_files_and_sections(root):
     pixelize = stage_files("pixelize", ["pixelize"], root)
-    # the stage, what it imports inside run(), the entry point, parameters and their schema
-    for path in ("data/pixelize.py", "data/layout.py", "data/images.py", "cli.py", "params.py",
-                 "__init__.py", "data/__init__.py", "schema/top.json", "schema/pixelize.json",
-                 "pipeline/registry.py"):
+    # the stage, what it imports inside run(), the parameters and their schema
+    for path in ("stages/pixelize.py", "data/pixelize.py", "data/layout.py", "data/images.py",
+                 "params.py", "__init__.py", "data/__init__.py", "schema/top.json",
+                 "schema/pixelize.json"):
         assert f"src/jetad/{path}" in pixelize
     # not another stage's code, nor the schema of a section the stage does not read, nor the
-    # generator (it writes the workflow files, no stage runs it)
-    for path in ("data/generate.py", "stages/train.py", "schema/train.json",
-                 "pipeline/render.py", "pipeline/values.py"):
+    # entry point and the registry: a change of arguments shows in the command line, and a
+    # help string reruns nothing
+    for path in ("data/generate.py", "stages/train.py", "schema/train.json", "cli.py",
+                 "pipeline/__init__.py", "pipeline/registry.py", "pipeline/spec.py",
+                 "pipeline/render.py", "pipeline/values.py", "pipeline/code_deps.py"):
         assert f"src/jetad/{path}" not in pixelize
+    assert not [p for s in ("generate", "train", "hls", "provenance", "synth")
+                for p in stage_files(s, ["*"], root) if "/pipeline/" in p or p.endswith("cli.py")]
     hls = stage_files("hls", ["hls"], root)
     assert "src/jetad/fpga/hls4ml/nnet_instancenorm.h" in hls  # named by fpga/hls4ml/instancenorm.py
     assert "src/jetad/fpga/hls4ml/nnet_conv2d_csim.h" in hls

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from jetad.cli import build_parser
-from jetad.pipeline.__main__ import main, stale
-from jetad.pipeline.registry import DSE_STAGES, STAGES
+from jetad.pipeline.__main__ import FILES, main, stale
+from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
 from jetad.pipeline.render import DSE_DVC_FILE, WRITE_COMMAND, dvc_command, sections
 from jetad.pipeline.values import dvc_params
 
@@ -94,7 +94,7 @@ def test_the_design_space_scan_runs_the_same_jobs_in_both_engines(tmp_path, env_
     assert len(smk) == len(dvc) == 2 * len(grid["precisions"]) + n_points + 1
     assert sorted(smk, key=str) == sorted(dvc, key=str)
     assert dvc_sections == {s.name: sections(s, params) for s in DSE_STAGES}
-    assert dvc_sections["dse_emulate"] == ["seed", "train", "hls", "dse.n_images"]
+    assert dvc_sections["dse_emulate"] == ["seed", "train.kl_eps", "hls", "dse.n_images"]
     threads = {j["rule_name"]: j["threads"] for j in jobs}
     assert threads == {s.name: s.threads or 1 for s in DSE_STAGES}
 
@@ -125,19 +125,21 @@ def test_plain_dvc_repro_runs_dvc_yaml_only(tmp_path, env_path):
 
 
 def test_generated_files_are_current(root):
+    assert set(FILES) == {"dvc.yaml", "workflow/rules/stages.smk", "workflow/rules/scan.smk",
+                          "workflow/dse/dvc.yaml", "workflow/rules/dse.smk"}
     assert stale(root) == [], f"run `{WRITE_COMMAND}`"
     assert main(["--root", str(root)]) == 0
 
 
 def test_every_command_the_engines_run_parses(root):
-    """The commands written into both engines' files are valid for the argparse built from
-    the same declaration, and pass every required argument."""
+    """The commands written into the engines' files are valid for the argparse built from
+    the same declaration, and pass every required argument (the scan's runs too, Snakemake's
+    only: the command is the same whichever engine fills it in)."""
     params = dvc_params(yaml.safe_load((root / "params.yaml").read_text()))
     parser = build_parser()
-    for stage in (*STAGES, *DSE_STAGES):
-        # a DVC matrix item as a job would have it (a chunk or reuse factor is a number)
-        command = re.sub(r"\$\{item\.(\w+)\}",
-                         lambda m: "0" if m.group(1) in ("chunk", "reuse") else m.group(1),
+    item = {"chunk": "0", "reuse": "0", "group": "scan"}  # as a job would have them
+    for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES):
+        command = re.sub(r"\$\{item\.(\w+)\}", lambda m: item.get(m.group(1), m.group(1)),
                          dvc_command(stage, params))
         words = command.split()
         args = parser.parse_args(words[1:])
@@ -160,3 +162,21 @@ def test_dvc_generates_the_signals_of_params_yaml(tmp_path, copy_project):
     dvc = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
     assert dvc["generate"]["matrix"]["process"] == ["qcd", "top", "w"]
     assert "data/jets/w.h5" in dvc["pixelize"]["cmd"].split()
+
+
+def test_a_scan_run_runs_its_pipeline_stage_on_its_own_parameters(root):
+    """workflow/rules/scan.smk's train, score and evaluate of one run: the pipeline stage's
+    command on the run's parameter file, less the outputs a run does not write."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    flags = {s.name: [w for w in dvc_command(s, params).split() if w.startswith("--")]
+             for s in SCAN_STAGES if not s.action}
+    assert flags == {
+        "scan_train": ["--params", "--train", "--val", "--model", "--metrics", "--history",
+                       "--checkpoint-dir", "--log"],
+        "scan_score": ["--params", "--model", "--test", "--out", "--log"],
+        "scan_evaluate": ["--params", "--scores", "--baseline-scores", "--roc", "--metrics",
+                          "--log"]}
+    train = next(s for s in SCAN_STAGES if s.name == "scan_train")
+    assert dvc_command(train, params).startswith(
+        "jetad train --params results/${item.group}/${item.run}/params.yaml --train "
+        "data/split/train.h5 ")

@@ -1,10 +1,12 @@
-# Helpers of the generated rules (stages.smk): they need Snakemake's `config` and `workflow`.
+# Helpers of the generated rules (stages.smk, scan.smk, dse.smk): they need Snakemake's
+# `config` and `workflow`.
 from jetad.pipeline.code_deps import stage_files
 
 
 def sections(*names):
     """The params.yaml sections a rule depends on: Snakemake reruns the rule when they change.
-    A name may be one key of a section ("dse.n_images"), as in dvc.yaml's params."""
+    A name may be one key of a section ("train.kl_eps", the one the stage reads), as in
+    dvc.yaml's params."""
 
     def value(name):
         section, _, key = name.partition(".")
@@ -16,9 +18,10 @@ def sections(*names):
 def code(stage, command=None):
     """Input function: the source files rule `stage` runs (`jetad <stage>`, or `jetad
     <command>` for a rule that runs one of its actions): its modules, the jetad modules they
-    import, and the schema of the sections in the rule's `params:`. The same list as the
-    stage's deps in dvc.yaml (src/jetad/pipeline/code_deps.py), so that a code change reruns the rules
-    that use the changed module and the rules after them."""
+    import, and the schema of the sections in the rule's `params:` (a scan run's rule names
+    its pipeline stage's rule). The same list as the stage's deps in dvc.yaml
+    (src/jetad/pipeline/code_deps.py), so that a code change reruns the rules that use the
+    changed module and the rules after them."""
 
     def files(wildcards):
         declared = [name for p in workflow.get_rule(stage).params if isinstance(p, dict)

@@ -19,7 +19,7 @@ rule dse_qat:
     log:
         "logs/dse/{precision}/qat.log",
     params:
-        sections("seed", "data", "qat"),
+        sections("seed", "qat"),
     wildcard_constraints:
         precision="p\\d+_\\d+",
     threads: 2
@@ -41,7 +41,7 @@ rule dse_emulate:
     log:
         "logs/dse/{precision}/emulate.log",
     params:
-        sections("seed", "train", "hls", "dse.n_images"),
+        sections("seed", "train.kl_eps", "hls", "dse.n_images"),
     wildcard_constraints:
         precision="p\\d+_\\d+",
     threads: 2
@@ -64,7 +64,7 @@ rule dse_point:
     log:
         "logs/dse/{precision}/{io_type}/{strategy}/rf{reuse}.log",
     params:
-        sections("hls", "resources"),
+        sections("hls", "resources.dsp_min_bits"),
     wildcard_constraints:
         precision="p\\d+_\\d+",
         io_type="io_parallel|io_stream",
@@ -89,7 +89,7 @@ rule dse:
     log:
         "logs/dse/table.log",
     params:
-        sections("data", "dse"),
+        sections("data.source", "dse"),
     resources:
         runtime=5,
     shell:

@@ -24,7 +24,7 @@ rule generate:
     log:
         "logs/generate/{process}_{chunk}.log",
     params:
-        sections("seed", "generate"),
+        sections("seed", "generate.jets_per_chunk", "generate.ecm", "generate.pthat_min", "generate.pthat_max", "generate.jet_r", "generate.jet_pt_min", "generate.jet_pt_max", "generate.jet_abs_eta_max", "generate.match_dr"),
     wildcard_constraints:
         process="qcd|top|w|z",
         chunk="\\d+",
@@ -45,7 +45,7 @@ rule download:
     log:
         "logs/download/{name}.log",
     params:
-        sections("download"),
+        sections("download.record", "download.url", "download.api", "download.md5", "download.timeout"),
     resources:
         mem_mb=1000,
         runtime=240,
@@ -63,7 +63,7 @@ rule jets:
     log:
         "logs/jets.log",
     params:
-        sections("data", "generate", "download"),
+        sections("generate.chunks", "generate.signals", "download.files"),
     resources:
         mem_mb=8000,
         runtime=60,
@@ -124,7 +124,7 @@ rule train:
     log:
         "logs/train.log",
     params:
-        sections("seed", "data", "train"),
+        sections("seed", "data.source", "train"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -146,7 +146,7 @@ rule score:
     log:
         "logs/score.log",
     params:
-        sections("seed", "data", "score"),
+        sections("seed", "data.source", "score"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -159,8 +159,8 @@ rule score:
 rule evaluate:
     input:
         scores="results/scores.h5",
-        baseline="results/baseline_scores.h5",
-        supervised="results/supervised_scores.h5",
+        baseline_scores="results/baseline_scores.h5",
+        supervised_scores="results/supervised_scores.h5",
         code=code("evaluate"),
     output:
         roc=report("results/roc.pdf", caption="../report/roc.rst", category="Evaluation"),
@@ -171,12 +171,12 @@ rule evaluate:
     log:
         "logs/evaluate.log",
     params:
-        sections("seed", "data", "evaluate"),
+        sections("seed", "data.source", "evaluate"),
     resources:
         mem_mb=4000,
         runtime=30,
     shell:
-        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --supervised-scores {input.supervised} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
+        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline_scores} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --supervised-scores {input.supervised_scores} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
 
 
 # train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)
@@ -239,7 +239,7 @@ rule qat:
     log:
         "logs/qat.log",
     params:
-        sections("seed", "data", "qat"),
+        sections("seed", "data.source", "qat"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -288,7 +288,7 @@ rule hls:
     log:
         "logs/hls.log",
     params:
-        sections("seed", "train", "hls"),
+        sections("seed", "train.kl_eps", "hls"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -338,7 +338,7 @@ rule resources:
     log:
         "logs/resources.log",
     params:
-        sections("hls", "resources"),
+        sections("hls.io_type", "hls.strategy", "hls.reuse_factor", "hls.clock_period", "hls.processes", "resources"),
     resources:
         mem_mb=4000,
         runtime=30,

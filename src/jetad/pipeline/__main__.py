@@ -1,7 +1,7 @@
 """`python -m jetad.pipeline [--write]`: check (default) or rewrite the files generated from
 the stage registry: dvc.yaml (with the code deps of jetad.pipeline.code_deps) and
-workflow/rules/stages.smk, and the design-space scan's workflow/dse/dvc.yaml and
-workflow/rules/dse.smk."""
+workflow/rules/stages.smk, the beta / capacity scan's workflow/rules/scan.smk, and the
+design-space scan's workflow/dse/dvc.yaml and workflow/rules/dse.smk."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from jetad.pipeline.render import (
     DSE_SMK_FILE,
     DSE_SMK_INTRO,
     DVC_FILE,
+    SCAN_SMK_FILE,
+    SCAN_SMK_INTRO,
     SMK_FILE,
     WRITE_COMMAND,
     dvc_yaml,
@@ -22,7 +24,7 @@ from jetad.pipeline.render import (
 )
 
 # the generated files, in the order they are checked and reported
-FILES = (DVC_FILE, SMK_FILE, DSE_DVC_FILE, DSE_SMK_FILE)
+FILES = (DVC_FILE, SMK_FILE, SCAN_SMK_FILE, DSE_DVC_FILE, DSE_SMK_FILE)
 
 
 def generated(root: str | Path = ".") -> dict[str, str]:
@@ -31,11 +33,12 @@ def generated(root: str | Path = ".") -> dict[str, str]:
     params.yaml."""
     import yaml
 
-    from jetad.pipeline.registry import DSE_STAGES, STAGES
+    from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
 
     root = Path(root).resolve()
     params = yaml.safe_load((root / "params.yaml").read_text())
     return {DVC_FILE: dvc_yaml(STAGES, params, root), SMK_FILE: snakemake_rules(STAGES),
+            SCAN_SMK_FILE: snakemake_rules(SCAN_STAGES, SCAN_SMK_INTRO, pipeline=STAGES),
             DSE_DVC_FILE: dvc_yaml(DSE_STAGES, params, root, DSE_DVC_INTRO, wdir="../.."),
             DSE_SMK_FILE: snakemake_rules(DSE_STAGES, DSE_SMK_INTRO)}
 
@@ -65,8 +68,8 @@ def stale(root: str | Path = ".", texts: dict[str, str] | None = None) -> list[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m jetad.pipeline",
-        description=f"Check (default) or rewrite {DVC_FILE}, {SMK_FILE}, {DSE_DVC_FILE} and "
-                    f"{DSE_SMK_FILE} from the stage registry (src/jetad/pipeline/registry.py).")
+        description=f"Check (default) or rewrite {', '.join(FILES)} from the stage registry "
+                    "(src/jetad/pipeline/registry.py).")
     parser.add_argument("--write", action="store_true", help="rewrite the files in place")
     parser.add_argument("--root", default=".", help="project directory (default: .)")
     args = parser.parse_args(argv)

@@ -1,12 +1,18 @@
 """The source files each `jetad <stage>` runs: the code dependencies of the DVC stages and
 Snakemake rules, so that changing a module reruns the stages that use it and nothing else.
 
-A stage runs `jetad.cli`, `jetad.params` (which reads the JSON schema of top-level keys and
-of the sections the stage declares), the stage's module, and every `jetad` module these
-import, found by a static scan of `import jetad...` and `from jetad... import ...`, including
-imports inside functions. A package data file counts when a module names it in a string
+A stage runs `jetad.params` (which reads the JSON schema of top-level keys and of the
+sections the stage declares), the stage's module, and every `jetad` module these import,
+found by a static scan of `import jetad...` and `from jetad... import ...`, including imports
+inside functions. A package data file counts when a module names it in a string
 (`Path(__file__).with_name("nnet_instancenorm.h")`). The stage registry names each command's
 module in a string, not an import: one stage does not depend on another's code.
+
+Left out: the entry point jetad.cli, which parses the arguments and hands the stage its
+parameters (jetad.params, which counts), and jetad.pipeline, which declares the arguments and
+writes the engines' files: a change there that matters to a stage changes its command line,
+inputs or parameters, which both engines compare already, so that editing a help string
+reruns nothing.
 
 dvc.yaml holds these lists, written by `python -m jetad.pipeline --write`; Snakemake computes
 the same lists when it builds its graph (code() in workflow/rules/common.smk).
@@ -20,8 +26,10 @@ from pathlib import Path
 
 PACKAGE = "jetad"
 SRC = "src"
-# run by every stage: the entry point and the parameter check
-COMMON = ("jetad.cli", "jetad.params")
+# run by every stage: the parameter check
+COMMON = ("jetad.params",)
+# not followed (the module docstring says why)
+LEFT_OUT = ("jetad.cli", "jetad.pipeline")
 
 
 def _module_path(root: Path, name: str) -> Path | None:
@@ -81,7 +89,7 @@ def module_files(root: Path, name: str) -> frozenset[Path]:
     todo, seen = [name], set()
     while todo:
         mod = todo.pop()
-        if mod in seen:
+        if mod in seen or any(mod == m or mod.startswith(m + ".") for m in LEFT_OUT):
             continue
         seen.add(mod)
         path = _module_path(root, mod)

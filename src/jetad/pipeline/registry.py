@@ -1,6 +1,8 @@
 """Every `jetad` command, declared once. A pipeline stage's entry gives its arguments, inputs,
-outputs, parameter sections, threads and resources; from it come `jetad <stage>`'s argparse
-(jetad.cli), the Snakemake rules (workflow/rules/stages.smk) and dvc.yaml, both written by
+outputs, what it reads of params.yaml (sections, or keys of a section), threads and
+resources; from it come `jetad <stage>`'s argparse (jetad.cli), what jetad.params lets it
+read, the Snakemake rules (workflow/rules/stages.smk; scan.smk and dse.smk for the two scans
+below) and dvc.yaml (workflow/dse/dvc.yaml for the design-space scan), all written by
 
     python -m jetad.pipeline --write
 
@@ -10,8 +12,11 @@ The order here is the order of `jetad --help` and of the generated files.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jetad.data.processes import PROCESSES
 from jetad.errors import UndeclaredSection
+from jetad.pipeline import values
 from jetad.pipeline.spec import (
     ALL_SECTIONS,
     METRICS,
@@ -25,10 +30,16 @@ from jetad.pipeline.spec import (
     Stage,
     Wildcard,
     action_stage,
-    section_of,
 )
 
 MEM = 8000  # MB: the training and image stages hold the image files in memory
+# the one key of `data` the stages after jets read: the data caveat on their figures
+SOURCE = "data.source"
+
+
+def _keys(section: str, *keys: str) -> tuple[str, ...]:
+    """Keys of a section declared one by one: the stage reads these only (see Stage)."""
+    return tuple(f"{section}.{k}" for k in keys)
 
 
 def _fpga(path: str, caption: str) -> Out:
@@ -41,10 +52,8 @@ def _figures(path: str) -> Out:
 
 
 # arguments shared by the actions of `jetad dse`
-_DSE_PRECISION = Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3",
-                     value="{wildcards.precision}")
-_DSE_MODEL = Arg("--model", required=True, help="QKeras encoder of jetad dse qat",
-                 value="{input.model}")
+_DSE_PRECISION = Arg("--precision", required=True, help="p<width>_<integer>, e.g. p8_3")
+_DSE_MODEL = Arg("--model", required=True, help="QKeras encoder of jetad dse qat")
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -70,8 +79,8 @@ COMMANDS: tuple[Command, ...] = (
         "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet",
         args=(
             # checked in run() rather than by argparse choices, for the one-line error
-            Arg("--process", required=True, help="one of " + ", ".join(PROCESSES),
-                value="{wildcards.process}"),
+            Arg("--process", required=True, help="one of " + ", ".join(PROCESSES)),
+            # the wildcard, not the output of the same name
             Arg("--chunk", type=int, required=True, help="chunk id (seeds the chunk)",
                 value="{wildcards.chunk}"),
             Arg("--out", required=True, help="output HDF5 file", value="{output.chunk}"),
@@ -79,10 +88,13 @@ COMMANDS: tuple[Command, ...] = (
         ),
         outputs={"chunk": "data/chunks/{process}_{chunk}.h5"},
         log="logs/generate/{process}_{chunk}.log",
-        params=("seed", "generate"),
+        # not chunks and signals, which choose the jobs: a new chunk leaves the others be
+        params=("seed", *_keys("generate", "jets_per_chunk", "ecm", "pthat_min", "pthat_max",
+                               "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max",
+                               "match_dr")),
         wildcards={
             # qcd and generate.signals (DVC: as params.yaml has them when dvc.yaml is written)
-            "process": Wildcard("|".join(PROCESSES), FromParams("generated_processes")),
+            "process": Wildcard("|".join(PROCESSES), FromParams(values.generated_processes)),
             "chunk": Wildcard(r"\d+", "${generate.chunks}"),
         },
         threads=1,
@@ -92,13 +104,13 @@ COMMANDS: tuple[Command, ...] = (
         "download", "jetad.stages.download",
         "download the top-tagging HDF5 files (checksummed, resumable)",
         args=(
-            Arg("--name", required=True, help="file of the record, e.g. val.h5",
-                value="{wildcards.name}"),
+            Arg("--name", required=True, help="file of the record, e.g. val.h5"),
             Arg("--out", required=True, help="where to put it", value="{output.file}"),
         ),
         outputs={"file": "data/download/{name}"},
         log="logs/download/{name}.log",
-        params=("download",),
+        # not files, which chooses the jobs
+        params=_keys("download", "record", "url", "api", "md5", "timeout"),
         wildcards={"name": Wildcard()},
         resources={"mem_mb": 1000, "runtime": 240},
         # DVC runs the offline source (data.source: generate) only
@@ -109,19 +121,20 @@ COMMANDS: tuple[Command, ...] = (
         "merge generated chunks / downloaded or user files into one file per process",
         args=(
             Arg("--source", choices=("generate", "download", "file"), required=True,
-                value=FromParams("source")),
+                value=FromParams(values.source)),
             Arg("--in", dest="input", required=True,
                 help="folder of generated chunks or downloaded files, or the own file",
-                value=FromParams("jets_in")),
+                value=FromParams(values.jets_in)),
             Arg("--out-dir", required=True,
                 help="folder of the outputs, one <process>.h5 per process (source generate: "
                      "qcd and generate.signals; else qcd and top)",
                 value="data/jets"),
         ),
         # DVC: the folder, whose files are the generate stages' outs
-        inputs={"sources": FromParams("jets_source_files", dvc=["data/chunks"])},
-        outputs={"jets": FromParams("jet_files")},
-        params=("data", "generate", "download"),
+        inputs={"sources": FromParams(values.jets_source_files, dvc=["data/chunks"])},
+        outputs={"jets": FromParams(values.jet_files)},
+        # data.source and data.file come as --source and --in
+        params=(*_keys("generate", "chunks", "signals"), "download.files"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
@@ -139,7 +152,7 @@ COMMANDS: tuple[Command, ...] = (
                 help="threads (default: all cores available to this process)",
                 value="{threads}"),
         ),
-        inputs={"jets": FromParams("jet_files")},
+        inputs={"jets": FromParams(values.jet_files)},
         outputs={"images": "data/images/images.h5"},
         params=("pixelize",),
         threads=2,
@@ -151,9 +164,9 @@ COMMANDS: tuple[Command, ...] = (
         args=(
             Arg("--in", dest="input", required=True, help="image file from pixelize",
                 value="{input.images}"),
-            Arg("--train", required=True, value="{output.train}"),
-            Arg("--val", required=True, value="{output.val}"),
-            Arg("--test", required=True, value="{output.test}"),
+            Arg("--train", required=True),
+            Arg("--val", required=True),
+            Arg("--test", required=True),
         ),
         inputs={"images": "data/images/images.h5"},
         outputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
@@ -165,17 +178,12 @@ COMMANDS: tuple[Command, ...] = (
         "train", "jetad.stages.train",
         "train the JointVAE on QCD jet images (checkpoints every epoch; resumes when killed)",
         args=(
-            Arg("--train", required=True, help="QCD training images (jetad split)",
-                value="{input.train}"),
-            Arg("--val", required=True, help="QCD validation images", value="{input.val}"),
-            Arg("--model", required=True, help="output model directory",
-                value="{output.model}"),
-            Arg("--metrics", required=True, help="output JSON: final/best-epoch metrics",
-                value="{output.metrics}"),
-            Arg("--history",
-                help="output CSV, one row per epoch (default: metrics path with .csv)",
-                value="{output.history}"),
-            Arg("--plot", help="output PDF of the training curves", value="{output.plot}"),
+            Arg("--train", required=True, help="QCD training images (jetad split)"),
+            Arg("--val", required=True, help="QCD validation images"),
+            Arg("--model", required=True, help="output model directory"),
+            Arg("--metrics", required=True, help="output JSON: final/best-epoch metrics"),
+            Arg("--history", help="output CSV, one row per epoch (default: metrics path with .csv)"),
+            Arg("--plot", help="output PDF of the training curves"),
             # not an output: kept between runs so that a killed training resumes
             Arg("--checkpoint-dir", help="per-epoch checkpoints (default: <model>.ckpt)",
                 value="data/checkpoints/jointvae"),
@@ -188,29 +196,25 @@ COMMANDS: tuple[Command, ...] = (
             "plot": Out("results/training.pdf",
                         report=Report("../report/training.rst", "Training")),
         },
-        params=("seed", "data", "train"),
+        params=("seed", SOURCE, "train"),
         threads=2,
         # the thesis preset is a day of CPU: ask the cluster for a GPU there
-        resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams("gpu")},
+        resources={"mem_mb": MEM, "runtime": 600, "gpu": FromParams(values.gpu)},
     ),
     Stage(
         "score", "jetad.stages.score",
         "score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass",
         args=(
-            Arg("--model", required=True, help="model directory from `jetad train`",
-                value="{input.model}"),
-            Arg("--test", required=True, help="test images (background and anomalies)",
-                value="{input.test}"),
+            Arg("--model", required=True, help="model directory from `jetad train`"),
+            Arg("--test", required=True, help="test images (background and anomalies)"),
             Arg("--out", required=True, help="output score file (HDF5)",
                 value="{output.scores}"),
-            Arg("--figures",
-                help="directory for reconstruction, interpolation and weight figures",
-                value="{output.figures}"),
+            Arg("--figures", help="directory for reconstruction, interpolation and weight figures"),
         ),
         inputs={"model": "results/model/jointvae", "test": "data/split/test.h5"},
         outputs={"scores": "results/scores.h5",
                  "figures": _figures("results/figures/score")},
-        params=("seed", "data", "score"),
+        params=("seed", SOURCE, "score"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 120},
     ),
@@ -219,25 +223,18 @@ COMMANDS: tuple[Command, ...] = (
         "ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and "
         "baselines",
         args=(
-            Arg("--scores", required=True, help="JointVAE score file (jetad score)",
-                value="{input.scores}"),
-            Arg("--baseline-scores", help="conv-autoencoder score file (jetad baseline)",
-                value="{input.baseline}"),
-            Arg("--roc", required=True, help="output PDF of the ROC curves",
-                value="{output.roc}"),
-            Arg("--metrics", required=True, help="output metrics JSON",
-                value="{output.metrics}"),
-            Arg("--figures", help="directory for score distributions and the latent PCA",
-                value="{output.figures}"),
+            Arg("--scores", required=True, help="JointVAE score file (jetad score)"),
+            Arg("--baseline-scores", help="conv-autoencoder score file (jetad baseline)"),
+            Arg("--roc", required=True, help="output PDF of the ROC curves"),
+            Arg("--metrics", required=True, help="output metrics JSON"),
+            Arg("--figures", help="directory for score distributions and the latent PCA"),
             Arg("--supervised-scores",
-                help="supervised classifier score file (jetad supervised): the ceiling",
-                value="{input.supervised}"),
-            Arg("--summary", help="output markdown table: signal x score, AUC and 1/eps_B",
-                value="{output.summary}"),
-            Arg("--summary-csv", help="the same table as CSV", value="{output.summary_csv}"),
+                help="supervised classifier score file (jetad supervised): the ceiling"),
+            Arg("--summary", help="output markdown table: signal x score, AUC and 1/eps_B"),
+            Arg("--summary-csv", help="the same table as CSV"),
         ),
-        inputs={"scores": "results/scores.h5", "baseline": "results/baseline_scores.h5",
-                "supervised": "results/supervised_scores.h5"},
+        inputs={"scores": "results/scores.h5", "baseline_scores": "results/baseline_scores.h5",
+                "supervised_scores": "results/supervised_scores.h5"},
         outputs={
             "roc": Out("results/roc.pdf", report=Report("../report/roc.rst", "Evaluation")),
             "metrics": Out("results/metrics.json", dvc=METRICS, cache=False),
@@ -246,11 +243,10 @@ COMMANDS: tuple[Command, ...] = (
                            report=Report("../report/summary.rst", "Evaluation")),
             "summary_csv": "results/summary.csv",
         },
-        params=("seed", "data", "evaluate"),
+        params=("seed", SOURCE, "evaluate"),
         resources={"mem_mb": 4000, "runtime": 30},
     ),
-    # Snakemake only (workflow/rules/scan.smk): the runs of the beta / capacity scan and the
-    # seed repeats are rules made from params.yaml's `scan` section, not dvc.yaml stages
+    # its pipeline stages are SCAN_STAGES below, Snakemake's only
     Command(
         "scan", "jetad.stages.scan",
         "beta / capacity scan and seed repeats: write a run's params, gather the runs' tables",
@@ -259,17 +255,18 @@ COMMANDS: tuple[Command, ...] = (
                 Arg("--group", required=True, choices=("scan", "seeds"),
                     help="scan: a point of scan.points; seeds: a seed of scan.seeds"),
                 Arg("--run", required=True, help="the point's name or the seed"),
-                Arg("--out", required=True, help="output parameter file (YAML)"))),
+                Arg("--out", required=True, help="output parameter file (YAML)",
+                    value="{output.params}"))),
             *(Action(name, f"gather run folders into {what}", args=(
                 Arg("--runs", nargs="+", required=True,
                     help="run folders, each with params.yaml, training_metrics.json and "
-                         "metrics.json"),
+                         "metrics.json", value=FromParams(runs)),
                 Arg("--csv", required=True, help="output CSV"),
                 Arg("--md", required=True, help="output Markdown table"),
                 *((Arg("--json", required=True, help="output JSON: mean and std per column"),)
                   if name == "seeds" else ())))
-              for name, what in (("table", "the scan table"),
-                                 ("seeds", "the spread over seeds"))),
+              for name, what, runs in (("table", "the scan table", values.scan_runs),
+                                       ("seeds", "the spread over seeds", values.seed_runs))),
         ),
     ),
     # the FPGA design-space scan: its pipeline stages are DSE_STAGES below, one per action
@@ -280,54 +277,45 @@ COMMANDS: tuple[Command, ...] = (
         actions=(
             Action("qat", "QAT of the reduced encoder at one precision", args=(
                 _DSE_PRECISION,
-                Arg("--train", required=True, help="background training images (jetad split)",
-                    value="{input.train}"),
-                Arg("--vae", required=True, help="trained JointVAE model directory (decoder)",
-                    value="{input.vae}"),
+                Arg("--train", required=True, help="background training images (jetad split)"),
+                Arg("--vae", required=True, help="trained JointVAE model directory (decoder)"),
                 Arg("--out", required=True, help="output QKeras encoder (.h5)",
                     value="{output.model}"))),
             Action("emulate", "bit-exact emulation of the whole encoder on test jets", args=(
                 _DSE_PRECISION,
                 _DSE_MODEL,
-                Arg("--test", required=True, help="test images (jetad split)",
-                    value="{input.test}"),
+                Arg("--test", required=True, help="test images (jetad split)"),
                 Arg("--out", required=True, help="output JSON: KL AUC per signal",
                     value="{output.emulation}"))),
             Action("point", "hls4ml project and analytic whole-design row of one point",
                    args=(
                 _DSE_PRECISION,
-                Arg("--io-type", required=True, help="io_parallel or io_stream",
-                    value="{wildcards.io_type}"),
-                Arg("--strategy", required=True, help="Latency or Resource",
-                    value="{wildcards.strategy}"),
+                Arg("--io-type", required=True, help="io_parallel or io_stream"),
+                Arg("--strategy", required=True, help="Latency or Resource"),
                 Arg("--reuse-factor", type=int, required=True, help="hls4ml reuse factor",
                     value="{wildcards.reuse}"),
                 _DSE_MODEL,
-                Arg("--emulation", required=True, help="its jetad dse emulate JSON",
-                    value="{input.emulation}"),
+                Arg("--emulation", required=True, help="its jetad dse emulate JSON"),
                 Arg("--project-dir", required=True, help="output hls4ml project directory",
                     value="{output.project}"),
                 Arg("--out", required=True, help="output JSON: the point's row",
                     value="{output.point}"))),
             Action("table", "gather the points: CSV, Markdown and Pareto figure", args=(
                 Arg("--points", nargs="+", required=True,
-                    help="point JSON files: the `dse:` grid of params.yaml, each once",
-                    value="{input.points}"),
-                Arg("--csv", required=True, help="output CSV", value="{output.csv}"),
-                Arg("--md", required=True, help="output Markdown table", value="{output.md}"),
+                    help="point JSON files: the `dse:` grid of params.yaml, each once"),
+                Arg("--csv", required=True, help="output CSV"),
+                Arg("--md", required=True, help="output Markdown table"),
                 Arg("--figure", required=True, help="output PDF: AUC against LUT % and "
-                                                    "latency, the Pareto front marked",
-                    value="{output.figure}"))),
+                                                    "latency, the Pareto front marked"))),
         ),
     ),
     Stage(
         "baseline", "jetad.stages.baseline",
         "train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)",
         args=(
-            Arg("--train", required=True, help="QCD training images", value="{input.train}"),
-            Arg("--val", required=True, help="QCD validation images", value="{input.val}"),
-            Arg("--test", required=True, help="test images (QCD and top)",
-                value="{input.test}"),
+            Arg("--train", required=True, help="QCD training images"),
+            Arg("--val", required=True, help="QCD validation images"),
+            Arg("--test", required=True, help="test images (QCD and top)"),
             Arg("--out", required=True, help="output score file (HDF5, score 'mse')",
                 value="{output.scores}"),
             Arg("--model", help="also save the autoencoder here (dir)"),
@@ -344,10 +332,8 @@ COMMANDS: tuple[Command, ...] = (
         "supervised ceiling (not anomaly detection): a CNN trained with labels, cross-fitted "
         "over the test jets",
         args=(
-            Arg("--train", required=True, help="background training images (jetad split)",
-                value="{input.train}"),
-            Arg("--test", required=True, help="test images (background and anomalies)",
-                value="{input.test}"),
+            Arg("--train", required=True, help="background training images (jetad split)"),
+            Arg("--test", required=True, help="test images (background and anomalies)"),
             Arg("--out", required=True,
                 help="output score file (HDF5: 'classifier' and one 'classifier_<signal>' "
                      "per signal, log-likelihood ratios)",
@@ -363,24 +349,17 @@ COMMANDS: tuple[Command, ...] = (
         "qat", "jetad.stages.qat",
         "quantization-aware training of the reduced encoder with the trained float decoder",
         args=(
-            Arg("--train", required=True, help="QCD training images (jetad split)",
-                value="{input.train}"),
-            Arg("--vae", required=True, help="trained JointVAE model directory (decoder)",
-                value="{input.vae}"),
-            Arg("--test", required=True, help="test images (QCD and top)",
-                value="{input.test}"),
-            Arg("--scores", help="large JointVAE score file (jetad score) for the comparison",
-                value="{input.scores}"),
+            Arg("--train", required=True, help="QCD training images (jetad split)"),
+            Arg("--vae", required=True, help="trained JointVAE model directory (decoder)"),
+            Arg("--test", required=True, help="test images (QCD and top)"),
+            Arg("--scores", help="large JointVAE score file (jetad score) for the comparison"),
             Arg("--out", required=True, help="output directory for the encoders",
                 value="{output.model}"),
-            Arg("--metrics", required=True, help="output JSON: losses, KL AUC, TPR",
-                value="{output.metrics}"),
-            Arg("--table", help="output markdown table of the metrics",
-                value="{output.table}"),
-            Arg("--roc", help="output PDF of the KL ROC curves", value="{output.roc}"),
-            Arg("--energy", help="output CSV of the QTools energy", value="{output.energy}"),
-            Arg("--energy-table", help="output markdown energy table",
-                value="{output.energy_table}"),
+            Arg("--metrics", required=True, help="output JSON: losses, KL AUC, TPR"),
+            Arg("--table", help="output markdown table of the metrics"),
+            Arg("--roc", help="output PDF of the KL ROC curves"),
+            Arg("--energy", help="output CSV of the QTools energy"),
+            Arg("--energy-table", help="output markdown energy table"),
             Arg("--weights-figure",
                 help="output PDF: weight histograms and per-layer whiskers of the large, "
                      "float reduced and quantized encoders",
@@ -398,7 +377,7 @@ COMMANDS: tuple[Command, ...] = (
             "weights": Out("results/quantized/weights.pdf",
                            report=Report("../report/figures.rst", "Figures")),
         },
-        params=("seed", "data", "qat"),
+        params=("seed", SOURCE, "qat"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
@@ -407,25 +386,18 @@ COMMANDS: tuple[Command, ...] = (
         "distil the JointVAE's KL score into a small pruned QKeras student and build its "
         "netlist",
         args=(
-            Arg("--train", required=True, help="background training images (jetad split)",
-                value="{input.train}"),
-            Arg("--val", required=True, help="background validation images",
-                value="{input.val}"),
-            Arg("--test", required=True, help="test images (background and signals)",
-                value="{input.test}"),
-            Arg("--vae", required=True, help="trained JointVAE model directory (teacher)",
-                value="{input.vae}"),
-            Arg("--reduced", help="jetad qat output directory: its float reduced encoder is "
-                                  "the reference of the target", value="{input.reduced}"),
+            Arg("--train", required=True, help="background training images (jetad split)"),
+            Arg("--val", required=True, help="background validation images"),
+            Arg("--test", required=True, help="test images (background and signals)"),
+            Arg("--vae", required=True, help="trained JointVAE model directory (teacher)"),
+            Arg("--reduced",
+                help="jetad qat output directory: its float reduced encoder is the reference of the target"),
             Arg("--out", required=True, help="output directory: students and Verilog",
                 value="{output.model}"),
-            Arg("--scores", required=True, help="output HDF5: scores of the test jets",
-                value="{output.scores}"),
-            Arg("--metrics", required=True, help="output JSON: AUC per lever and signal",
-                value="{output.metrics}"),
-            Arg("--table", help="output markdown table", value="{output.table}"),
-            Arg("--design", help="output CSV: the student's whole-design rows (design.csv "
-                                 "columns)", value="{output.design}"),
+            Arg("--scores", required=True, help="output HDF5: scores of the test jets"),
+            Arg("--metrics", required=True, help="output JSON: AUC per lever and signal"),
+            Arg("--table", help="output markdown table"),
+            Arg("--design", help="output CSV: the student's whole-design rows (design.csv columns)"),
         ),
         inputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
                 "test": "data/split/test.h5", "vae": "results/model/jointvae",
@@ -448,14 +420,12 @@ COMMANDS: tuple[Command, ...] = (
         args=(
             Arg("--model", required=True, help="QKeras encoder (jetad qat: qencoder.h5)",
                 value="{input.model}/qencoder.h5"),
-            Arg("--test", help="test images to emulate (default: random images, no KL AUC)",
-                value="{input.test}"),
+            Arg("--test", help="test images to emulate (default: random images, no KL AUC)"),
             Arg("--out-dir", required=True, help="hls4ml project directories go here",
                 value="{output.projects}"),
             Arg("--report", required=True,
-                help="output JSON: per part max diff and timings, KL AUC hls vs qkeras",
-                value="{output.report}"),
-            Arg("--table", help="output markdown table of the report", value="{output.table}"),
+                help="output JSON: per part max diff and timings, KL AUC hls vs qkeras"),
+            Arg("--table", help="output markdown table of the report"),
         ),
         inputs={"model": "results/quantized/model", "test": "data/split/test.h5"},
         outputs={
@@ -463,7 +433,8 @@ COMMANDS: tuple[Command, ...] = (
             "report": Out("results/fpga/emulation.json", dvc=METRICS, cache=False),
             "table": _fpga("results/fpga/emulation.md", "emulation"),
         },
-        params=("seed", "train", "hls"),
+        # the JointVAE's KL epsilon, for the KL scores of the emulated encoder
+        params=("seed", "train.kl_eps", "hls"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
@@ -478,12 +449,12 @@ COMMANDS: tuple[Command, ...] = (
                 value="{output.project}"),
             Arg("--logic-synthesis", choices=("on", "off"), default="off",
                 help="on: Vivado's logic synthesis follows (resources.logic_synthesis)",
-                value=FromParams("logic_synthesis")),
+                value=FromParams(values.logic_synthesis)),
         ),
         inputs={"projects": "results/hls"},
         outputs={"project": Out("results/synth/{mode}/{part}", directory=True)},
         log="logs/synth/{mode}/{part}.log",
-        snakemake_params={"logic_synthesis": FromParams("logic_synthesis")},
+        snakemake_params={"logic_synthesis": FromParams(values.logic_synthesis)},
         wildcards={"mode": Wildcard("layer|block"), "part": Wildcard()},
         threads=1,
         # generous: Vivado HLS time and memory grow with the unrolled multipliers of a layer
@@ -491,7 +462,7 @@ COMMANDS: tuple[Command, ...] = (
         # one job per layer project ('<mode>/<part>') when resources.synthesis is on (or auto
         # with the tool on PATH); DVC cannot add stages by a parameter
         engines=("snakemake",),
-        when="synth_projects",
+        when=values.synth_projects,
     ),
     Stage(
         "resources", "jetad.stages.resources",
@@ -502,22 +473,18 @@ COMMANDS: tuple[Command, ...] = (
                 value="{input.model}/qencoder.h5"),
             Arg("--out", required=True, help="output CSV, one number per row",
                 value="{output.csv}"),
-            Arg("--json", help="output JSON of the same rows", value="{output.json}"),
-            Arg("--table", help="output markdown table (thesis Table 3.5)",
-                value="{output.table}"),
+            Arg("--json", help="output JSON of the same rows"),
+            Arg("--table", help="output markdown table (thesis Table 3.5)"),
             Arg("--design",
                 help="output CSV of whole-design figures (resources, latency, interval), one "
-                     "row per configuration x source (jetad.fpga.estimate.design)",
-                value="{output.design}"),
+                     "row per configuration x source (jetad.fpga.estimate.design)"),
             Arg("--design-json",
-                help="output JSON of the design rows and the analytic per-layer rows",
-                value="{output.design_json}"),
-            Arg("--design-table", help="output markdown design table",
-                value="{output.design_table}"),
+                help="output JSON of the design rows and the analytic per-layer rows"),
+            Arg("--design-table", help="output markdown design table"),
             Arg("--reports", nargs="*", default=[],
                 help="synthesized hls4ml project dirs, named after the layer (added to "
                      "resources.reports)",
-                value="{input.synthesized}", when="synth_projects"),
+                value="{input.synthesized}", when=values.synth_projects),
             Arg("--extra-design", nargs="*", default=[],
                 help="design CSVs of other designs to add to the design outputs (jetad "
                      "distill --design: the trigger student)", value="{input.student}"),
@@ -525,9 +492,9 @@ COMMANDS: tuple[Command, ...] = (
         inputs={
             "model": "results/quantized/model",
             "student": "results/trigger/design.csv",
-            "synthesized": FromParams("synth_outputs", dvc=[]),
+            "synthesized": FromParams(values.synth_outputs, dvc=[]),
             # projects synthesized elsewhere and copied back (Snakemake checks they exist)
-            "copied_back": FromParams("copied_back", dvc=[]),
+            "copied_back": FromParams(values.copied_back, dvc=[]),
         },
         outputs={
             "csv": "results/fpga/resources.csv",
@@ -537,7 +504,9 @@ COMMANDS: tuple[Command, ...] = (
             "design_json": "results/fpga/design.json",
             "design_table": _fpga("results/fpga/design.md", "design"),
         },
-        params=("hls", "resources"),
+        # the configuration of the whole-design figures (not the emulation's settings)
+        params=(*_keys("hls", "io_type", "strategy", "reuse_factor", "clock_period",
+                       "processes"), "resources"),
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     Stage(
@@ -546,11 +515,10 @@ COMMANDS: tuple[Command, ...] = (
         args=(
             Arg("--in", dest="inputs", nargs="+", required=True,
                 help="data files whose checksums to record", value="{input.jets}"),
-            Arg("--json", required=True, help="output JSON", value="{output.json}"),
-            Arg("--html", required=True, help="output HTML table for the report",
-                value="{output.html}"),
+            Arg("--json", required=True, help="output JSON"),
+            Arg("--html", required=True, help="output HTML table for the report"),
         ),
-        inputs={"jets": FromParams("jet_files")},
+        inputs={"jets": FromParams(values.jet_files)},
         outputs={
             "json": Out("results/provenance.json", cache=False),
             "html": Out("results/provenance.html", cache=False,
@@ -571,7 +539,7 @@ def command(name: str) -> Command:
     raise KeyError(name)
 
 
-# The FPGA design-space scan (issue 15): a pipeline of its own over the main pipeline's split
+# The FPGA design-space scan: a pipeline of its own over the main pipeline's split
 # and JointVAE, outside `all` and the default `dvc repro` (workflow/rules/dse.smk, target
 # `dse`; workflow/dse/dvc.yaml). One QAT and one whole-encoder emulation per precision, one
 # job per point of the `dse:` grid (precision x io_type x strategy x reuse factor), gathered
@@ -581,7 +549,7 @@ def command(name: str) -> Command:
 # `jetad dse table` refuses points that are not params.yaml's grid.
 _DSE_DIR = "results/dse/{precision}"
 _DSE_POINT = _DSE_DIR + "/{io_type}/{strategy}/rf{reuse}"
-_PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams("dse_precisions"))}
+_PRECISION = {"precision": Wildcard(r"p\d+_\d+", FromParams(values.dse_precisions))}
 _DSE = command("dse")
 
 DSE_STAGES: tuple[Stage, ...] = (
@@ -590,7 +558,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         inputs={"train": "data/split/train.h5", "vae": "results/model/jointvae"},
         outputs={"model": _DSE_DIR + "/qencoder.h5"},
         log="logs/dse/{precision}/qat.log",
-        params=("seed", "data", "qat"),
+        params=("seed", "qat"),
         wildcards=_PRECISION,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
@@ -600,7 +568,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         inputs={"model": _DSE_DIR + "/qencoder.h5", "test": "data/split/test.h5"},
         outputs={"emulation": _DSE_DIR + "/emulation.json"},
         log="logs/dse/{precision}/emulate.log",
-        params=("seed", "train", "hls", "dse.n_images"),
+        params=("seed", "train.kl_eps", "hls", "dse.n_images"),
         wildcards=_PRECISION,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
@@ -611,42 +579,88 @@ DSE_STAGES: tuple[Stage, ...] = (
         outputs={"project": Out(_DSE_POINT + "/project", directory=True),
                  "point": _DSE_POINT + "/point.json"},
         log="logs/dse/{precision}/{io_type}/{strategy}/rf{reuse}.log",
-        params=("hls", "resources"),
+        params=("hls", "resources.dsp_min_bits"),
         wildcards={**_PRECISION,
-                   "io_type": Wildcard("io_parallel|io_stream", FromParams("dse_io_types")),
-                   "strategy": Wildcard("Latency|Resource", FromParams("dse_strategies")),
-                   "reuse": Wildcard(r"\d+", FromParams("dse_reuse_factors"))},
+                   "io_type": Wildcard("io_parallel|io_stream", FromParams(values.dse_io_types)),
+                   "strategy": Wildcard("Latency|Resource", FromParams(values.dse_strategies)),
+                   "reuse": Wildcard(r"\d+", FromParams(values.dse_reuse_factors))},
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     action_stage(
         _DSE, "table", "dse",
-        inputs={"points": FromParams("dse_point_files")},
+        inputs={"points": FromParams(values.dse_point_files)},
         outputs={"csv": "results/dse/dse.csv", "md": "results/dse/dse.md",
                  "figure": "results/dse/pareto.pdf"},
         log="logs/dse/table.log",
         # the whole section: a changed grid reruns it, and it refuses a stale job list
-        params=("data", "dse"),
+        params=(SOURCE, "dse"),
         resources={"runtime": 5},
     ),
 )
 
 
-def stage_of_action(command_name: str, action: str) -> Stage:
-    """The pipeline stage that runs `jetad <command_name> <action>`."""
-    for s in DSE_STAGES:
-        if (s.command, s.action) == (command_name, action):
-            return s
-    raise KeyError(f"{command_name} {action}")
+# The beta / capacity scan and the seed repeats of the default model: Snakemake targets `scan`
+# and `seeds`, not in `all`, and Snakemake's only (workflow/rules/scan.smk). A run is the
+# pipeline's train -> score -> evaluate with a parameter file of its own
+# (results/<group>/<run>/params.yaml, written by `jetad scan params`), on the pipeline's split
+# and test jets and against its baselines, so the runs differ in their parameters only.
+# Wildcards rather than `dvc exp`: the runs share every upstream output, run side by side (or
+# on a cluster) and are gathered by a rule into one table; DVC experiments would each be a
+# copy of the workspace, queued one after another, with the table left to a script outside
+# the pipeline. A run whose parameters are params.yaml's own (values.pipeline_runs) is the
+# pipeline's run, its outputs copied (rule from_pipeline, jetad.pipeline.render).
+_RUN = "results/{group}/{run}"
+_RUNS = {"wildcards": {"group": Wildcard("scan|seeds"),
+                       "run": Wildcard(r"[A-Za-z0-9][A-Za-z0-9_-]*")},
+         # the run's parameters that its stages read, not params.yaml's
+         "snakemake_params": {"run": FromParams(values.run_sections)},
+         "engines": ("snakemake",)}
+_SCAN = command("scan")
+
+
+def _run_of(name: str, inputs: dict, outputs: dict, changed: dict | None = None) -> Stage:
+    """`jetad <name>` in one run: the pipeline stage on the run's parameter file, with the
+    `outputs` it writes into the run's folder (an argument of an output left out is not
+    passed); `changed`: flag -> value of the arguments whose value differs."""
+    stage = command(name)
+    args = tuple(replace(a, value=(changed or {}).get(a.flag, a.value)) for a in stage.args)
+    return replace(stage, name=f"scan_{name}", help=f"a scan or seed run: {stage.help}",
+                   command=name, args=args,
+                   inputs={**inputs, "params": _RUN + "/params.yaml"}, outputs=outputs,
+                   log=f"logs/{{group}}/{{run}}/{name}.log", params=(), **_RUNS)
+
+
+SCAN_STAGES: tuple[Stage, ...] = (
+    action_stage(_SCAN, "params", "scan_params", outputs={"params": _RUN + "/params.yaml"},
+                 log="logs/{group}/{run}/params.log", resources={"runtime": 5}, **_RUNS),
+    _run_of("train", {"train": "data/split/train.h5", "val": "data/split/val.h5"},
+            {"model": Out(_RUN + "/model", directory=True),
+             "metrics": _RUN + "/training_metrics.json",
+             "history": _RUN + "/training_history.csv"},
+            {"--checkpoint-dir": "data/checkpoints/{wildcards.group}/{wildcards.run}"}),
+    _run_of("score", {"model": _RUN + "/model", "test": "data/split/test.h5"},
+            {"scores": _RUN + "/scores.h5"}),
+    _run_of("evaluate", {"scores": _RUN + "/scores.h5",
+                         "baseline_scores": "results/baseline_scores.h5"},
+            {"roc": _RUN + "/roc.pdf", "metrics": _RUN + "/metrics.json"}),
+    *(action_stage(_SCAN, action, name, inputs={"runs": FromParams(files)},
+                   outputs={k: f"results/{name}/{name}.{k}" for k in kinds},
+                   log=f"logs/{name}/table.log", params=("scan",), resources={"runtime": 5},
+                   engines=("snakemake",), when=when)
+      for action, name, files, kinds, when in (
+          ("table", "scan", values.scan_run_files, ("csv", "md"), None),
+          ("seeds", "seeds", values.seed_run_files, ("csv", "md", "json"), values.seed_repeats))),
+)
 
 
 def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
-    """The params.yaml sections `jetad <stage> [<action>]` declares ("*": all; a command that
-    is no pipeline stage, like check-params, reads all). A key declared alone ("dse.n_images")
-    allows its section."""
+    """The params.yaml sections and keys `jetad <stage> [<action>]` declares ("*": all; a
+    command that is no pipeline stage, like check-params, reads all, and so do the actions of
+    `jetad scan`, whose rules take the run's parameters)."""
     try:
-        cmd = stage_of_action(stage, action) if action else command(stage)
+        cmd = command(stage)
     except KeyError:
-        what = f"{stage} {action}" if action else stage
-        raise UndeclaredSection(f"jetad {what} is no command of jetad.pipeline.registry") from None
-    names = getattr(cmd, "params", ALL_SECTIONS)
-    return names if names == ALL_SECTIONS else tuple(section_of(n) for n in names)
+        raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
+    if action:
+        cmd = next((s for s in DSE_STAGES if (s.command, s.action) == (stage, action)), cmd)
+    return getattr(cmd, "params", ALL_SECTIONS)

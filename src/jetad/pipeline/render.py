@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from jetad.pipeline import values
-from jetad.pipeline.spec import ALL_SECTIONS, METRICS, OUTS, PLOTS, FromParams, Stage, out
+from jetad.pipeline.spec import ALL_SECTIONS, METRICS, OUTS, PLOTS, FromParams, Out, Stage, out
 
 WRITE_COMMAND = "python -m jetad.pipeline --write"
 SMK_FILE = "workflow/rules/stages.smk"
@@ -18,6 +18,14 @@ DVC_FILE = "dvc.yaml"
 # the FPGA design-space scan: a target of its own for each engine, outside `all` and the
 # default `dvc repro` (which reads ./dvc.yaml only)
 DSE_SMK_FILE = "workflow/rules/dse.smk"
+# the beta / capacity scan and the seed repeats: Snakemake's only
+SCAN_SMK_FILE = "workflow/rules/scan.smk"
+SCAN_SMK_INTRO = (
+    "# The beta / capacity scan and the seed repeats of the default model: Snakemake targets\n"
+    "# `scan` and `seeds`, not in `all`, and not in dvc.yaml. The runs are params.yaml's\n"
+    "# `scan:` points and seeds, read when Snakemake builds the graph (the Snakefile checks them\n"
+    "# first); each run is the pipeline's train, score and evaluate on a parameter file of its\n"
+    "# own, results/<group>/<run>/params.yaml.\n")
 DSE_DVC_FILE = "workflow/dse/dvc.yaml"
 DSE_SMK_INTRO = (
     "# The FPGA design-space scan: `snakemake --cores 2 dse`, not in `all`; DVC runs the same\n"
@@ -38,8 +46,12 @@ def _header(comment: str) -> str:
             "current).\n")
 
 
-def _call(spec: FromParams, params: dict):
-    return getattr(values, spec.name)(params)
+def _name(fn) -> str:
+    """A function's name in the generated Snakemake file, which imports it from values."""
+    if fn.__module__ != values.__name__ or getattr(values, fn.__name__, None) is not fn:
+        raise ValueError(f"{fn.__module__}.{fn.__qualname__}: FromParams and `when` take "
+                         f"functions of {values.__name__}")
+    return fn.__name__
 
 
 # --- Snakemake ---------------------------------------------------------------------------
@@ -47,7 +59,7 @@ def _call(spec: FromParams, params: dict):
 def _py(value) -> str:
     """A value as Snakemake (Python) source: FromParams are called on `config`."""
     if isinstance(value, FromParams):
-        return f"{value.name}(config)"
+        return f"{_name(value.fn)}(config)"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_py(v) for v in value) + "]"
     return json.dumps(value)
@@ -91,14 +103,15 @@ def _smk_shell(stage: Stage) -> str:
         else:
             _, when, piece = p
             inner = " + ".join(_py(x) for x in piece)
-            exprs.append(f"({inner} if {when}(config) else \"\")")
+            exprs.append(f"({inner} if {_name(when)}(config) else \"\")")
     return " + ".join(exprs)
 
 
 def _smk_rule(stage: Stage) -> list[str]:
     lines = [f"# {stage.help}", f"rule {stage.name}:", "    input:"]
     lines += [f"        {k}={_py(v)}," for k, v in stage.inputs.items()]
-    code = (f'"{stage.name}", "{stage.command}"' if stage.command else f'"{stage.name}"')
+    # an action's sections are its rule's; a scan run's code is its pipeline stage's
+    code = f'"{stage.name}", "{stage.command}"' if stage.action else f'"{stage.command_name}"'
     lines += [f"        code=code({code}),", "    output:"]
     lines += [f"        {k}={_smk_output(v)}," for k, v in stage.outputs.items()]
     lines += ["    log:", f"        {_py(stage.log_path)},"]
@@ -120,10 +133,36 @@ def _smk_rule(stage: Stage) -> list[str]:
         lines += ["    resources:"]
         lines += [f"        {k}={_py(v)}," for k, v in stage.resources.items()]
     lines += ["    shell:", f"        {_smk_shell(stage)}"]
-    if stage.when:
-        lines = [f"if {stage.when}(config):", ""] + [f"    {line}" if line else line
-                                                     for line in lines]
-    return lines
+    return _only_if(stage.when, lines)
+
+
+def _only_if(when, lines: list[str]) -> list[str]:
+    if not when:
+        return lines
+    return [f"if {_name(when)}(config):", ""] + [f"    {line}" if line else line for line in lines]
+
+
+def _from_pipeline(runs: list[Stage], pipeline: dict[str, Stage]) -> list[str]:
+    """A rule that fills the folders of the runs that are the pipeline's own (the seed repeat
+    of params.yaml's seed, a scan point equal to the default) with copies of the pipeline
+    stages' outputs: same parameters, same split and test jets, so the same bytes."""
+    pairs = {f"{run.command}_{k}": (out(pipeline[run.command].outputs[k]).path,
+                                    out(spec).path.replace("{group}/{run}", "{prun}"),
+                                    out(spec).directory)
+             for run in runs for k, spec in run.outputs.items()}
+    copy = " && ".join(f"cp {'-r ' if directory else ''}{{input.{k}}} {{output.{k}}}"
+                       for k, (_, _, directory) in pairs.items())
+    lines = [f"ruleorder: from_pipeline > {run.name}" for run in runs]
+    lines += ["", "# a run whose parameters are params.yaml's own: the pipeline's outputs, copied",
+              "rule from_pipeline:", "    input:"]
+    lines += [f"        {k}={_py(src)}," for k, (src, _, _) in pairs.items()]
+    lines += ["    output:"]
+    lines += [f"        {k}={_smk_output(Out(dest, directory=directory))},"
+              for k, (_, dest, directory) in pairs.items()]
+    lines += ["    wildcard_constraints:",
+              f"        prun={_py(FromParams(values.pipeline_run_pattern))},",
+              "    resources:", "        runtime=5,", "    shell:", f"        {json.dumps(copy)}"]
+    return _only_if(values.pipeline_runs, lines)
 
 
 MAIN_SMK_INTRO = (
@@ -131,20 +170,25 @@ MAIN_SMK_INTRO = (
     "# commands. The helpers sections() and code() are in common.smk.\n")
 
 
-def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO) -> str:
-    used = set()
+def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO, pipeline=()) -> str:
+    """The Snakemake rules of `stages`; with the `pipeline` stages, the rule that copies their
+    outputs into the runs of `stages` that are the pipeline's own (see _from_pipeline)."""
+    runs = [s for s in stages if s.command and not s.action]
+    used = {"pipeline_runs", "pipeline_run_pattern"} if pipeline and runs else set()
     for stage in stages:
         found = [*stage.inputs.values(), *(out(o).path for o in stage.outputs.values()),
                  *stage.resources.values(), *stage.snakemake_params.values(),
                  *(a.value for a in stage.pipeline_args)]
-        used |= {v.name for v in found if isinstance(v, FromParams)}
-        used |= {name for name in (stage.when, *(a.when for a in stage.args)) if name}
+        used |= {_name(v.fn) for v in found if isinstance(v, FromParams)}
+        used |= {_name(fn) for fn in (stage.when, *(a.when for a in stage.args)) if fn}
     text = _header("#") + intro + (
         "from jetad.pipeline.values import (\n"
         + "".join(f"    {name},\n" for name in sorted(used)) + ")\n")
     for stage in stages:
         if "snakemake" in stage.engines:
             text += "\n\n" + "\n".join(_smk_rule(stage)) + "\n"
+    if pipeline and runs:
+        text += "\n\n" + "\n".join(_from_pipeline(runs, {s.name: s for s in pipeline})) + "\n"
     return text
 
 
@@ -152,7 +196,7 @@ def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO) -> str:
 
 def _dvc_paths(value, params: dict) -> list[str]:
     if isinstance(value, FromParams):
-        value = value.dvc if value.dvc is not None else _call(value, params)
+        value = value.dvc if value.dvc is not None else value.fn(params)
     return [value] if isinstance(value, str) else list(value)
 
 
@@ -186,9 +230,9 @@ def _dvc_format(template: str, stage: Stage, params: dict) -> str:
 def dvc_command(stage: Stage, params: dict) -> str:
     words = [_dvc_format(stage.head, stage, params)]
     for arg in stage.pipeline_args:
-        if arg.when and not getattr(values, arg.when)(params):
+        if arg.when and not arg.when(params):
             continue
-        value = (_call(arg.value, params) if isinstance(arg.value, FromParams)
+        value = (arg.value.fn(params) if isinstance(arg.value, FromParams)
                  else _dvc_format(arg.value, stage, params))
         words.append(f"{arg.flag} {value}")
     if not stage.action:
@@ -206,7 +250,7 @@ def dvc_stage(stage: Stage, params: dict, root: Path, wdir: str | None = None) -
 
     body: dict = {"wdir": wdir} if wdir else {}
     if stage.wildcards:
-        body["matrix"] = {k: (_call(w.values, params) if isinstance(w.values, FromParams)
+        body["matrix"] = {k: (w.values.fn(params) if isinstance(w.values, FromParams)
                               else w.values) for k, w in stage.wildcards.items()}
     body["cmd"] = dvc_command(stage, params)
     names = sections(stage, params)

@@ -1,17 +1,20 @@
 """The vocabulary of the stage registry (jetad.pipeline.registry): a command, its arguments,
-and for a pipeline stage its inputs, outputs, parameter sections and resources.
+and for a pipeline stage its inputs, outputs, parameters and resources.
 
 A stage is written the way a Snakemake rule reads: named inputs and outputs, and arguments
-whose pipeline value refers to them (`"{input.train}"`, `"{output.model}"`,
-`"{wildcards.chunk}"`, `"{threads}"`). jetad.pipeline.render turns one such declaration into
-a Snakemake rule and a DVC stage; jetad.cli turns its arguments into `jetad <stage>`'s
-argparse. Kept free of heavy imports: `jetad --help` builds every parser from it.
+whose pipeline value refers to them (`"{input.images}"`, `"{output.model}/qencoder.h5"`,
+`"{threads}"`); a flag named like an input, output or wildcard takes it without saying
+(`--train` of a stage with an input `train`). jetad.pipeline.render turns one such
+declaration into a Snakemake rule and a DVC stage; jetad.cli turns its arguments into
+`jetad <stage>`'s argparse. Kept free of heavy imports: `jetad --help` builds every parser
+from it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # dvc.yaml lists an output under one of these keys
@@ -22,20 +25,22 @@ ALL_SECTIONS = ("*",)
 
 @dataclass(frozen=True)
 class FromParams:
-    """A value that depends on params.yaml: the function `name` of jetad.pipeline.values,
+    """A value that depends on params.yaml: `fn`, a function of jetad.pipeline.values,
     called with the parameters. Snakemake calls it on its `config` when it builds the graph;
     dvc.yaml holds its value for DVC's parameters (jetad.pipeline.values.dvc_params), or
     `dvc` when DVC's description differs (a folder dep for Snakemake's list of files)."""
 
-    name: str
+    fn: Callable[[dict], Any]
     dvc: Any = None
 
 
 @dataclass(frozen=True)
 class Arg:
     """One command-line argument of `jetad <stage>` (argparse's add_argument keywords), and
-    `value`: what the pipeline passes (None: the pipeline leaves it out). A value is a
-    string in Snakemake's shell syntax, or a FromParams that gives the string. `when` names a
+    `value`: what the pipeline passes, a string in Snakemake's shell syntax or a FromParams
+    that gives the string. Left out, a flag named like an input, output or wildcard of the
+    stage takes it (`--train`: `{input.train}`; the name is the flag's, dashes as
+    underscores, or its `dest`); else the pipeline does not pass the argument. `when`, a
     jetad.pipeline.values function: the pipeline passes the argument only where it is true."""
 
     flag: str
@@ -47,7 +52,7 @@ class Arg:
     choices: tuple | None = None
     dest: str | None = None
     value: str | FromParams | None = None
-    when: str | None = None
+    when: Callable[[dict], Any] | None = None
 
     def add_to(self, parser) -> None:
         kwargs = {k: getattr(self, k) for k in ("help", "type", "nargs", "choices", "dest")
@@ -134,12 +139,17 @@ class Stage(Command):
     says otherwise) a DVC stage of the same name.
 
     inputs / outputs: name -> path (inputs: a path, a list of paths or a FromParams; outputs:
-    a path or an Out). `params`: the params.yaml sections it reads (rerun when they change);
-    `snakemake_params`: extra keyword params of the rule (name -> FromParams). `log`: default
-    logs/<name>.log. `when`: a jetad.pipeline.values function; Snakemake defines the rule only
-    where it is true. `resources` values are numbers or FromParams. A `params` entry may be
-    one key of a section ("dse.n_images"). `command` and `action`: the stage runs
-    `jetad <command> <action>` (built by action_stage), its rule and DVC stage named `name`."""
+    a path or an Out). An input named `params` is the parameter file the command reads
+    (`--params`) instead of params.yaml: a run with parameters of its own.
+
+    `params`: what the stage reads of params.yaml, which the engines rerun it for: sections,
+    or single keys of a section ("train.kl_eps": that key and no other of `train`, which
+    jetad.params enforces). `snakemake_params`: extra keyword params of the rule (name ->
+    FromParams). `log`: default logs/<name>.log. `when`: a jetad.pipeline.values function;
+    Snakemake defines the rule only where it is true. `resources` values are numbers or
+    FromParams. `command`: the stage runs `jetad <command>` (a pipeline stage in another
+    setting, e.g. a scan run), or with `action` `jetad <command> <action>` (built by
+    action_stage); its rule and DVC stage are named `name`."""
 
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -150,7 +160,7 @@ class Stage(Command):
     threads: int | None = None
     resources: dict[str, Any] = field(default_factory=dict)
     engines: tuple[str, ...] = ("snakemake", "dvc")
-    when: str | None = None
+    when: Callable[[dict], Any] | None = None
     command: str | None = None
     action: str | None = None
 
@@ -167,14 +177,37 @@ class Stage(Command):
     @property
     def head(self) -> str:
         """The command's words before its arguments. An action's parser does not know
-        --log, so an action stage passes it to the command, before the action."""
+        --params and --log, so an action stage passes them to the command, before it."""
+        words = ["jetad", self.command_name]
+        if "params" in self.inputs:
+            words.append("--params {input.params}")
         if self.action:
-            return f"jetad {self.command} --log {{log}} {self.action}"
-        return f"jetad {self.name}"
+            words += ["--log {log}", self.action]
+        return " ".join(words)
+
+    def value_of(self, arg: Arg) -> str | FromParams | None:
+        """What the pipeline passes for `arg` (see Arg): None when it leaves it out."""
+        if arg.value is not None:
+            for kind, name in _REFERENCE.findall(arg.value if isinstance(arg.value, str) else ""):
+                if name not in (self.inputs if kind == "input" else self.outputs):
+                    raise KeyError(f"stage {self.name}: {arg.flag} {arg.value}: no {kind} {name}")
+            return arg.value
+        name = arg.dest or arg.flag.lstrip("-").replace("-", "_")
+        found = [f"{{{kind}.{name}}}" for kind, names in (
+            ("input", self.inputs), ("output", self.outputs), ("wildcards", self.wildcards))
+                 if name in names]
+        if len(found) > 1:
+            raise KeyError(f"stage {self.name}: {arg.flag} could be {' or '.join(found)}; "
+                           "give its value")
+        return found[0] if found else None
 
     @property
     def pipeline_args(self) -> tuple[Arg, ...]:
-        return tuple(a for a in self.args if a.value is not None)
+        """The arguments the pipeline passes, each with its value."""
+        return tuple(replace(a, value=v) for a in self.args if (v := self.value_of(a)) is not None)
+
+
+_REFERENCE = re.compile(r"\{(input|output)\.(\w+)\}")
 
 
 def section_of(name: str) -> str:

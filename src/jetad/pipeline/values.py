@@ -1,7 +1,12 @@
-"""The parts of the pipeline that depend on params.yaml (the FromParams of
+"""The parts of the pipeline that depend on params.yaml (the FromParams and `when` of
 jetad.pipeline.registry). Snakemake calls these on its `config` when it builds the graph
-(workflow/rules/stages.smk imports them); `python -m jetad.pipeline --write` calls them on
-dvc_params() to write dvc.yaml, whose stages describe one configuration."""
+(the generated rules import them); `python -m jetad.pipeline --write` calls them on
+dvc_params() to write dvc.yaml, whose stages describe one configuration.
+
+The registry refers to these functions, and `jetad --help` imports the registry: each
+function imports what it needs (jetad.params and its yaml and jsonschema, hls4ml's helpers)
+when called, so that building the parser stays light (tests/test_cli.py).
+"""
 
 from __future__ import annotations
 
@@ -103,3 +108,64 @@ def dse_point_files(params: dict) -> list[str]:
     from jetad.fpga.dse import point_path, points
 
     return [f"results/dse/{point_path(**p)}/point.json" for p in points(params["dse"])]
+
+
+# --- the beta / capacity scan and the seed repeats (params.yaml's `scan:`) -------------------
+
+def _runs(group: str, params: dict) -> list[str]:
+    from jetad.analysis import scan
+
+    return [f"results/{group}/{name}"
+            for name in (scan.points(params) if group == "scan" else scan.seeds(params))]
+
+
+def scan_runs(params: dict) -> str:
+    """`jetad scan table --runs`: the folder of every scan point."""
+    return " ".join(_runs("scan", params))
+
+
+def seed_runs(params: dict) -> str:
+    return " ".join(_runs("seeds", params))
+
+
+def scan_run_files(params: dict) -> list[str]:
+    """The files of every scan point that the table reads."""
+    return [f"{run}/{f}" for run in _runs("scan", params) for f in RUN_FILES]
+
+
+def seed_run_files(params: dict) -> list[str]:
+    return [f"{run}/{f}" for run in _runs("seeds", params) for f in RUN_FILES]
+
+
+RUN_FILES = ("params.yaml", "training_metrics.json", "metrics.json")
+
+
+def seed_repeats(params: dict) -> list[int]:
+    """The `seeds` target exists only with seeds to run (the quick preset has none): asked
+    for without, Snakemake says no rule makes it rather than writing an empty table."""
+    from jetad.analysis import scan
+
+    return scan.seeds(params)
+
+
+def run_sections(params: dict):
+    """Snakemake's params of a job of one run, a function of its wildcards: the part of the
+    run's parameters its stages read, so that a change of a point, a seed or a default that a
+    point keeps reruns that run only."""
+    from jetad.analysis import scan
+
+    return lambda wildcards: scan.sections(scan.run_params(params, wildcards.group,
+                                                           wildcards.run))
+
+
+def pipeline_runs(params: dict) -> list[str]:
+    """The runs ('<group>/<run>') that are the pipeline's own (jetad.analysis.scan)."""
+    from jetad.analysis import scan
+
+    return scan.pipeline_runs(params)
+
+
+def pipeline_run_pattern(params: dict) -> str:
+    import re
+
+    return "|".join(re.escape(r) for r in pipeline_runs(params))
