@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(command.module)
         params = None
         if command.needs_params:
+            # light `jetad --help`: params.yaml is read (yaml, the schema) only when a command runs
             from jetad import params as params_mod
 
             who = " ".join(filter(None, (command.name, getattr(args, "action", None))))

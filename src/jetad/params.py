@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
+import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,12 +27,13 @@ from typing import Any
 import yaml
 
 from jetad.errors import ConfigError, UndeclaredSection
-from jetad.sections import default_of, schema, spec_of
+from jetad.sections import SECTIONS, default_of, schema, spec_of
 
 DEFAULT_PATH = Path("params.yaml")
 
 
 def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, Any]:
+    # jsonschema (and its referencing stack) loads only when a file is validated
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
@@ -53,8 +56,6 @@ def validate_or_exit(params: dict[str, Any], origin: str = "params.yaml",
                      prog: str = "jetad workflow") -> dict[str, Any]:
     """validate() for a caller without the CLI's error handler (the Snakefile): a bad file
     gives the one-line error on stderr and exit 2, not a traceback."""
-    import sys
-
     try:
         return validate(params, origin)
     except ConfigError as exc:
@@ -71,8 +72,6 @@ def _check_relations(params: Params, origin: str) -> None:
         raise bad("generate.jet_pt_min must be below jet_pt_max")
     train = params.get("train")
     if train is not None and train.objective == "capacity":
-        import math
-
         k = train.latent_disc
         if train.capacity.disc_max > math.log(k) + 1e-9:
             raise bad(f"train.capacity.disc_max must be at most log(latent_disc) = "
@@ -317,8 +316,6 @@ def _section(cls, values: dict[str, Any], spec: dict[str, Any]):
 
 def build(params: dict[str, Any]) -> Params:
     """Typed parameters from a validated params.yaml mapping, schema defaults filled in."""
-    from jetad.sections import SECTIONS
-
     values: dict[str, Any] = {}
     for name, spec in schema()["properties"].items():
         cls = SECTIONS.get(name)

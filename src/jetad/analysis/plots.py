@@ -6,6 +6,7 @@ matplotlib runs with the non-interactive Agg backend so stages work on headless 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from jetad.analysis.scores import LABELS
 from jetad.params import default
@@ -297,7 +298,10 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
     picked = _per_class(groups, max_points, seed)
     idx = np.sort(np.concatenate(list(picked.values())))
     pca = PCA(n_components=2, random_state=seed)
-    pca.fit(z_mean[idx])
+    # one BLAS thread: the fit's sums then run in one order whatever OMP_NUM_THREADS the engine
+    # sets (Snakemake sets it to the rule's threads, DVC leaves it), so both give the same bytes
+    with threadpool_limits(1):
+        pca.fit(z_mean[idx])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5))
     _draw_classes(a1, {k: pca.transform(z_mean[v]) for k, v in picked.items()}, background)
     a1.set_title("latent means, by class (contours: 50% and 90% of each class)")
@@ -321,11 +325,11 @@ def _embed(method: str, x: np.ndarray, seed: int) -> np.ndarray:
         # heavy: scikit-learn and umap-learn load only for the method asked for
         from sklearn.decomposition import PCA
 
-        return PCA(n_components=2, random_state=seed).fit_transform(x)
+        with threadpool_limits(1):  # the same bytes under either engine, as latent_pca
+            return PCA(n_components=2, random_state=seed).fit_transform(x)
     if method == "t-SNE":
         # heavy: scikit-learn, as for PCA
         from sklearn.manifold import TSNE
-        from threadpoolctl import threadpool_limits
 
         # perplexity must stay below the number of points (tiny test sets)
         perplexity = float(min(30.0, max(2.0, (len(x) - 1) / 3)))

@@ -9,6 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
+import yaml
+
+from jetad.atomic import write_text
+from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
 from jetad.pipeline.render import (
     DSE_DVC_FILE,
     DSE_DVC_INTRO,
@@ -31,10 +35,6 @@ def generated(root: str | Path = ".") -> dict[str, str]:
     """File (relative to root) -> the text the registry gives it. dvc.yaml's code deps are
     those of root's sources, its generate processes and the scan's grid those of root's
     params.yaml."""
-    import yaml
-
-    from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
-
     root = Path(root).resolve()
     params = yaml.safe_load((root / "params.yaml").read_text())
     return {DVC_FILE: dvc_yaml(STAGES, params, root), SMK_FILE: snakemake_rules(STAGES),
@@ -45,8 +45,6 @@ def generated(root: str | Path = ".") -> dict[str, str]:
 
 def write(root: str | Path = ".") -> list[str]:
     """Rewrite the stale generated files; returns their names."""
-    from jetad.atomic import write_text
-
     root = Path(root)
     texts = generated(root)
     names = stale(root, texts)

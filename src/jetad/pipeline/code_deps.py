@@ -24,6 +24,9 @@ import ast
 from functools import cache
 from pathlib import Path
 
+from jetad.pipeline.registry import COMMANDS
+from jetad.pipeline.spec import section_of
+
 PACKAGE = "jetad"
 SRC = "src"
 # run by every stage: the parameter check
@@ -104,8 +107,6 @@ def module_files(root: Path, name: str) -> frozenset[Path]:
 
 def stage_modules() -> dict[str, str]:
     """`jetad <stage>` -> module, from the stage registry."""
-    from jetad.pipeline.registry import COMMANDS
-
     return {c.name: c.module for c in COMMANDS}
 
 
@@ -118,8 +119,6 @@ def stage_files(stage: str, sections=(), root: str | Path = ".") -> list[str]:
     for name in (*COMMON, module):
         files |= module_files(root, name)
     schema = root / SRC / PACKAGE / "schema"
-    from jetad.pipeline.spec import section_of
-
     for key in ("top", *sections):
         section = section_of(key)
         if (schema / f"{section}.json").is_file():

@@ -9,7 +9,10 @@ import json
 import re
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from jetad.pipeline import values
+from jetad.pipeline.code_deps import stage_files
 from jetad.pipeline.spec import ALL_SECTIONS, METRICS, OUTS, PLOTS, FromParams, Out, Stage, out
 
 WRITE_COMMAND = "python -m jetad.pipeline --write"
@@ -246,8 +249,6 @@ def sections(stage: Stage, params: dict) -> list[str]:
 
 
 def dvc_stage(stage: Stage, params: dict, root: Path, wdir: str | None = None) -> dict:
-    from jetad.pipeline.code_deps import stage_files
-
     body: dict = {"wdir": wdir} if wdir else {}
     if stage.wildcards:
         body["matrix"] = {k: (w.values.fn(params) if isinstance(w.values, FromParams)
@@ -279,8 +280,6 @@ def dvc_yaml(stages, params: dict, root: Path, intro: str = MAIN_DVC_INTRO,
              wdir: str | None = None) -> str:
     """dvc.yaml of `stages`; `wdir`: the project root relative to the file, for a pipeline
     file in a subfolder (its paths stay relative to the root)."""
-    from ruamel.yaml import YAML
-
     dvc = values.dvc_params(params)
     doc = {"stages": {s.name: dvc_stage(s, dvc, root, wdir) for s in stages
                       if "dvc" in s.engines}}

@@ -11,6 +11,7 @@ when called, so that building the parser stays light (tests/test_cli.py).
 from __future__ import annotations
 
 import copy
+import re
 
 
 def dvc_params(params: dict) -> dict:
@@ -29,6 +30,7 @@ def source(params: dict) -> str:
 
 def generated_processes(params: dict) -> list[str]:
     """qcd and generate.signals: the processes of the generate jobs."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.data.jets import processes
 
     return processes("generate", params)
@@ -36,6 +38,7 @@ def generated_processes(params: dict) -> list[str]:
 
 def jet_files(params: dict) -> list[str]:
     """data/jets/<process>.h5 of every process `jetad jets` writes for data.source."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.data.jets import processes
 
     return [f"data/jets/{p}.h5" for p in processes(source(params), params)]
@@ -49,6 +52,7 @@ def jets_in(params: dict) -> str:
 
 def jets_source_files(params: dict) -> list[str]:
     """The files of jets_in that data.source uses (the generate and download jobs' outputs)."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.data.jets import input_files
 
     return input_files(source(params), jets_in(params), params)
@@ -56,6 +60,7 @@ def jets_source_files(params: dict) -> list[str]:
 
 def synth_projects(params: dict) -> list[str]:
     """'<mode>/<part>' of every project to synthesize; empty when synthesis is off."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.fpga.hls4ml.synth import projects
 
     return projects(params)
@@ -66,6 +71,7 @@ def synth_outputs(params: dict) -> list[str]:
 
 
 def copied_back(params: dict) -> list[str]:
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.params import default
 
     return list(params["resources"].get("reports", default("resources", "reports")))
@@ -73,6 +79,7 @@ def copied_back(params: dict) -> list[str]:
 
 def logic_synthesis(params: dict) -> str:
     """`jetad synth --logic-synthesis`: on or off, as resources.logic_synthesis says."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.params import default
 
     on = params["resources"].get("logic_synthesis", default("resources", "logic_synthesis"))
@@ -86,6 +93,7 @@ def gpu(params: dict) -> int:
 # --- the FPGA design-space scan (params.yaml's `dse:` grid) --------------------------------
 
 def dse_precisions(params: dict) -> list[str]:
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.fpga.dse import precision_name
 
     return [precision_name(b, i) for b, i in params["dse"]["precisions"]]
@@ -105,6 +113,7 @@ def dse_reuse_factors(params: dict) -> list[int]:
 
 def dse_point_files(params: dict) -> list[str]:
     """results/dse/<precision>/<io_type>/<strategy>/rf<reuse>/point.json of every point."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.fpga.dse import point_path, points
 
     return [f"results/dse/{point_path(**p)}/point.json" for p in points(params["dse"])]
@@ -113,6 +122,7 @@ def dse_point_files(params: dict) -> list[str]:
 # --- the beta / capacity scan and the seed repeats (params.yaml's `scan:`) -------------------
 
 def _runs(group: str, params: dict) -> list[str]:
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.analysis import scan
 
     return [f"results/{group}/{name}"
@@ -143,6 +153,7 @@ RUN_FILES = ("params.yaml", "training_metrics.json", "metrics.json")
 def seed_repeats(params: dict) -> list[int]:
     """The `seeds` target exists only with seeds to run (the quick preset has none): asked
     for without, Snakemake says no rule makes it rather than writing an empty table."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.analysis import scan
 
     return scan.seeds(params)
@@ -152,6 +163,7 @@ def run_sections(params: dict):
     """Snakemake's params of a job of one run, a function of its wildcards: the part of the
     run's parameters its stages read, so that a change of a point, a seed or a default that a
     point keeps reruns that run only."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.analysis import scan
 
     return lambda wildcards: scan.sections(scan.run_params(params, wildcards.group,
@@ -160,12 +172,11 @@ def run_sections(params: dict):
 
 def pipeline_runs(params: dict) -> list[str]:
     """The runs ('<group>/<run>') that are the pipeline's own (jetad.analysis.scan)."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.analysis import scan
 
     return scan.pipeline_runs(params)
 
 
 def pipeline_run_pattern(params: dict) -> str:
-    import re
-
     return "|".join(re.escape(r) for r in pipeline_runs(params))

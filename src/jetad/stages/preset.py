@@ -16,6 +16,7 @@ import yaml
 from jetad.atomic import write_text
 from jetad.errors import ConfigError
 from jetad.params import defaults, merge, render, validate
+from jetad.pipeline.__main__ import write
 
 PRESET_DIR = Path("workflow/presets")
 
@@ -63,7 +64,5 @@ def run(args, params) -> None:
     # follow it, in a project that has them
     root = path.parent
     if (root / "dvc.yaml").is_file() and (root / "src" / "jetad").is_dir():
-        from jetad.pipeline.__main__ import write
-
         for name in write(root):
             print(f"{name} rewritten for the preset's parameters")
