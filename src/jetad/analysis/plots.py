@@ -302,10 +302,11 @@ def latent_pca(z_mean: np.ndarray, groups: dict[str, np.ndarray], category: np.n
     # sets (Snakemake sets it to the rule's threads, DVC leaves it), so both give the same bytes
     with threadpool_limits(1):
         pca.fit(z_mean[idx])
+        by_class = {k: pca.transform(z_mean[v]) for k, v in picked.items()}
+        xy = pca.transform(z_mean[idx])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5))
-    _draw_classes(a1, {k: pca.transform(z_mean[v]) for k, v in picked.items()}, background)
+    _draw_classes(a1, by_class, background)
     a1.set_title("latent means, by class (contours: 50% and 90% of each class)")
-    xy = pca.transform(z_mean[idx])
     sc = a2.scatter(xy[:, 0], xy[:, 1], s=3, alpha=0.5, c=category[idx], cmap="tab20",
                     vmin=-0.5, vmax=19.5, rasterized=True)
     fig.colorbar(sc, ax=a2, label="arg-max categorical code")
