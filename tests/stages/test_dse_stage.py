@@ -42,7 +42,7 @@ def dse_run(tmp_path_factory, copy_project, tiny_train, fake_jets, jetad):
     write_images(split / "test.h5", fake_jets(40, 40, 3))
     params = yaml.safe_load((d / "params.yaml").read_text())
     params["train"] = {**tiny_train, "epochs": 1, "max_train_jets": 96}
-    # scan.smk checks the beta / capacity points against the train section: none for the tiny model
+    # the Snakefile checks the beta / capacity points against the train section: none for the tiny model
     params["scan"] = {"points": {}, "seeds": []}
     params["qat"].update(epochs=1, max_images=96, batch_size=32)
     params["dse"] = {**params["dse"], "precisions": [[8, 3]], "io_types": ["io_stream"],
