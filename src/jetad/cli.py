@@ -13,7 +13,7 @@ import sys
 
 from jetad import log
 from jetad.errors import JetadError
-from jetad.pipeline.registry import COMMANDS, declared
+from jetad.pipeline.registry import COMMANDS, command_run, declared, missing_tools, tools_message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             # light `jetad --help`: params.yaml is read (yaml, the schema) only when a command runs
             from jetad import params as params_mod
 
-            who = " ".join(filter(None, (command.name, getattr(args, "action", None))))
-            params = params_mod.load(args.params).restrict(
-                declared(command.name, getattr(args, "action", None)), who)
+            action = getattr(args, "action", None)
+            who = " ".join(filter(None, (command.name, action)))
+            params = params_mod.load(args.params).restrict(declared(command.name, action), who)
+            # the programs it runs before any input is read: a missing one costs seconds,
+            # not the minutes of work before it
+            missing = missing_tools(command_run(command.name, action), params)
+            if missing:
+                raise JetadError(tools_message(missing))
         module.run(args, params)
     except JetadError as exc:
         print(f"jetad {args.command}: error: {exc}", file=sys.stderr)

@@ -1,6 +1,9 @@
 # Helpers of the generated rules (stages.smk, scan.smk, dse.smk): they need Snakemake's
 # `config` and `workflow`.
+import sys
+
 from jetad.pipeline.code_deps import stage_files
+from jetad.pipeline.registry import missing_tools, pipeline_stage, tools_message
 
 
 def sections(*names):
@@ -21,9 +24,16 @@ def code(stage, command=None):
     import, and the schema of the sections in the rule's `params:` (a scan run's rule names
     its pipeline stage's rule). The same list as the stage's deps in dvc.yaml
     (src/jetad/pipeline/code_deps.py), so that a code change reruns the rules that use the
-    changed module and the rules after them."""
+    changed module and the rules after them. It also checks the programs the rule runs."""
 
     def files(wildcards):
+        # a program the rule runs that is missing stops the workflow here, while the graph
+        # is built: before the first job, naming what to install
+        missing = missing_tools(pipeline_stage(stage), config)
+        if missing:
+            print(f"jetad workflow: error: rule {stage} {tools_message(missing, 'no job was started')}",
+                  file=sys.stderr)
+            raise SystemExit(2)
         declared = [name for p in workflow.get_rule(stage).params if isinstance(p, dict)
                     for name in p]
         return stage_files(command or stage, declared)

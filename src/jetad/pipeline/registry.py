@@ -12,6 +12,7 @@ The order here is the order of `jetad --help` and of the generated files.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 from jetad.data.processes import PROCESSES
@@ -410,6 +411,7 @@ COMMANDS: tuple[Command, ...] = (
             "design": "results/trigger/design.csv",
         },
         params=("seed", "qat", "distill"),
+        tools=values.distill_tools,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 120},
     ),
@@ -435,6 +437,7 @@ COMMANDS: tuple[Command, ...] = (
         },
         # the JointVAE's KL epsilon, for the KL scores of the emulated encoder
         params=("seed", "train.kl_eps", "hls"),
+        tools=values.hls_tools,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
@@ -507,6 +510,7 @@ COMMANDS: tuple[Command, ...] = (
         # the configuration of the whole-design figures (not the emulation's settings)
         params=(*_keys("hls", "io_type", "strategy", "reuse_factor", "clock_period",
                        "processes"), "resources"),
+        tools=values.resources_tools,
         resources={"mem_mb": 4000, "runtime": 30},
     ),
     Stage(
@@ -569,6 +573,7 @@ DSE_STAGES: tuple[Stage, ...] = (
         outputs={"emulation": _DSE_DIR + "/emulation.json"},
         log="logs/dse/{precision}/emulate.log",
         params=("seed", "train.kl_eps", "hls", "dse.n_images"),
+        tools=values.hls_tools,
         wildcards=_PRECISION,
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
@@ -657,10 +662,41 @@ def declared(stage: str, action: str | None = None) -> tuple[str, ...]:
     """The params.yaml sections and keys `jetad <stage> [<action>]` declares ("*": all; a
     command that is no pipeline stage, like check-params, reads all, and so do the actions of
     `jetad scan`, whose rules take the run's parameters)."""
+    return getattr(command_run(stage, action), "params", ALL_SECTIONS)
+
+
+def command_run(stage: str, action: str | None = None) -> Command:
+    """What `jetad <stage> [<action>]` runs: the design-space scan's action stage, else the
+    command itself."""
     try:
         cmd = command(stage)
     except KeyError:
         raise UndeclaredSection(f"jetad {stage} is no command of jetad.pipeline.registry") from None
     if action:
         cmd = next((s for s in DSE_STAGES if (s.command, s.action) == (stage, action)), cmd)
-    return getattr(cmd, "params", ALL_SECTIONS)
+    return cmd
+
+
+def pipeline_stage(name: str) -> Stage:
+    """The stage whose Snakemake rule (and DVC stage) is `name`."""
+    for s in (*STAGES, *DSE_STAGES, *SCAN_STAGES):
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+def missing_tools(stage: Command, params) -> list[str]:
+    """The programs `stage` runs for these parameters that are not on PATH."""
+    need = stage.tools(params) if getattr(stage, "tools", None) else []
+    return [tool for tool in dict.fromkeys(need) if shutil.which(tool) is None]
+
+
+# how each program comes to a Debian machine, for the one-line error
+INSTALL = {"g++": "g++", "clang++": "clang", "verilator": "verilator", "yosys": "yosys"}
+
+
+def tools_message(missing: list[str], outcome: str = "nothing was read or written") -> str:
+    """One line: what is missing, how to install it, and that no work was lost."""
+    packages = " ".join(dict.fromkeys(INSTALL.get(t, t) for t in missing))
+    return (f"needs {', '.join(missing)} on PATH (Debian: apt-get install {packages}); "
+            f"{outcome}")

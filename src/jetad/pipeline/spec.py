@@ -149,7 +149,9 @@ class Stage(Command):
     Snakemake defines the rule only where it is true. `resources` values are numbers or
     FromParams. `command`: the stage runs `jetad <command>` (a pipeline stage in another
     setting, e.g. a scan run), or with `action` `jetad <command> <action>` (built by
-    action_stage); its rule and DVC stage are named `name`."""
+    action_stage); its rule and DVC stage are named `name`. `tools`: a jetad.pipeline.values
+    function giving the programs the stage runs (compilers, Verilator, yosys) for the
+    parameters; jetad.cli and the Snakefile check them before any input is read."""
 
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class Stage(Command):
     when: Callable[[dict], Any] | None = None
     command: str | None = None
     action: str | None = None
+    tools: Callable[[Any], list[str]] | None = None
 
     @property
     def log_path(self) -> str:

@@ -180,3 +180,21 @@ def pipeline_runs(params: dict) -> list[str]:
 
 def pipeline_run_pattern(params: dict) -> str:
     return "|".join(re.escape(r) for r in pipeline_runs(params))
+
+
+# --- the external programs a stage runs (checked before it reads anything) -----------------
+
+def hls_tools(params) -> list[str]:
+    """The compiler of the emulation libraries (hls.cxx, g++ when unset)."""
+    return [params["hls"]["cxx"] or "g++"]
+
+
+def distill_tools(params) -> list[str]:
+    """Verilator and the C++ compiler that builds its model, yosys when the student is
+    synthesized (distill.synthesize)."""
+    return ["verilator", "g++", *(["yosys"] if params["distill"]["synthesize"] else [])]
+
+
+def resources_tools(params) -> list[str]:
+    """yosys when the small kernels get real LUT/FF counts (resources.yosys)."""
+    return ["yosys"] if params["resources"]["yosys"] else []
