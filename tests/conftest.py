@@ -37,7 +37,8 @@ TINY_TRAIN = {
 
 # What .ci/run installs: under CI a test skipped for want of one of these is a failure, so a
 # failed or partial apt-get cannot turn the RTL, distillation and cluster tests into skips.
-CI_TOOLS = ("g++", "clang++", "verilator", "yosys", "slurm", "munge")
+# (clang++ before g++: a reason naming clang++ also holds "g++")
+CI_TOOLS = ("clang++", "g++", "verilator", "yosys", "slurm", "munge")
 
 
 def ci_tool_skip(reason: str) -> str | None:

@@ -21,6 +21,10 @@ def _run_skipping_test(tmp_path, ci: bool) -> subprocess.CompletedProcess:
         def test_needs_verilator():
             pass
 
+        @pytest.mark.skipif(True, reason="clang++ not installed (apt install clang)")
+        def test_needs_clang():
+            pass
+
         @pytest.mark.skipif(True, reason="Xilinx HLS is installed here")
         def test_other_reason():
             pass
@@ -35,14 +39,15 @@ def _run_skipping_test(tmp_path, ci: bool) -> subprocess.CompletedProcess:
 def test_a_skip_for_a_ci_tool_fails_under_ci(tmp_path):
     out = _run_skipping_test(tmp_path, ci=True)
     assert out.returncode == 1, out.stdout
-    assert "1 skipped, 1 error" in out.stdout  # a skipif is evaluated at setup: an error
+    assert "1 skipped, 2 errors" in out.stdout  # a skipif is evaluated at setup: an error
     assert "but .ci/run installs verilator" in out.stdout
+    assert "but .ci/run installs clang++" in out.stdout  # not g++, which its name holds
 
 
 def test_the_same_skip_is_a_skip_on_a_developer_machine(tmp_path):
     out = _run_skipping_test(tmp_path, ci=False)
     assert out.returncode == 0, out.stdout
-    assert "2 skipped" in out.stdout
+    assert "3 skipped" in out.stdout
 
 
 def test_ci_run_checks_every_tool_it_installs():
