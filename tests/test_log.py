@@ -13,6 +13,8 @@ import sys
 import pytest
 import yaml
 
+from jetad import log
+
 JETAD = [sys.executable, "-m", "jetad.cli"]
 # what TensorFlow, absl, FastJet and Pythia print by themselves (C++ log lines start "I0000 ...")
 NOISE = re.compile(
@@ -134,3 +136,19 @@ def test_setup_again_starts_from_the_original_stderr(tmp_path, calls):
     assert "native line" in run.stderr and "jetad.x INFO own" in run.stderr
     for i in range(calls):
         assert "native line" not in (tmp_path / f"x.log{i}").read_text()
+
+
+def test_progress_logs_at_the_interval_with_count_share_and_rate(caplog):
+    clock = iter([0.0, 10.0, 31.0, 40.0, 70.0, 80.0])
+    logger = log.get("jetad.test")
+    with caplog.at_level("INFO", logger="jetad.test"):
+        with log.Progress(logger, 1000, "jets", every=30.0, clock=lambda: next(clock)) as bar:
+            bar.update(100)   # t=10: quiet
+            bar.update(200)   # t=31: a line, 300 jets in 31 s
+            bar.update(100)   # t=40: quiet, 9 s after the last line
+            bar.update(600)   # t=70: a line
+        # close at t=80
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["300/1,000 jets (30%), 10 jets/s",
+                     "1,000/1,000 jets (100%), 14 jets/s",
+                     "1,000/1,000 jets (100%), 12 jets/s done"]

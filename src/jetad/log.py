@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -114,3 +115,41 @@ def native_stdout_to_stderr():
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+class Progress:
+    """A log line at least every `every` seconds on long work: items done, share, rate.
+
+    Log lines rather than a bar, so the per-rule log file of a cluster job says how far a stage
+    got and how fast; the last line (from `close`) gives the total and the mean rate.
+    """
+
+    def __init__(self, logger: logging.Logger, total: int, what: str = "jets",
+                 every: float = 30.0, clock=None):
+        self._clock = clock or time.monotonic
+        self.logger, self.total, self.what, self.every = logger, int(total), what, float(every)
+        self.done = 0
+        self._start = self._last = self._clock()
+
+    def update(self, n: int) -> None:
+        self.done += int(n)
+        now = self._clock()
+        if now - self._last >= self.every:
+            self._last = now
+            self._line(now, "")
+
+    def close(self) -> None:
+        self._line(self._clock(), " done")
+
+    def _line(self, now: float, tail: str) -> None:
+        elapsed = max(now - self._start, 1e-9)
+        share = 100.0 * self.done / self.total if self.total else 100.0
+        self.logger.info("%s/%s %s (%.0f%%), %s %s/s%s", f"{self.done:,}", f"{self.total:,}",
+                         self.what, share, f"{self.done / elapsed:,.0f}", self.what, tail)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.close()
