@@ -75,7 +75,8 @@ def env_path(monkeypatch):
 def _copy_project(dest: Path) -> Path:
     for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "workflow", dest / "workflow")
+    # workflow/dse holds the on-demand DVC file of the design-space scan: a fresh project has none
+    shutil.copytree(ROOT / "workflow", dest / "workflow", ignore=shutil.ignore_patterns("dse"))
     shutil.copytree(ROOT / "profiles", dest / "profiles")
     shutil.copytree(ROOT / "src", dest / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

@@ -15,6 +15,30 @@ from pathlib import Path
 # inside a DVC-tracked folder (DVC would otherwise count them as part of the output).
 TMP_MARK = "jetad-tmp"
 
+# Every output this process has put in place, in order: a command that fails after some of its
+# outputs landed removes them (`discard_written`, called by jetad.cli), so a failed stage leaves
+# none of its outputs behind for an engine or a later stage to take as done.
+_written: list[Path] = []
+
+
+def written() -> list[Path]:
+    return list(_written)
+
+
+def discard_written() -> list[Path]:
+    """Remove every output this process has written (files and directories); returns them."""
+    gone = []
+    while _written:
+        path = _written.pop()
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        gone.append(path)
+    return gone
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -37,6 +61,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+        _written.append(path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -62,6 +87,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TMP_MARK}.old.", dir=path.parent))
             os.replace(path, old / path.name)
         os.replace(tmp, path)
+        _written.append(path)
         if old is not None:
             shutil.rmtree(old)
     finally:

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from jetad import log
+from jetad import atomic, log
 from jetad.errors import JetadError
 from jetad.pipeline.registry import COMMANDS, command_run, declared, missing_tools, tools_message
 
@@ -52,9 +52,26 @@ def main(argv: list[str] | None = None) -> int:
                 raise JetadError(tools_message(missing))
         module.run(args, params)
     except JetadError as exc:
+        _discard_outputs(args.command)
         print(f"jetad {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # a full disk, a lost mount, a failed rename: the file and the system's reason
+        _discard_outputs(args.command)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"jetad {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        _discard_outputs(args.command)
+        raise
     return 0
+
+
+def _discard_outputs(command: str) -> None:
+    """A failed command leaves none of the outputs it wrote: a stage's outputs are one
+    result, and part of them next to the previous run's rest is neither."""
+    for path in atomic.discard_written():
+        log.get(f"jetad.{command}").info("removed %s: the command failed", path)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ inputs and outputs, including the source files each stage runs (jetad.pipeline.c
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -75,8 +76,13 @@ def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_pr
 def test_the_design_space_scan_runs_the_same_jobs_in_both_engines(tmp_path, env_path,
                                                                    copy_project, snakemake_jobs):
     """workflow/dse/dvc.yaml (wdir at the root) against `snakemake dse`, on the quick
-    preset's grid: `jetad preset` rewrites the DVC file for it."""
+    preset's grid: not in a fresh project, written by `--dse`, then kept current by `jetad
+    preset`."""
     copy_project(tmp_path)
+    assert not (tmp_path / DSE_DVC_FILE).exists()
+    subprocess.run([sys.executable, "-m", "jetad.pipeline", "--write"], cwd=tmp_path, check=True)
+    assert not (tmp_path / DSE_DVC_FILE).exists()  # --write alone does not add it
+    subprocess.run([sys.executable, "-m", "jetad.pipeline", "--dse"], cwd=tmp_path, check=True)
     default = yaml.safe_load((tmp_path / DSE_DVC_FILE).read_text())["stages"]
     done = subprocess.run(["jetad", "preset", "quick"], cwd=tmp_path, check=True,
                           capture_output=True, text=True)
@@ -126,7 +132,10 @@ def test_plain_dvc_repro_runs_dvc_yaml_only(tmp_path, env_path):
 
 def test_generated_files_are_current(root):
     assert set(FILES) == {"dvc.yaml", "workflow/rules/stages.smk", "workflow/rules/scan.smk",
-                          "workflow/dse/dvc.yaml", "workflow/rules/dse.smk"}
+                          "workflow/rules/dse.smk"}
+    # written on demand only: DVC would list a committed, never-run scan in every `dvc status`
+    assert DSE_DVC_FILE not in subprocess.run(["git", "ls-files"], cwd=root, capture_output=True,
+                                              text=True, check=True).stdout
     assert stale(root) == [], f"run `{WRITE_COMMAND}`"
     assert main(["--root", str(root)]) == 0
 

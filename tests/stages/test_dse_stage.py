@@ -52,7 +52,7 @@ def dse_run(tmp_path_factory, copy_project, tiny_train, fake_jets, jetad):
           "results/model/jointvae", "--metrics", "results/training_metrics.json")
     env = dict(os.environ, PYTHONPATH=str(d / "src"),
                PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
-    _run([sys.executable, "-m", "jetad.pipeline", "--write"], d, env)
+    _run([sys.executable, "-m", "jetad.pipeline", "--dse"], d, env)
     # the split and the model are given files here, not the main pipeline's outputs
     (d / "dvc.yaml").unlink()
     _run(["dvc", "init", "--no-scm", "-q"], d, env)

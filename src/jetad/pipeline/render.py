@@ -32,13 +32,16 @@ SCAN_SMK_INTRO = (
 DSE_DVC_FILE = "workflow/dse/dvc.yaml"
 DSE_SMK_INTRO = (
     "# The FPGA design-space scan: `snakemake --cores 2 dse`, not in `all`; DVC runs the same\n"
-    "# commands from workflow/dse/dvc.yaml (`dvc repro workflow/dse/dvc.yaml`). The jobs are\n"
+    "# commands from workflow/dse/dvc.yaml (`python -m jetad.pipeline --dse` writes it, then\n"
+    "# `dvc repro workflow/dse/dvc.yaml`). The jobs are\n"
     "# params.yaml's `dse:` grid, read when Snakemake builds the graph.\n")
 DSE_DVC_INTRO = (
     "# The FPGA design-space scan, a pipeline file of its own: `dvc repro workflow/dse/dvc.yaml`\n"
     "# (plain `dvc repro` reads ./dvc.yaml only). Paths are relative to the project root (wdir).\n"
-    "# Its matrices are params.yaml's `dse:` grid: after changing the grid, run the command\n"
-    "# above (`jetad preset` does).\n")
+    "# Written by `python -m jetad.pipeline --dse`, not committed (DVC collects every dvc.yaml,\n"
+    "# and a scan that never ran would keep a plain `dvc status` busy). Its matrices are\n"
+    "# params.yaml's `dse:` grid: after changing the grid, run `python -m jetad.pipeline\n"
+    "# --write` (`jetad preset` does), which keeps this file current once it exists.\n")
 REGISTRY_FILE = "src/jetad/pipeline/registry.py"
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
