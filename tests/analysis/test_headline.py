@@ -4,7 +4,9 @@ their worst case over the anomaly classes."""
 import pytest
 
 from jetad.analysis import headline
+from jetad.analysis.scores import NAMES
 from jetad.errors import DataError
+from jetad.sections import spec_of
 
 
 def entry(auc, rej):
@@ -41,3 +43,10 @@ def test_a_score_file_without_the_declared_score_is_refused_naming_both():
     with pytest.raises(DataError, match=r"s\.h5: no score 'dice' \(evaluate\.headline\); "
                                         r"holds mse, kl_total"):
         headline.check("dice", {"scores": {"mse": 0, "kl_total": 0}}, "s.h5")
+
+
+def test_the_declarable_scores_are_the_scores_jetad_score_writes():
+    """evaluate.headline's enum is the schema's copy of jetad.analysis.scores.NAMES: a score
+    added there must be added to the enum too (and one removed taken out)."""
+    spec = spec_of("evaluate.headline")
+    assert spec["enum"] == list(NAMES) and spec["default"] in NAMES
