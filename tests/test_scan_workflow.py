@@ -145,4 +145,4 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     assert (own / "metrics.json").read_text() == made["results/metrics.json"]
     assert (own / "model/x").read_text() == "made up"
     [row] = csv.DictReader((project / "results/seeds/seeds.csv").open())
-    assert row["top_best_auc"] == "0.91" and row["top_kl_total_auc"] == "0.87"
+    assert row["top_diagnostic_best_auc"] == "0.91" and row["top_headline_auc"] == "0.87"

@@ -6,7 +6,8 @@ import math
 import pytest
 
 from jetad.analysis import scan
-from jetad.errors import ConfigError
+from jetad.analysis.headline import DIAGNOSTIC
+from jetad.errors import ConfigError, DataError
 from jetad.params import load_raw
 
 
@@ -75,19 +76,45 @@ def test_a_repeated_seed_is_refused(params):
         scan.check(params)
 
 
-def test_the_best_score_is_the_highest_auc_per_signal(fake_run):
+def test_the_headline_leads_and_the_best_score_is_a_labelled_diagnostic(fake_run):
     run = fake_run("a", {"top": {"bce": 0.8, "kl_total": 0.9}, "w": {"bce": 0.7, "kl_total": 0.6}})
     (row,) = scan.rows([run])
-    assert row["top_best_score"] == "kl_total" and row["top_best_auc"] == 0.9
-    assert row["w_best_score"] == "bce" and row["w_best_auc"] == 0.7
-    assert row["w_kl_total_auc"] == 0.6
-    assert row["w_best_auc_lo"] == pytest.approx(0.69) and row["w_best_rejection"] == 7.0
+    # the declared output (the schema's default, the run names none): KL total on every signal
+    assert row["top_headline_score"] == row["w_headline_score"] == "kl_total"
+    assert row["w_headline_auc"] == 0.6 and row["w_headline_rejection"] == 6.0
+    # the diagnostic: the highest AUC per signal, under a name that says so
+    assert row["top_diagnostic_best_score"] == "kl_total" and row["top_diagnostic_best_auc"] == 0.9
+    assert row["w_diagnostic_best_score"] == "bce" and row["w_diagnostic_best_auc"] == 0.7
+    assert row["w_diagnostic_best_auc_lo"] == pytest.approx(0.69)
+    assert row["w_diagnostic_best_rejection"] == 7.0
     assert row["objective"] == "beta 3" and row["spread_ratio"] == 0.5
     (base,) = scan.baseline_rows(run)
     assert base["baseline"] == "jet_mass" and math.isinf(base["top_rejection"])
     md = scan.scan_markdown([run])
-    assert "0.900 [0.890, 0.910], 9.0 (kl_total)" in md
+    assert md.startswith("Detector output: `kl_total`")
+    assert f"highest AUC on that signal, {DIAGNOSTIC}." in md.splitlines()[0]
+    head = next(line for line in md.splitlines() if line.startswith("| run"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    assert cols[2:6] == ["top kl_total: AUC [68%], 1/eps_B", "w kl_total: AUC [68%], 1/eps_B",
+                         "top best score (diagnostic): AUC [68%], 1/eps_B",
+                         "w best score (diagnostic): AUC [68%], 1/eps_B"]
+    assert "| 0.600 [0.590, 0.610], 6.0 | 0.900 [0.890, 0.910], 9.0 (kl_total) | " in md
     assert "| jet_mass | 0.600 [0.590, 0.610], inf |" in md
+
+
+def test_the_tables_follow_the_declared_score_and_refuse_runs_that_differ(fake_run):
+    runs = [fake_run(n, {"top": {"bce": 0.8, "kl_total": 0.9}}) for n in ("a", "b")]
+    for r in runs:
+        r["params"]["evaluate"] = {"headline": "bce"}
+    (row, _) = scan.rows(runs)
+    assert row["top_headline_score"] == "bce" and row["top_headline_auc"] == 0.8
+    md = scan.seeds_markdown(runs)
+    assert md.startswith("Detector output: `bce`") and f"{DIAGNOSTIC}." in md
+    head = next(line for line in md.splitlines() if line.startswith("| seed"))
+    assert "| top bce AUC | top best AUC (diagnostic) |" in head
+    runs[1]["params"]["evaluate"]["headline"] = "kl_total"
+    with pytest.raises(DataError, match="different evaluate.headline scores .a: bce, b: kl_total"):
+        scan.rows(runs)
 
 
 def test_the_seed_spread_is_the_mean_and_sample_std(fake_run):
@@ -95,8 +122,8 @@ def test_the_seed_spread_is_the_mean_and_sample_std(fake_run):
             for s, a, sp in ((1, 0.90, 0.4), (2, 0.92, 0.5), (3, 0.94, 0.6))]
     summary = scan.seed_summary(runs)
     assert summary["seeds"] == [1, 2, 3]
-    assert summary["top_kl_total_auc"]["mean"] == pytest.approx(0.92)
-    assert summary["top_kl_total_auc"]["std"] == pytest.approx(0.02)
+    assert summary["top_headline_auc"]["mean"] == pytest.approx(0.92)
+    assert summary["top_headline_auc"]["std"] == pytest.approx(0.02)
     assert summary["spread_ratio"]["std"] == pytest.approx(0.1)
     assert "0.920 ± 0.020" in scan.seeds_markdown(runs)
     assert scan.seed_summary(runs[:1])["spread_ratio"]["std"] is None

@@ -175,7 +175,8 @@ def test_summary_table_sampled_scores_and_supervised_ceiling(tmp_path, backgroun
             pytest.approx(rej, rel=1e-5) if rej is not None else float("inf"))
         assert int(r["n_signal"]) == counts[sig]
     md = (tmp_path / "s.md").read_text()
-    assert md.startswith(f"Background {display(background)};")
+    assert md.startswith("## Detector output: KL total (`evaluate.headline: kl_total`)")
+    assert f"\nBackground {display(background)};" in md
     header = next(line for line in md.splitlines() if line.startswith("| score"))
     assert [c.strip() for c in header.strip("|").split("|")] == ["score"] + [
         f"{display(s)} {what}" for s in signals for what in ("AUC", "1/eps_B")]
@@ -251,7 +252,7 @@ def test_evaluate_with_the_baselines_on_a_tiny_trained_model(tiny_scored, jetad)
     for name, values in s["scores"].items():
         assert m[f"jointvae/{name}"]["auc"] == pytest.approx(roc_auc_score(s["label"], values),
                                                             abs=1e-12)
-    for r in m.values():
+    for r in (v for k, v in m.items() if k != "headline"):
         assert r["n_signal"] == 60 and r["n_background"] == 60
         lo, hi = r["auc_68"]
         assert lo <= r["auc"] <= hi and hi - lo < 0.2
@@ -264,3 +265,65 @@ def test_evaluate_with_the_baselines_on_a_tiny_trained_model(tiny_scored, jetad)
     assert 0.3 < m["top/baseline/tau21"]["auc"] < 0.7
     assert (d / "roc.pdf").stat().st_size > 1000
     assert (d / "figs" / "latent_pca.pdf").is_file()
+
+
+def test_the_declared_score_leads_and_is_measured_beyond_the_mass(tmp_path):
+    """evaluate.headline picks the score of metrics.json's `headline`, of the summary's first
+    table and of --headline, --mass-windows and --trigger; the numbers are the libraries' on
+    that score's values."""
+    import csv
+    from pathlib import Path
+
+    import yaml
+
+    from jetad.analysis import mass_windows, working_points
+
+    counts = {"qcd": 300, "top": 100, "w": 80}
+    label, process, mass, _, _ = _score_file(tmp_path / "scores.h5", counts, "qcd")
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    params["evaluate"].update(headline="mse", mass_window_min_jets=20)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    out = ("--summary", "s.md", "--headline", "h.json", "--mass-windows", "w.csv",
+           "--trigger", "t.csv", "--figures", "figs")
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--params", str(tmp_path / "p.yaml"),
+                *(str(tmp_path / a) if not a.startswith("--") else a for a in out))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    h = json.loads((tmp_path / "h.json").read_text())
+    assert m["headline"]["key"] == h["key"] == "jointvae/mse"
+    assert h["per_signal"]["w"]["auc"] == m["w/jointvae/mse"]["auc"]
+    worst = min(("top", "w"), key=lambda s: m[f"{s}/jointvae/mse"]["auc"])
+    assert h["worst_case"]["auc_signal"] == worst
+    assert (tmp_path / "s.md").read_text().startswith(
+        "## Detector output: MSE (`evaluate.headline: mse`)")
+    mse = read_score_file(tmp_path / "scores.h5")["scores"]["mse"]
+    bg, w = process == PROCESSES.index("qcd"), process == PROCESSES.index("w")
+    sel = bg | w
+    assert h["mass_windows"]["per_signal"]["w"] == mass_windows.window_aucs(
+        label[sel], mse[sel], mass[sel], 20.0, 20)
+    assert len(h["mass_windows"]["per_signal"]["w"]) >= 1
+    rows = list(csv.DictReader((tmp_path / "w.csv").open()))
+    assert len(rows) == sum(len(v) for v in h["mass_windows"]["per_signal"].values())
+    t = working_points.threshold(mse[bg], 0.01)
+    assert h["trigger"][0]["threshold"] == t == h["sculpting"]["threshold"]
+    assert h["trigger"][0]["efficiency"]["w"] == pytest.approx((mse[w] > t).mean())
+    trig = list(csv.DictReader((tmp_path / "t.csv").open()))
+    assert [(r["acceptance"], r["signal"]) for r in trig] == [
+        (a, s) for a in ("0.01", "0.001") for s in ("top", "w")]
+    assert (tmp_path / "figs" / "auc_mass_windows.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_a_declared_score_missing_from_the_score_file_is_refused(tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    _score_file(tmp_path / "scores.h5", {"qcd": 50, "top": 50}, "qcd")
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    params["evaluate"]["headline"] = "dice"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--params", str(tmp_path / "p.yaml"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'scores.h5'}: no score "
+                                   "'dice' (evaluate.headline); holds mse, kl_total")
+    assert not (tmp_path / "metrics.json").exists()

@@ -31,12 +31,13 @@ def test_scan_table_and_seeds_from_run_folders(tmp_path, root, fake_run):
     rows = list(csv.DictReader((tmp_path / "t.csv").open()))
     assert [row["run"] for row in rows[:2]] == ["1", "2"]
     assert rows[2]["baseline"] == "jet_mass"
-    assert float(rows[1]["top_kl_total_auc"]) == 0.94
+    assert float(rows[1]["top_headline_auc"]) == 0.94
     r = jetad("scan", "--params", root / "params.yaml", "seeds", "--runs", *runs,
               "--csv", tmp_path / "s.csv", "--md", tmp_path / "s.md", "--json", tmp_path / "s.json",
               cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "s.json").read_text())["top_best_auc"]["mean"] == pytest.approx(0.92)
+    spread = json.loads((tmp_path / "s.json").read_text())
+    assert spread["top_diagnostic_best_auc"]["mean"] == pytest.approx(0.92)
 
 
 def test_a_run_without_metrics_is_one_line_and_writes_nothing(tmp_path, root, fake_run):

@@ -168,6 +168,9 @@ rule evaluate:
         figures=report(directory("results/figures/evaluate"), patterns=["{name}.pdf"], caption="../report/figures.rst", category="Figures"),
         summary=report("results/summary.md", caption="../report/summary.rst", category="Evaluation"),
         summary_csv="results/summary.csv",
+        headline="results/headline.json",
+        mass_windows="results/mass_windows.csv",
+        trigger="results/trigger_view.csv",
     log:
         "logs/evaluate.log",
     params:
@@ -176,7 +179,7 @@ rule evaluate:
         mem_mb=4000,
         runtime=30,
     shell:
-        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline_scores} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --supervised-scores {input.supervised_scores} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
+        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline_scores} --roc {output.roc} --metrics {output.metrics} --figures {output.figures} --supervised-scores {input.supervised_scores} --summary {output.summary} --summary-csv {output.summary_csv} --headline {output.headline} --mass-windows {output.mass_windows} --trigger {output.trigger} --log {log}"
 
 
 # train a plain conv autoencoder on QCD and score the test jets with its MSE (baseline)

@@ -145,6 +145,8 @@ def jsonable(obj):
     """`obj` with every non-finite float as None (JSON has no inf or NaN)."""
     if isinstance(obj, dict):
         return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [jsonable(v) for v in obj]
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj

@@ -86,3 +86,34 @@ def figures(folder, inp, scores: dict, own: dict, selections: dict, results: dic
                                     max_points=ep.embedding_max_points, seed=seed,
                                     background=bg_name)
         logger.info("wrote the latent embeddings (%s) to %s", ", ".join(methods), folder)
+
+
+def mass_window_figure(folder, beyond: dict, fom: dict, background: str | None,
+                       note: str) -> None:
+    """`<folder>/auc_mass_windows.pdf`: the headline score's AUC in each jet-mass window per
+    signal (markers and colours per signal, shifted apart so that none hides another), its
+    AUC over the whole mass range dashed, and 0.5, what a score of the mass alone gets."""
+    plt = plots.pyplot()
+    mw = beyond["mass_windows"]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    sigs = list(mw["per_signal"])
+    shift = mw["bin_gev"] * 0.12
+    for i, (sig, windows) in enumerate(mw["per_signal"].items()):
+        c, name = plots.color(display(sig), i + 1), display(sig)
+        dx = (i - (len(sigs) - 1) / 2) * shift
+        x = np.array([(w["lo"] + w["hi"]) / 2 for w in windows]) + dx
+        ax.errorbar(x, [w["auc"] for w in windows], xerr=mw["bin_gev"] / 2, fmt="osD^v"[i % 5],
+                    color=c, label=name if windows else f"{name} (no window)")
+        ax.axhline(fom["per_signal"][sig]["auc"], color=c, ls="--", lw=1)
+    ax.axhline(0.5, color="0.5", ls=":", lw=1)
+    bg = display(background) if background else "background"
+    ax.set_xlabel("jet mass (GeV)")
+    ax.set_ylabel(f"AUC, {bg} vs signal in the window")
+    ax.set_title(f"{legend(fom['key'])}: windows of {mw['bin_gev']:g} GeV with >= "
+                 f"{mw['min_jets']} jets of each class; dashed: all masses", fontsize=10)
+    ax.legend()
+    plots.add_note(fig, note)
+    fig.tight_layout()
+    with atomic_path(Path(folder) / "auc_mass_windows.pdf", suffix=".pdf") as tmp:
+        fig.savefig(tmp, format="pdf")
+    plt.close(fig)

@@ -8,10 +8,12 @@ is trained, scored and evaluated on the same split and test jets as the pipeline
 results/scan/<point>/ or results/seeds/<seed>/, from a params.yaml of its own that the stages
 read with `--params` (Snakemake: workflow/rules/scan.smk).
 
-The tables put side by side, per run and per signal, the best JointVAE score (the highest AUC
-on that signal; the score is named), KL total (the thesis' choice), 1/eps_B at eps_S = 0.3 and
-the two collapse measures of jetad.analysis.collapse. Baselines do not depend on the run:
-their rows come from the first run's metrics.json.
+The tables put side by side, per run and per signal, the detector's declared output (the score
+of `evaluate.headline`, the same in every run) with its AUC and 1/eps_B at eps_S = 0.3, and the
+two collapse measures of jetad.analysis.collapse. Beside them, labelled as a diagnostic only,
+the best JointVAE score of each signal (the highest AUC on that signal, the score named): it is
+chosen with the signal labels, so it is no result. Baselines do not depend on the run: their
+rows come from the first run's metrics.json.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from pathlib import Path
 import yaml
 
 from jetad import tables
+from jetad.analysis.headline import DIAGNOSTIC
 from jetad.errors import ConfigError, DataError
 from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
-from jetad.params import merge, validate
+from jetad.params import default, merge, validate
 
 GROUPS = ("scan", "seeds")
 # the run's parameters that a stage after split reads: a change of any other section does not
@@ -145,11 +148,28 @@ def read_run(folder: str | Path) -> dict:
                  and (not isinstance(v, dict) or not isinstance(v.get("auc"), (int, float))))
     if bad:
         raise DataError(f"{path}: no AUC for {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
-    missing = [_key(s, "jointvae/kl_total") for s in signal_names(metrics)
-               if _key(s, "jointvae/kl_total") not in metrics]
+    declared = f"jointvae/{headline_of(params)}"
+    missing = [_key(s, declared) for s in signal_names(metrics)
+               if _key(s, declared) not in metrics]
     if missing:
-        raise DataError(f"{path}: no {', '.join(missing)}")
+        raise DataError(f"{path}: no {', '.join(missing)} (the run's evaluate.headline)")
     return {"name": folder.name, "params": params, "training": training, "metrics": metrics}
+
+
+def headline_of(params: dict) -> str:
+    """The run's declared detector output (`evaluate.headline`; the schema's default for a run
+    written before the key existed)."""
+    return (params.get("evaluate") or {}).get("headline") or default("evaluate", "headline")
+
+
+def headline(runs: list[dict]) -> str:
+    """The headline score the runs share; a DataError naming the runs when they differ (their
+    tables would compare different detectors)."""
+    names = {r["name"]: headline_of(r["params"]) for r in runs}
+    if len(set(names.values())) > 1:
+        raise DataError(f"the runs declare different evaluate.headline scores ("
+                        f"{', '.join(f'{k}: {v}' for k, v in names.items())}); rerun them with one")
+    return next(iter(names.values()))
 
 
 def signal_names(metrics: dict) -> list[str]:
@@ -164,7 +184,8 @@ def _key(signal: str, name: str) -> str:
 
 
 def best_score(metrics: dict, signal: str) -> str:
-    """The JointVAE score with the highest AUC on `signal` (first in name order on a tie)."""
+    """DIAGNOSTIC: the JointVAE score with the highest AUC on `signal` (first in name order on
+    a tie), chosen with the signal labels."""
     prefix = _key(signal, "jointvae/")
     names = sorted(k[len(prefix):] for k in metrics if k.startswith(prefix))
     return max(names, key=lambda n: (metrics[prefix + n]["auc"], -names.index(n)))
@@ -181,9 +202,9 @@ def _rej(entry: dict) -> float:
 
 
 def rows(runs: list[dict]) -> list[dict]:
-    """One flat row per run: parameters, collapse measures, and per signal the best score's
-    AUC, 68% interval and 1/eps_B, and KL total's."""
-    out = []
+    """One flat row per run: parameters, collapse measures, and per signal the headline score's
+    AUC, 68% interval and 1/eps_B, and the diagnostic best score's (`diagnostic_best_*`)."""
+    out, declared = [], headline(runs)
     for run in runs:
         m, col = run["metrics"], run["training"]["collapse"]
         row = {"run": run["name"], "objective": describe(run["params"]["train"]),
@@ -196,12 +217,12 @@ def rows(runs: list[dict]) -> list[dict]:
         for sig in signal_names(m):
             p = f"{sig}_" if sig else ""
             best = best_score(m, sig)
-            for label, score in (("best", best), ("kl_total", "kl_total")):
+            for label, score in (("headline", declared), ("diagnostic_best", best)):
                 e = m[_key(sig, f"jointvae/{score}")]
                 auc, lo, hi = _auc(e)
                 row.update({f"{p}{label}_auc": auc, f"{p}{label}_auc_lo": lo,
-                            f"{p}{label}_auc_hi": hi, f"{p}{label}_rejection": _rej(e)})
-            row[f"{p}best_score"] = best
+                            f"{p}{label}_auc_hi": hi, f"{p}{label}_rejection": _rej(e),
+                            f"{p}{label}_score": score})
         out.append(row)
     return out
 
@@ -249,11 +270,13 @@ def scan_markdown(runs: list[dict]) -> str:
     """The scan table as Markdown: one line per run, then the baselines on the same jets."""
     table, sigs = rows(runs), signal_names(runs[0]["metrics"])
     names = [s or "all" for s in sigs]
+    declared = headline(runs)
     head = (["run", "objective"]
-            + [f"{n} best score: AUC [68%], 1/eps_B" for n in names]
-            + [f"{n} KL total: AUC [68%], 1/eps_B" for n in names]
+            + [f"{n} {declared}: AUC [68%], 1/eps_B" for n in names]
+            + [f"{n} best score (diagnostic): AUC [68%], 1/eps_B" for n in names]
             + ["active dims", "spread ratio"])
-    lines = [tables.markdown([_run_cells(r, sigs) for r in table], head)]
+    lines = [_lead(declared),
+             tables.markdown([_run_cells(r, sigs) for r in table], head)]
     baselines = []
     for b in baseline_rows(runs[0]):
         cells = [b["baseline"]]
@@ -268,16 +291,16 @@ def scan_markdown(runs: list[dict]) -> str:
 
 
 def _run_cells(r: dict, sigs: list[str]) -> list:
-    """A run's line of the scan table: its best score and KL total on each signal, collapse."""
+    """A run's line of the scan table: its headline and diagnostic best score on each signal,
+    collapse."""
     cells = [r["run"], r["objective"]]
-    for label in ("best", "kl_total"):
+    for label in ("headline", "diagnostic_best"):
         for s in sigs:
-            p = f"{s}_" if s else ""
-            k = p + label
+            k = (f"{s}_" if s else "") + label
             cell = (f"{_fmt_auc(r[k + '_auc'], r[k + '_auc_lo'], r[k + '_auc_hi'])}, "
                     f"{_fmt_rej(r[k + '_rejection'])}")
-            if label == "best":
-                cell += f" ({r[p + 'best_score']})"
+            if label == "diagnostic_best":
+                cell += f" ({r[k + '_score']})"
             cells.append(cell)
     return cells + [f"{r['active_dims']}/{r['latent_dims']}", f"{r['spread_ratio']:.3f}"]
 
@@ -303,13 +326,21 @@ def seeds_markdown(runs: list[dict]) -> str:
     table, summary = rows(runs), seed_summary(runs)
     sigs = signal_names(runs[0]["metrics"])
     cols = [(f"{s}_" if s else "", s or "all") for s in sigs]
-    head = (["seed"] + [f"{n} best AUC" for _, n in cols] + [f"{n} KL total AUC" for _, n in cols]
-            + ["active dims", "spread ratio"])
-    keys = ([f"{p}best_auc" for p, _ in cols] + [f"{p}kl_total_auc" for p, _ in cols]
+    declared = headline(runs)
+    head = (["seed"] + [f"{n} {declared} AUC" for _, n in cols]
+            + [f"{n} best AUC (diagnostic)" for _, n in cols] + ["active dims", "spread ratio"])
+    keys = ([f"{p}headline_auc" for p, _ in cols] + [f"{p}diagnostic_best_auc" for p, _ in cols]
             + ["active_dims", "spread_ratio"])
     lines = [[r["seed"], *(f"{r[k]:.3f}" if isinstance(r[k], float) else r[k] for k in keys)]
              for r in table]
     lines.append(["mean ± std", *(f"{summary[k]['mean']:.3f} ± "
                                   + ("-" if summary[k]["std"] is None else f"{summary[k]['std']:.3f}")
                                   for k in keys)])
-    return tables.markdown(lines, head) + "\n"
+    return _lead(declared) + "\n" + tables.markdown(lines, head) + "\n"
+
+
+def _lead(declared: str) -> str:
+    """The line above a run table: which columns are the result, which a diagnostic."""
+    return (f"Detector output: `{declared}` (evaluate.headline, declared before evaluation). "
+            "Best score (diagnostic): the JointVAE score with the highest AUC on that signal, "
+            f"{DIAGNOSTIC}.\n")

@@ -233,6 +233,12 @@ COMMANDS: tuple[Command, ...] = (
                 help="supervised classifier score file (jetad supervised): the ceiling"),
             Arg("--summary", help="output markdown table: signal x score, AUC and 1/eps_B"),
             Arg("--summary-csv", help="the same table as CSV"),
+            Arg("--headline", help="output JSON: the declared score (evaluate.headline) per "
+                "signal, its worst case, jet-mass windows, mass sculpting, trigger view"),
+            Arg("--mass-windows", help="output CSV: the declared score's AUC per jet-mass "
+                "window and signal"),
+            Arg("--trigger", help="output CSV: the declared score's thresholds at fixed "
+                "background acceptance and each signal's efficiency there"),
         ),
         inputs={"scores": "results/scores.h5", "baseline_scores": "results/baseline_scores.h5",
                 "supervised_scores": "results/supervised_scores.h5"},
@@ -243,6 +249,9 @@ COMMANDS: tuple[Command, ...] = (
             "summary": Out("results/summary.md",
                            report=Report("../report/summary.rst", "Evaluation")),
             "summary_csv": "results/summary.csv",
+            "headline": Out("results/headline.json", dvc=METRICS, cache=False),
+            "mass_windows": "results/mass_windows.csv",
+            "trigger": "results/trigger_view.csv",
         },
         params=("seed", SOURCE, "evaluate"),
         resources={"mem_mb": 4000, "runtime": 30},

@@ -17,6 +17,11 @@ Beside them: `jointvae_sampled/<score>`, the image scores from a sampled latent 
 writes both; the deterministic keys are unchanged), and `supervised/classifier`, the ceiling of
 a classifier trained with labels (`jetad supervised`; not anomaly detection). --summary and
 --summary-csv write the signal x score table of AUC and 1/eps_B with their intervals.
+The detector's output is one score, `evaluate.headline`, declared before anything is
+evaluated (jetad.analysis.headline): metrics.json's `headline` entry holds its figures of merit
+per signal and their worst case; summary.md leads with them, and --headline writes them with
+its AUC in jet-mass windows, the background mass sculpting of a cut on it and the trigger view
+(--mass-windows and --trigger: the same as CSV; --figures: auc_mass_windows.pdf).
 The measurements: jetad.analysis.evaluation; the figures: jetad.analysis.evaluation_figures.
 """
 
@@ -25,7 +30,7 @@ from __future__ import annotations
 import json
 
 from jetad import log
-from jetad.analysis import evaluation, evaluation_figures, plots, summary
+from jetad.analysis import beyond_mass, evaluation, evaluation_figures, headline, plots, summary
 from jetad.atomic import write_text
 
 
@@ -33,6 +38,8 @@ def run(args, params) -> None:
     logger = log.get("jetad.evaluate")
     # every score file is read and checked before anything is logged or written
     inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores)
+    declared = params.evaluate.headline
+    headline.check(declared, inp.vae, args.scores)
     logger.info("read %d jets (%d anomalous) with %d scores from %s", len(inp.label),
                 int(inp.label.sum()), len(inp.vae["scores"]), args.scores)
     series, own = evaluation.series(inp, logger)
@@ -41,15 +48,20 @@ def run(args, params) -> None:
     if inp.signals:
         logger.info("background %s; signals %s", inp.background,
                     ", ".join(f"{s} ({int(m.sum())} jets)" for s, m in inp.signals.items()))
-    write_text(args.metrics, json.dumps(evaluation.jsonable(results), indent=2) + "\n")
+    fom = headline.figures_of_merit(results, declared, list(inp.signals))
+    write_text(args.metrics, json.dumps(evaluation.jsonable({**results, "headline": fom}),
+                                        indent=2) + "\n")
     logger.info("wrote metrics of %d scores to %s", len(results), args.metrics)
     evaluation.log_results(results, logger)
+    beyond = beyond_mass.report(inp, declared, params.evaluate, params.seed)
+    _write_headline(args, fom, beyond, logger)
 
-    table = summary.rows(results, list(series), list(inp.signals))
+    table = summary.rows(results, list(series), list(inp.signals), headline.key(declared))
     if args.summary_csv:
         write_text(args.summary_csv, summary.to_csv(table))
     if args.summary:
-        write_text(args.summary, summary.to_markdown(table, inp.background))
+        write_text(args.summary, summary.to_markdown(
+            table, inp.background, summary.headline_markdown(fom, beyond, inp.background)))
     if args.summary or args.summary_csv:
         logger.info("wrote the summary of %d signals x %d scores to %s", max(1, len(inp.signals)),
                     len(series), " and ".join(p for p in (args.summary, args.summary_csv) if p))
@@ -61,3 +73,18 @@ def run(args, params) -> None:
     if args.figures:
         evaluation_figures.figures(args.figures, inp, drawn, own, selections, results,
                                    params.evaluate, params.seed, note, logger)
+        evaluation_figures.mass_window_figure(args.figures, beyond, fom, inp.background, note)
+
+
+def _write_headline(args, fom: dict, beyond: dict, logger) -> None:
+    """The declared score's outputs: --headline (JSON), --mass-windows and --trigger (CSV)."""
+    w = fom["worst_case"]
+    logger.info("headline %s: worst case AUC %.4f (%s), 1/eps_B %s (%s)", fom["key"], w["auc"],
+                w["auc_signal"], w["rejection_at_eff_s_0p3"], w["rejection_signal"])
+    if args.headline:
+        write_text(args.headline, json.dumps(evaluation.jsonable({**fom, **beyond}), indent=2)
+                   + "\n")
+    if args.mass_windows:
+        write_text(args.mass_windows, summary.windows_csv(beyond))
+    if args.trigger:
+        write_text(args.trigger, summary.trigger_csv(beyond))
