@@ -274,7 +274,8 @@ def test_left_out_keys_take_the_schema_default(tmp_path, params):
     assert p.generate.ecm == 14000.0
     assert p.evaluate.pca_max_points == 20000
     # a per-process mapping given in part keeps the schema's values of the other processes
-    assert p.generate.pthat_min == {"qcd": 400.0, "top": 500.0, "w": 450.0, "z": 450.0}
+    assert p.generate.pthat_min == {"qcd": 400.0, "top": 500.0, "w": 450.0, "z": 450.0,
+                                    "gluon": 500.0, "quark": 500.0}
     # the sections are typed and frozen, and read as mappings by library code
     assert p.train.capacity.epochs == params["train"]["capacity"]["epochs"]
     assert dict(p.qat)["weight_decay"] == p.qat.weight_decay == 1e-3
