@@ -77,12 +77,15 @@ def test_jets_stage_reads_jetnet_files_and_keeps_their_arrays(tmp_path, make_jet
     for c, data in files.items():
         with h5py.File(tmp_path / f"{c}.hdf5", "w") as f:  # as the Zenodo record's files
             f["particle_features"], f["jet_features"] = data.particles, data.jet
-    proc = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
-                           str(tmp_path / "params.yaml"), "--source", "jetnet", "--in",
-                           str(tmp_path), "--out-dir", str(tmp_path / "jets")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    for out in ("jets", "again"):
+        proc = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
+                               str(tmp_path / "params.yaml"), "--source", "jetnet", "--in",
+                               str(tmp_path), "--out-dir", str(tmp_path / out)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["quark.h5", "top.h5"]
+    for name in ("quark.h5", "top.h5"):  # the same bytes, JetNet arrays and all
+        assert (tmp_path / "jets" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
     for c, process in (("q", "quark"), ("t", "top")):
         path = tmp_path / "jets" / f"{process}.h5"
         jets = read_jets(path)
