@@ -1,8 +1,10 @@
-"""QCD, top, W or Z jets with Pythia8 + FastJet ([Kasieczka et al. 2019]'s jet definition), one seeded
-chunk per call (the command is jetad.stages.generate).
+"""QCD (or JetNet's gluon and quark classes), top, W or Z jets with Pythia8 + FastJet
+([Kasieczka et al. 2019]'s jet definition by default), one seeded chunk per call (the command
+is jetad.stages.generate).
 
 A chunk depends only on (seed, process, chunk id): `chunk_seed` gives its Pythia seed. Output
-is the top-tagging layout ([Kasieczka et al. 2019]).
+is the top-tagging layout ([Kasieczka et al. 2019]); jetad.data.jetnet.from_jets turns it into
+JetNet's ([Kansal et al. 2021]).
 
 Events come from Pythia in batches (`nextBatch`, awkward arrays) and each batch is clustered by
 one FastJet call; selection, constituent extraction and truth matching are NumPy over the batch.

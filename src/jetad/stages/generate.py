@@ -1,4 +1,4 @@
-"""`jetad generate`: one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet
+"""`jetad generate`: one seeded chunk of QCD (or gluon, quark), top, W or Z jets with Pythia8 + FastJet
 ([Kasieczka et al. 2019]'s jet definition; the generator is jetad.data.generate).
 
 Each chunk is independent and byte-reproducible from (seed, process, chunk id), so chunks are
