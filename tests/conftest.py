@@ -130,6 +130,30 @@ def make_jets():
     return _make_jets
 
 
+def _make_jetnet(n=6, seed=0):
+    from jetad.data.jetnet import N_PARTICLES, Particles
+
+    rng = np.random.default_rng(seed)
+    count = rng.integers(5, N_PARTICLES + 1, n)
+    count[0] = N_PARTICLES  # one jet with every slot filled
+    mask = np.arange(N_PARTICLES)[None, :] < count[:, None]
+    ptrel = -np.sort(-rng.dirichlet(np.ones(N_PARTICLES), n), axis=1)
+    feats = np.stack([rng.uniform(-0.5, 0.5, (n, N_PARTICLES)),
+                      rng.uniform(-0.5, 0.5, (n, N_PARTICLES)), ptrel,
+                      np.ones((n, N_PARTICLES))], axis=-1)
+    feats[~mask] = 0.0
+    jet = np.stack([rng.uniform(900, 1100, n), rng.uniform(-2, 2, n), rng.uniform(10, 200, n),
+                    count + rng.integers(0, 40, n)], axis=1)
+    return Particles(feats.astype(np.float32), jet.astype(np.float32))
+
+
+@pytest.fixture(scope="session")
+def make_jetnet():
+    """make_jetnet(n=6, seed=0): n jets in the JetNet layout (Particles): 5 to 30 particles
+    sorted by pT_rel, zero padded, pT around 1 TeV."""
+    return _make_jetnet
+
+
 def _fake_jets(n_qcd: int, n_top: int, seed: int, npix: int = 40):
     from jetad.data.images import ImageSet
 

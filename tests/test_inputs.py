@@ -59,6 +59,20 @@ JET_CASES = {
     "negative energy": "negative constituent energy in rows 1",
     "jet with no constituent": "jet with no constituent in rows 3",
 }
+# a folder of JetNet files (data.jetnet_classes: g, q, t, w, z) whose g.hdf5 is the bad one
+JETNET_CASES = {
+    **COMMON,
+    "corrupt data chunk": CORRUPT,
+    "missing dataset": "no dataset 'jet_features' (found particle_features)",
+    "particles of the wrong shape": "particle_features has shape (6, 20, 4), expected (N, 30, 4)",
+    "datasets of different lengths": "particle_features holds 6 jets, jet_features 5",
+    "empty datasets": "no jets (particle_features and jet_features are empty)",
+    "mask not 0 or 1": "mask must be 0 or 1, not in rows 2",
+    "NaN": "NaN or inf in rows 2",
+    "inf": "NaN or inf in rows 4",
+    "jet with no particle": "jet with no particle (mask all 0) in rows 3",
+    "negative pT_rel": "negative pT_rel in rows 1",
+}
 IMAGE_CASES = {
     **COMMON,
     "corrupt data chunk": CORRUPT,
@@ -218,6 +232,49 @@ def jet_files(d: Path, make_jets) -> dict[str, Path]:
     f = frame.copy()
     f.iloc[3, :800] = 0.0
     paths["jet with no constituent"] = _pandas(bad / "jets_noconst.h5", f)
+    return paths
+
+
+def jetnet_folders(d: Path, make_jetnet) -> dict[str, Path]:
+    """One folder per case, holding the five JetNet files with a bad g.hdf5 (the first read)."""
+    from jetad.data.jetnet import write_jetnet
+
+    bad = d / "bad"
+    good = d / "good" / "jetnet"
+    good.mkdir()
+    for i, c in enumerate("gqtwz"):
+        write_jetnet(good / f"{c}.hdf5", make_jetnet(6, seed=i))
+    flat = _common(bad, "jetnet", good / "g.hdf5")
+    flat["corrupt data chunk"] = _corrupt(good / "g.hdf5", bad / "jetnet_corrupt.h5",
+                                          "particle_features")
+    data = make_jetnet(6)
+    p, j = data.particles, data.jet
+    made = {"missing dataset": (p, None), "particles of the wrong shape": (p[:, :20], j),
+            "datasets of different lengths": (p, j[:5]),
+            "empty datasets": (p[:0], j[:0])}
+    for name, row, index, value in (("mask not 0 or 1", 2, (0, 3), 0.5),
+                                    ("NaN", 2, (4, 0), np.nan), ("inf", 4, (0, 1), np.inf),
+                                    ("jet with no particle", 3, (slice(None), 3), 0.0),
+                                    ("negative pT_rel", 1, (0, 2), -0.1)):
+        changed = p.copy()
+        changed[(row, *index)] = value
+        made[name] = (changed, j)
+    for name, (particles, jet) in made.items():
+        path = bad / f"jetnet_{'_'.join(name.split())}.h5"
+        with h5py.File(path, "w") as f:
+            f["particle_features"] = particles
+            if jet is not None:
+                f["jet_features"] = jet
+        flat[name] = path
+    paths = {}
+    for name, source in flat.items():
+        folder = bad / f"jetnet_dir_{'_'.join(name.split())}"
+        folder.mkdir()
+        for c in "qtwz":
+            shutil.copy(good / f"{c}.hdf5", folder)
+        if source.exists():
+            shutil.move(source, folder / "g.hdf5")
+        paths[name] = folder
     return paths
 
 
@@ -457,7 +514,7 @@ def model_inputs(d: Path) -> tuple[dict[str, Path], dict[str, Path], dict[str, P
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root):
+def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root, make_jetnet):
     d = tmp_path_factory.mktemp("bad_inputs")
     for sub in ("bad", "good", "out"):
         (d / sub).mkdir()
@@ -472,7 +529,8 @@ def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root):
     build = subprocess.Popen([sys.executable, "-c", BUILD_MODELS], cwd=d, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
-    files = {"jets": jet_files(d, make_jets), "images": image_files(d, fake_jets),
+    files = {"jets": jet_files(d, make_jets), "jetnet": jetnet_folders(d, make_jetnet),
+             "images": image_files(d, fake_jets),
              "scores": score_files(d), "run": run_folders(d, fake_run),
              "emulation": json_files(d, "emulation", EMULATION, (
                  "emulation of another precision", dict(EMULATION, precision="p8_3"))),
@@ -526,6 +584,9 @@ DOORS = {
     "jets --source file --in": ("jets", "jets", JET_CASES,
                                 lambda p, o: ["--source", "file", "--in", p, "--out-dir",
                                               f"{o}/jets"]),
+    "jets --source jetnet --in": ("jets", "jetnet", JETNET_CASES,
+                                  lambda p, o: ["--source", "jetnet", "--in", p, "--out-dir",
+                                                f"{o}/jets"]),
     "split --in": ("split", "images", IMAGE_CASES,
                    lambda p, o: ["--in", p, "--train", f"{o}/train.h5", "--val", f"{o}/val.h5",
                                  "--test", f"{o}/test.h5"]),
@@ -674,7 +735,8 @@ def _argv(files: dict, door: str, case: str) -> tuple[list[str], str]:
               "truncated encoder_float.h5": "encoder_float.h5",
               "images named encoder_float.h5": "encoder_float.h5",
               "float qencoder.h5 beside it": "qencoder.h5",
-              **(RUN_FILE if kind == "run" else {})}.get(case)
+              **(RUN_FILE if kind == "run" else {}),
+              **(dict.fromkeys(JETNET_CASES, "g.hdf5") if kind == "jetnet" else {})}.get(case)
     if kind == "run" and inside is None and case not in ("does not exist",
                                                          "a file, not a directory"):
         inside = "metrics.json"

@@ -149,7 +149,7 @@ def _repeats(overlay: dict, base: dict, path: str = "") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", ["quick", "default", "thesis"])
+@pytest.mark.parametrize("name", ["quick", "default", "thesis", "jetnet"])
 def test_a_preset_holds_only_what_differs_from_the_schema(root, name):
     from jetad.params import defaults
 
@@ -274,7 +274,8 @@ def test_left_out_keys_take_the_schema_default(tmp_path, params):
     assert p.generate.ecm == 14000.0
     assert p.evaluate.pca_max_points == 20000
     # a per-process mapping given in part keeps the schema's values of the other processes
-    assert p.generate.pthat_min == {"qcd": 400.0, "top": 500.0, "w": 450.0, "z": 450.0}
+    assert p.generate.pthat_min == {"qcd": 400.0, "top": 500.0, "w": 450.0, "z": 450.0,
+                                    "gluon": 500.0, "quark": 500.0}
     # the sections are typed and frozen, and read as mappings by library code
     assert p.train.capacity.epochs == params["train"]["capacity"]["epochs"]
     assert dict(p.qat)["weight_decay"] == p.qat.weight_decay == 1e-3
@@ -324,3 +325,18 @@ def test_every_stage_reads_only_what_it_declares(root):
         raw["resources"]["logic_synthesis"] = value
         assert f" --logic-synthesis {word} " in dvc_command(command("synth"), raw)
     assert "*" in declared("provenance") and "*" in declared("check-params")
+
+
+@pytest.mark.parametrize("background,message", [
+    ("higgs", "split.background: 'higgs' is not one of ['qcd', 'top', 'w', 'z', 'gluon', 'quark']"),
+    (["gluon", "higgs"], "split.background: 'higgs' is not one of ['qcd', 'top', 'w', 'z', "
+                         "'gluon', 'quark']"),
+    ([], "split.background: [] should be non-empty"),
+    (["gluon", "quark"], "split.background 'gluon' is not generated: one of "
+                         "generate.backgrounds or generate.signals (qcd, top, w, z)")])
+def test_a_key_of_two_forms_names_what_is_wrong_with_the_form_given(params, background, message):
+    """split.background is a process or a list of them: the error of the form the value has."""
+    params["split"]["background"] = background
+    with pytest.raises(ConfigError) as err:
+        validate(params)
+    assert str(err.value) == f"params.yaml: {message}"

@@ -65,7 +65,7 @@ def test_pixelize_writes_the_process_of_each_jet(images):
 
     with h5py.File(images / "images.h5") as f:
         assert f["process"].dtype == np.int8
-        assert f.attrs["processes"] == "qcd,top,w,z"
+        assert f.attrs["processes"] == "qcd,top,w,z,gluon,quark"
 
 
 def _split(d, root, name, **split):
@@ -115,15 +115,16 @@ def test_unknown_background_is_refused(images, root):
     assert proc.returncode == 2
     # the parameter check's form: one line, the file then the wrong key
     assert proc.stderr.startswith("jetad split: error: ") and "Traceback" not in proc.stderr
-    assert "split.background: 'higgs' is not one of ['qcd', 'top', 'w', 'z']" in proc.stderr
+    assert ("split.background: 'higgs' is not one of ['qcd', 'top', 'w', 'z', 'gluon', "
+            "'quark']") in proc.stderr
     assert not (images / "higgs").exists()
 
 
 def test_background_that_is_not_generated_is_refused(images, root):
     proc, outs = _split(images, root, "z", background="z")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "split.background 'z' is not generated: qcd or one of generate.signals (qcd, top, w)" \
-        in proc.stderr
+    assert ("split.background 'z' is not generated: one of generate.backgrounds or "
+            "generate.signals (qcd, top, w)") in proc.stderr
     assert not (images / "z").exists()
 
 

@@ -46,10 +46,27 @@ def validate(params: dict[str, Any], origin: str = "params.yaml") -> dict[str, A
             path = list(err.absolute_path)
             while path and isinstance(path[-1], int):
                 path.pop()
-            problems.append(f"{'.'.join(map(str, path)) or '(top level)'}: {err.message}")
+            problems.append(f"{'.'.join(map(str, path)) or '(top level)'}: "
+                            f"{_message(validator, err)}")
         raise ConfigError(f"{origin}: " + "; ".join(dict.fromkeys(problems)))
     _check_relations(build(params), origin)
     return params
+
+
+def _message(validator, err) -> str:
+    """The error's message; for a key of several forms (oneOf: a name or a list of names), the
+    message of the form the value has, the deepest first ('higgs' is not one of [...])."""
+    if err.validator != "oneOf" or not err.context:
+        return err.message
+    branches = [b.get("type") for b in err.schema["oneOf"]]
+
+    def branch(e):
+        return branches[e.relative_schema_path[0]]
+
+    # the branch whose type the value has (a list: the list's), else those that name no type
+    typed = [e for e in err.context if branch(e) and validator.is_type(err.instance, branch(e))]
+    candidates = typed or [e for e in err.context if not branch(e)] or list(err.context)
+    return max(candidates, key=lambda e: len(e.absolute_path)).message
 
 
 def validate_or_exit(params: dict[str, Any], origin: str = "params.yaml",
@@ -89,16 +106,28 @@ def _check_relations(params: Params, origin: str) -> None:
     if split is None or data is None:
         return
     # refused here, before hours of generation, rather than by split at the end of the data
-    if data.source == "generate":
-        signals = gen.signals if gen is not None else default("generate", "signals")
-        known = ["qcd", *signals]
-    else:
-        known = ["qcd", "top"]
-    if split.background not in known:
-        why = ("qcd or one of generate.signals" if data.source == "generate"
-               else f"qcd or top with data.source {data.source}")
-        raise bad(f"split.background '{split.background}' is not generated: {why} "
+    known, why = _source_processes(data.source, gen, data)
+    wanted = split.background if isinstance(split.background, list) else [split.background]
+    missing = [b for b in wanted if b not in known]
+    if missing:
+        raise bad(f"split.background '{missing[0]}' is not generated: {why} "
                   f"({', '.join(known)})")
+
+
+# JetNet's classes as jetad's processes (jetad.data.jetnet.CLASSES; params sits below data)
+_JETNET_PROCESSES = {"g": "gluon", "q": "quark", "t": "top", "w": "w", "z": "z"}
+
+
+def _source_processes(source: str, gen, data) -> tuple[list[str], str]:
+    """The processes a data source gives, and how to say so in an error."""
+    if source == "generate":
+        backgrounds = gen.backgrounds if gen is not None else default("generate", "backgrounds")
+        signals = gen.signals if gen is not None else default("generate", "signals")
+        return [*backgrounds, *signals], "one of generate.backgrounds or generate.signals"
+    if source == "jetnet":
+        return ([_JETNET_PROCESSES[c] for c in data.jetnet_classes],
+                "the process of one of data.jetnet_classes")
+    return ["qcd", "top"], f"qcd or top with data.source {source}"
 
 
 def merge(base: dict, overlay: dict) -> dict:

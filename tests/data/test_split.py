@@ -43,3 +43,24 @@ def test_split_images_labels_by_the_chosen_background(fake_jets):
     with pytest.raises(DataError, match="f.h5: no w jets, the background of split.background "
                                         r"\(holds 10 qcd, 30 top\)"):
         split_images(data, "w", 0.25, 0.1, seed=3, origin="f.h5")
+
+
+def test_split_images_learns_a_list_of_backgrounds_together(fake_jets):
+    """JetNet's gluon and quark classes as one background, top the anomaly."""
+    from jetad.data.processes import PROCESSES
+    from jetad.data.split import split_images
+
+    data = fake_jets(40, 12, seed=4)
+    data.process[:20] = PROCESSES.index("gluon")
+    data.process[20:40] = PROCESSES.index("quark")
+    parts = split_images(data, ["gluon", "quark"], 0.25, 0.1, seed=3)
+    for name in ("train", "val"):
+        assert set(parts[name].process_names()) <= {"gluon", "quark"}
+        assert not parts[name].label.any()
+    assert set(parts["train"].process_names()) == {"gluon", "quark"}
+    test = parts["test"]
+    assert test.attrs["background"] == "gluon+quark"
+    assert (test.label == (test.process_names() == "top")).all() and test.label.sum() == 12
+    assert sum(len(p) for p in parts.values()) == 52
+    with pytest.raises(DataError, match="no w jets, the background of split.background"):
+        split_images(data, ["gluon", "w"], 0.25, 0.1, seed=3)

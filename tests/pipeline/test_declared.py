@@ -49,13 +49,14 @@ def test_the_figures_caveat_reads_data_source_only(root):
 
 
 def test_generation_and_download_leave_out_the_keys_that_choose_their_jobs(root):
-    """A new chunk, signal or file adds jobs; it does not rerun the others."""
-    for stage, section, out in (("generate", "generate", {"chunks", "signals"}),
+    """A new chunk, background, signal or file adds jobs; it does not rerun the others."""
+    for stage, section, out in (("generate", "generate", {"chunks", "backgrounds", "signals"}),
                                 ("download", "download", {"files"})):
         keys = {n.partition(".")[2] for n in declared(stage) if n.startswith(section + ".")}
         assert keys and not keys & out
         assert set(load(root / "params.yaml")[section]) - keys == out
-    assert {"generate.chunks", "generate.signals", "download.files"} <= set(declared("jets"))
+    assert {"generate.chunks", "generate.backgrounds", "generate.signals", "download.files",
+            "data.jetnet_classes"} <= set(declared("jets"))
 
 
 def test_every_declared_key_is_written_in_params_yaml(root):

@@ -4,9 +4,11 @@ source has: tests/data/test_jets.py)."""
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import yaml
 
+from jetad.data.jetnet import GROUP
 from jetad.data.layout import read_jets, write_jets
 
 
@@ -64,3 +66,31 @@ def test_generated_chunks_make_one_file_per_process_and_keep_their_label(tmp_pat
     assert result.stderr.strip() == (f"jetad jets: error: {tmp_path / 'chunks' / 'z_0.h5'}: "
                                      "is_signal_new must be 1 in a z chunk")
     assert not (tmp_path / "out").exists()
+
+
+def test_jets_stage_reads_jetnet_files_and_keeps_their_arrays(tmp_path, make_jetnet, root):
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(source="jetnet", jetnet_classes=["q", "t"])
+    params["split"]["background"] = "quark"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    files = {c: make_jetnet(4 + i, seed=i) for i, c in enumerate(("q", "t"))}
+    for c, data in files.items():
+        with h5py.File(tmp_path / f"{c}.hdf5", "w") as f:  # as the Zenodo record's files
+            f["particle_features"], f["jet_features"] = data.particles, data.jet
+    for out in ("jets", "again"):
+        proc = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
+                               str(tmp_path / "params.yaml"), "--source", "jetnet", "--in",
+                               str(tmp_path), "--out-dir", str(tmp_path / out)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["quark.h5", "top.h5"]
+    for name in ("quark.h5", "top.h5"):  # the same bytes, JetNet arrays and all
+        assert (tmp_path / "jets" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+    for c, process in (("q", "quark"), ("t", "top")):
+        path = tmp_path / "jets" / f"{process}.h5"
+        jets = read_jets(path)
+        assert len(jets) == len(files[c]) and (jets.label == (process == "top")).all()
+        with h5py.File(path) as f:
+            np.testing.assert_array_equal(f[GROUP]["particle_features"][...],
+                                          files[c].particles)
+            np.testing.assert_array_equal(f[GROUP]["jet_features"][...], files[c].jet)

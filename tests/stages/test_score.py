@@ -26,7 +26,7 @@ def test_score_outputs(tiny_scored):
         test = read_images(d / "test.h5")
         np.testing.assert_array_equal(f["tau21"][...], test.tau21)
         np.testing.assert_array_equal(f["tau32"][...], test.tau32)
-        assert f.attrs["processes"] == "qcd,top,w,z" and f.attrs["background"] == "qcd"
+        assert f.attrs["processes"] == "qcd,top,w,z,gluon,quark" and f.attrs["background"] == "qcd"
         # the image scores of a sampled latent beside the deterministic ones (KL needs none)
         sampled = {k: f["sampled_scores"][k][...] for k in f["sampled_scores"]}
         assert list(sampled) == ["mse", "bce", "dice", "pixel_diff", "total"]

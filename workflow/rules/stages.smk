@@ -15,7 +15,7 @@ from jetad.pipeline.values import (
 )
 
 
-# generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet
+# generate one seeded chunk of QCD (or gluon, quark), top, W or Z jets with Pythia8 + FastJet
 rule generate:
     input:
         code=code("generate"),
@@ -24,9 +24,9 @@ rule generate:
     log:
         "logs/generate/{process}_{chunk}.log",
     params:
-        sections("seed", "generate.jets_per_chunk", "generate.ecm", "generate.pthat_min", "generate.pthat_max", "generate.jet_r", "generate.jet_pt_min", "generate.jet_pt_max", "generate.jet_abs_eta_max", "generate.match_dr"),
+        sections("seed", "generate.jets_per_chunk", "generate.ecm", "generate.pthat_min", "generate.pthat_max", "generate.jet_r", "generate.jet_pt_min", "generate.jet_pt_max", "generate.jet_abs_eta_max", "generate.match_dr", "generate.layout"),
     wildcard_constraints:
-        process="qcd|top|w|z",
+        process="qcd|top|w|z|gluon|quark",
         chunk="\\d+",
     threads: 1
     resources:
@@ -63,7 +63,7 @@ rule jets:
     log:
         "logs/jets.log",
     params:
-        sections("generate.chunks", "generate.signals", "download.files"),
+        sections("generate.chunks", "generate.backgrounds", "generate.signals", "generate.layout", "download.files", "data.jetnet_classes"),
     resources:
         mem_mb=8000,
         runtime=60,

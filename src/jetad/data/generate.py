@@ -1,8 +1,10 @@
-"""QCD, top, W or Z jets with Pythia8 + FastJet ([Kasieczka et al. 2019]'s jet definition), one seeded
-chunk per call (the command is jetad.stages.generate).
+"""QCD (or JetNet's gluon and quark classes), top, W or Z jets with Pythia8 + FastJet
+([Kasieczka et al. 2019]'s jet definition by default), one seeded chunk per call (the command
+is jetad.stages.generate).
 
 A chunk depends only on (seed, process, chunk id): `chunk_seed` gives its Pythia seed. Output
-is the top-tagging layout ([Kasieczka et al. 2019]).
+is the top-tagging layout ([Kasieczka et al. 2019]); jetad.data.jetnet.from_jets turns it into
+JetNet's ([Kansal et al. 2021]).
 
 Events come from Pythia in batches (`nextBatch`, awkward arrays) and each batch is clustered by
 one FastJet call; selection, constituent extraction and truth matching are NumPy over the batch.
@@ -21,16 +23,22 @@ from tqdm import tqdm
 
 from jetad.data.kinematics import delta_r, jet_kinematics
 from jetad.data.layout import MAX_CONSTITUENTS, Jets
-from jetad.data.processes import PROCESSES
+from jetad.data.processes import PROCESSES, QCD_PROCESSES
 from jetad.params import default
 
 # The order fixes the chunk seeds: append, never reorder.
-SIGNALS = PROCESSES[1:]
+SIGNALS = tuple(p for p in PROCESSES if p not in QCD_PROCESSES)
 NEUTRINOS = (12, 14, 16)
 
-# Hadronic decays only: the W (top's or the boson) and the Z into d, u, s, c, b.
+# Hadronic decays only: the W (top's or the boson) and the Z into d, u, s, c, b. gluon and quark
+# are JetNet's g and q classes ([Kansal et al. 2021]) as 2 -> 2 processes whose two outgoing
+# partons are both gluons (gg -> gg, qqbar -> gg) or both quarks (qq -> qq and qqbar -> qqbar,
+# gg -> qqbar with new quarks u, d, s: Pythia's HardQCD:nQuarkNew = 3), so the leading jet is
+# a gluon or a quark jet without matching; a c or b from the proton can still enter qq -> qq.
 PROCESS_SETTINGS = {
     "qcd": ["HardQCD:all = on"],
+    "gluon": ["HardQCD:gg2gg = on", "HardQCD:qqbar2gg = on"],
+    "quark": ["HardQCD:qq2qq = on", "HardQCD:gg2qqbar = on", "HardQCD:qqbar2qqbarNew = on"],
     "top": ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"],
     "w": ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on",
           "24:onMode = off", "24:onIfAny = 1 2 3 4 5"],
@@ -40,7 +48,7 @@ PROCESS_SETTINGS = {
 # The truth-matched particle of each signal (PDG id); its decay quarks must be in the jet too.
 RESONANCE = {"top": 6, "w": 24, "z": 23}
 # First guess of the acceptance, only to size the first batch.
-PRIOR_ACCEPTANCE = {"qcd": 0.35, "top": 0.25, "w": 0.13, "z": 0.13}
+PRIOR_ACCEPTANCE = {"qcd": 0.35, "top": 0.25, "w": 0.13, "z": 0.13, "gluon": 0.35, "quark": 0.35}
 MAX_BATCH = 256
 
 

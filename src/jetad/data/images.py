@@ -2,7 +2,8 @@
 
 Datasets: `images` (N, npix, npix) float32 summing to 1 per jet; `label` (N,) int8 (1 = an
 anomaly: any process but the background); `process` (N,) int8, the index of the jet's process in
-the file's attribute `processes` (comma-separated, jetad.data.layout.PROCESSES: qcd, top, w, z);
+the file's attribute `processes` (comma-separated, jetad.data.processes.PROCESSES: qcd, top, w,
+z, gluon, quark);
 `jet_pt`, `jet_eta`, `jet_mass` (N,) float32; `n_constituents` (N,) int16; `tau21`, `tau32` (N,)
 float32, the N-subjettiness ratios (jetad.data.nsubjettiness) for evaluate's baselines. A file
 without them (an older pixelize's) is refused: rerun pixelize. Attributes record
@@ -142,7 +143,9 @@ def _read_process(f, path: Path) -> np.ndarray:
     """The process index of every jet, checked against the file's list of processes."""
     names = f.attrs.get("processes", "")
     names = names.decode() if isinstance(names, bytes) else str(names)
-    if tuple(names.split(",")) != PROCESSES:
+    # a file written before the later processes were appended indexes the same first ones
+    listed = tuple(names.split(","))
+    if not listed or PROCESSES[:len(listed)] != listed:
         raise DataError(f"{path}: attribute 'processes' is '{names}', expected "
                         f"'{','.join(PROCESSES)}' (the index of the process field)")
     if f["process"].shape != f["label"].shape:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,8 +164,10 @@ def to_frame(jets: Jets) -> pd.DataFrame:
     return frame
 
 
-def write_jets(path: str | os.PathLike, jets: Jets) -> None:
-    """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints)."""
+def write_jets(path: str | os.PathLike, jets: Jets,
+               extend: Callable[[Path], None] | None = None) -> None:
+    """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints);
+    `extend` adds to the file before it takes its name (jetad.data.jetnet.add_to_jet_file)."""
     validate_arrays(jets, str(path))
     frame = to_frame(jets)
     with atomic_path(path, suffix=".h5") as tmp:
@@ -174,3 +177,5 @@ def write_jets(path: str | os.PathLike, jets: Jets) -> None:
             # own): the same jets give the same bytes
             with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
                 store.put(KEY, frame, format="table", track_times=False, index=False)
+        if extend is not None:
+            extend(tmp)

@@ -35,7 +35,7 @@ from jetad.data import nsubjettiness
 from jetad.data.images import ImageSet
 from jetad.data.kinematics import jet_kinematics
 from jetad.data.layout import read_jets
-from jetad.data.processes import PROCESSES
+from jetad.data.processes import PROCESSES, signal_label
 from jetad.errors import DataError
 
 LOG = log.get("jetad.pixelize")
@@ -217,10 +217,10 @@ def input_processes(inputs: list[str]) -> list[tuple[str, str | None]]:
 
 def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray:
     """Process indices of a batch of jets; a named process must agree with is_signal_new
-    (0 for QCD, 1 for every signal)."""
+    (0 for QCD, gluon and quark, 1 for every signal)."""
     if process is None:
         return jets.label.astype(np.int8)  # QCD and top have the label's indices
-    want = 0 if process == "qcd" else 1
+    want = signal_label(process)
     bad = np.flatnonzero(jets.label != want)
     if len(bad):
         raise DataError(f"{path}: is_signal_new must be {want} for {process} jets, not in rows "

@@ -2,9 +2,11 @@
 train/test with a validation part taken from train; every other class goes to test (anomalies
 are only for evaluation). Seeded by params.seed.
 
-`split.background` (qcd, top, w or z; default qcd) names the background. The written `label` is
-0 for the background and 1 for every other process, so with background top the QCD jets are
-the anomaly (the inverse task of Finke et al.); `process` keeps each jet's own class."""
+`split.background` (qcd, top, w, z, gluon or quark, or a list of them; default qcd) names the
+background. The written `label` is 0 for the background and 1 for every other process, so with
+background top the QCD jets are the anomaly (the inverse task of Finke et al.), and with
+[gluon, quark] both QCD classes of JetNet are learned together; `process` keeps each jet's own
+class."""
 
 from __future__ import annotations
 
@@ -42,20 +44,30 @@ def process_counts(data) -> str:
     return ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True))
 
 
-def split_images(data, background: str, test_fraction: float, val_fraction: float, seed: int,
-                 origin: str = "input") -> dict:
-    """part name -> the ImageSet of that part, labelled 0 for `background` and 1 for every other
-    process whatever pixelize wrote; each part's attrs say its part and background."""
-    if not (data.process == PROCESSES.index(background)).any():
-        raise DataError(f"{origin}: no {background} jets, the background of "
-                        f"split.background (holds {process_counts(data)})")
-    data.label = (data.process != PROCESSES.index(background)).astype(np.int8)
+def background_names(background: str | list[str]) -> list[str]:
+    """split.background as a list of processes."""
+    return [background] if isinstance(background, str) else list(background)
+
+
+def split_images(data, background: str | list[str], test_fraction: float, val_fraction: float,
+                 seed: int, origin: str = "input") -> dict:
+    """part name -> the ImageSet of that part, labelled 0 for the `background` process(es) and
+    1 for every other process whatever pixelize wrote; each part's attrs say its part and
+    background (processes joined by '+')."""
+    names = background_names(background)
+    for name in names:
+        if not (data.process == PROCESSES.index(name)).any():
+            raise DataError(f"{origin}: no {name} jets, the background of "
+                            f"split.background (holds {process_counts(data)})")
+    is_background = np.isin(data.process, [PROCESSES.index(n) for n in names])
+    data.label = (~is_background).astype(np.int8)
+    shown = "+".join(names)
     if not data.label.any():
-        raise DataError(f"{origin}: only {background} jets, no anomaly for the test part")
+        raise DataError(f"{origin}: only {shown} jets, no anomaly for the test part")
     parts = {}
     for name, idx in split_indices(data.label, test_fraction, val_fraction, seed,
                                    origin=origin).items():
         parts[name] = data.take(idx)
         parts[name].attrs["part"] = name
-        parts[name].attrs["background"] = background
+        parts[name].attrs["background"] = shown
     return parts

@@ -60,7 +60,7 @@ _DSE_MODEL = Arg("--model", required=True, help="QKeras encoder of jetad dse qat
 COMMANDS: tuple[Command, ...] = (
     Command(
         "preset", "jetad.stages.preset",
-        "rewrite params.yaml from a preset (quick, default, thesis)",
+        "rewrite params.yaml from a preset (quick, default, thesis, jetnet)",
         args=(Arg("name", help="preset name: a file workflow/presets/<name>.yaml"),),
         needs_params=False,
     ),
@@ -77,7 +77,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Stage(
         "generate", "jetad.stages.generate",
-        "generate one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet",
+        "generate one seeded chunk of QCD (or gluon, quark), top, W or Z jets with Pythia8 + "
+        "FastJet",
         args=(
             # checked in run() rather than by argparse choices, for the one-line error
             Arg("--process", required=True, help="one of " + ", ".join(PROCESSES)),
@@ -92,7 +93,7 @@ COMMANDS: tuple[Command, ...] = (
         # not chunks and signals, which choose the jobs: a new chunk leaves the others be
         params=("seed", *_keys("generate", "jets_per_chunk", "ecm", "pthat_min", "pthat_max",
                                "jet_r", "jet_pt_min", "jet_pt_max", "jet_abs_eta_max",
-                               "match_dr")),
+                               "match_dr", "layout")),
         wildcards={
             # qcd and generate.signals (DVC: as params.yaml has them when dvc.yaml is written)
             "process": Wildcard("|".join(PROCESSES), FromParams(values.generated_processes)),
@@ -121,21 +122,24 @@ COMMANDS: tuple[Command, ...] = (
         "jets", "jetad.stages.jets",
         "merge generated chunks / downloaded or user files into one file per process",
         args=(
-            Arg("--source", choices=("generate", "download", "file"), required=True,
+            Arg("--source", choices=("generate", "download", "file", "jetnet"), required=True,
                 value=FromParams(values.source)),
             Arg("--in", dest="input", required=True,
-                help="folder of generated chunks or downloaded files, or the own file",
+                help="folder of generated chunks, downloaded files or JetNet files "
+                     "(<class>.hdf5), or the own file",
                 value=FromParams(values.jets_in)),
             Arg("--out-dir", required=True,
                 help="folder of the outputs, one <process>.h5 per process (source generate: "
-                     "qcd and generate.signals; else qcd and top)",
+                     "generate.backgrounds and generate.signals; jetnet: the processes of "
+                     "data.jetnet_classes; else qcd and top)",
                 value="data/jets"),
         ),
         # DVC: the folder, whose files are the generate stages' outs
         inputs={"sources": FromParams(values.jets_source_files, dvc=["data/chunks"])},
         outputs={"jets": FromParams(values.jet_files)},
-        # data.source and data.file come as --source and --in
-        params=(*_keys("generate", "chunks", "signals"), "download.files"),
+        # data.source, data.file and data.jetnet_dir come as --source and --in
+        params=(*_keys("generate", "chunks", "backgrounds", "signals", "layout"),
+                "download.files", "data.jetnet_classes"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
@@ -144,8 +148,8 @@ COMMANDS: tuple[Command, ...] = (
         args=(
             Arg("--in", dest="inputs", nargs="+", required=True,
                 help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' process "
-                     "is PROCESS, else the file's name when it is one of qcd, top, w, z "
-                     "(data/jets/w.h5), else is_signal_new (0 QCD, 1 top)",
+                     "is PROCESS, else the file's name when it is one of qcd, top, w, z, gluon, "
+                     "quark (data/jets/w.h5), else is_signal_new (0 QCD, 1 top)",
                 value="{input.jets}"),
             Arg("--out", required=True, help="output image file (HDF5)",
                 value="{output.images}"),

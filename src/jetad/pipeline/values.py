@@ -29,7 +29,7 @@ def source(params: dict) -> str:
 
 
 def generated_processes(params: dict) -> list[str]:
-    """qcd and generate.signals: the processes of the generate jobs."""
+    """generate.backgrounds and generate.signals: the processes of the generate jobs."""
     # deferred: the registry, and so `jetad --help`, imports this module (see above)
     from jetad.data.jets import processes
 
@@ -46,6 +46,11 @@ def jet_files(params: dict) -> list[str]:
 
 def jets_in(params: dict) -> str:
     """What `jetad jets --in` reads: the folder of a source's files, or the user's file."""
+    if source(params) == "jetnet":
+        # deferred: the registry, and so `jetad --help`, imports this module (see above)
+        from jetad.params import default
+
+        return params["data"].get("jetnet_dir", default("data", "jetnet_dir"))
     return {"generate": "data/chunks", "download": "data/download"}.get(
         source(params), params["data"]["file"])
 

@@ -1,8 +1,9 @@
-"""`jetad generate`: one seeded chunk of QCD, top, W or Z jets with Pythia8 + FastJet
+"""`jetad generate`: one seeded chunk of QCD (or gluon, quark), top, W or Z jets with Pythia8 + FastJet
 ([Kasieczka et al. 2019]'s jet definition; the generator is jetad.data.generate).
 
 Each chunk is independent and byte-reproducible from (seed, process, chunk id), so chunks are
-parallel Snakemake jobs and DVC stages. Output is the top-tagging layout ([Kasieczka et al. 2019])."""
+parallel Snakemake jobs and DVC stages. Output is the top-tagging layout ([Kasieczka et al. 2019]),
+or JetNet's ([Kansal et al. 2021]; jetad.data.jetnet) with generate.layout jetnet."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from jetad.data.generate import (
     mass_peak,
     pthat_window,
 )
+from jetad.data.jetnet import from_jets, write_jetnet
 from jetad.data.layout import write_jets
 from jetad.data.processes import PROCESSES
 from jetad.errors import ConfigError
@@ -38,7 +40,10 @@ def run(args, params) -> None:
     pthat_min, pthat_max = pthat_window(gen, args.process)
     jets, stats = generate_chunk(args.process, n_jets, seed, Cuts.from_params(gen),
                                  ecm=gen.ecm, pthat_min=pthat_min, pthat_max=pthat_max)
-    write_jets(args.out, jets)
+    if gen.layout == "jetnet":
+        write_jetnet(args.out, from_jets(jets))
+    else:
+        write_jets(args.out, jets)
     mass = jet_mass(jets)
     LOG.info(
         "wrote %s: %d %s jets from %d events (acceptance %.1f%%, pTHat %s-%s GeV), %.1f jets/s, "

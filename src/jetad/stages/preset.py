@@ -25,8 +25,9 @@ Every parameter of the pipeline, for Snakemake and DVC alike; validated against
 src/jetad/schema/*.json before any stage runs. Written by `jetad preset {name}`: the schema's
 defaults (each key's type, default and description live there) overlaid with
 workflow/presets/{name}.yaml. Change a default in the schema or a value in a preset, then
-rerun `jetad preset <name>` (quick: smoke tests; default: 2 cores, < 1 h; thesis: a GPU node);
-a value edited here holds until then. `jetad params --explain` lists every key.
+rerun `jetad preset <name>` (quick: smoke tests; default: 2 cores, < 1 h; thesis: a GPU node;
+jetnet: JetNet-like jets); a value edited here holds until then. `jetad params --explain` lists
+every key.
 """
 
 

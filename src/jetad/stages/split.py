@@ -20,4 +20,4 @@ def run(args, params) -> None:
         out = getattr(args, name)
         write_images(out, subset)
         LOG.info("wrote %s: %d jets (%s; background %s), md5 %s", out, len(subset),
-                 process_counts(subset), cfg.background, file_md5(out))
+                 process_counts(subset), subset.attrs["background"], file_md5(out))
