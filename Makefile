@@ -20,9 +20,10 @@ run: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) results/roc.pdf
 
 # everything: unit tests, Snakemake/DVC integration, SLURM, g++ builds of hls4ml projects;
-# the 15 slowest listed at the end (the suite's budget is 30 minutes on 2 cores)
+# the 15 slowest listed at the end (the suite's budget is 30 minutes on 2 cores); one pytest-xdist
+# worker per core, tests grouped so that each expensive fixture is built once (tests/conftest.py)
 test: venv
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 tests
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 -n $(CORES) --dist loadgroup tests
 
 # the unit tests only (no Snakemake, DVC, SLURM or g++ builds): a few minutes on 2 cores
 test-fast: venv
