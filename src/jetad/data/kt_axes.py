@@ -57,16 +57,6 @@ def _set_jet(mom, k, rap, phi, kt2, nn, nnd, r2):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _dist(rap, phi, a, b):
-    """FastJet's _bj_dist: squared (rapidity, azimuth) distance."""
-    dphi = abs(phi[a] - phi[b])
-    deta = rap[a] - rap[b]
-    if dphi > PI:
-        dphi = TWOPI - dphi
-    return dphi * dphi + deta * deta
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
 def _dij(k, kt2, nn, nnd):
     """FastJet's _bj_diJ: d_iJ times R^2 with J the nearest neighbour (or the beam)."""
     t = kt2[k]
@@ -77,31 +67,46 @@ def _dij(k, kt2, nn, nnd):
 
 
 @numba.njit(cache=True, nogil=True)
-def _nearest(k, n, rap, phi, nn, nnd, r2):
-    """FastJet's _bj_set_NN_nocross over slots 0..n-1."""
-    best, jbest = r2, -1
+def _row(k, n, rap, phi, out):
+    """out[j] = FastJet's _bj_dist(k, j), the squared (rapidity, azimuth) distance, for j < n
+    and out[k] = inf: one branch-free loop that LLVM vectorizes (the distance is symmetric to
+    the last bit, so a row serves as a column)."""
+    yk, pk = rap[k], phi[k]
     for j in range(n):
-        if j != k:
-            d = _dist(rap, phi, k, j)
-            if d < best:
-                best, jbest = d, j
-    nn[k], nnd[k] = jbest, best
+        dphi = abs(pk - phi[j])
+        dphi = TWOPI - dphi if dphi > PI else dphi
+        deta = yk - rap[j]
+        out[j] = dphi * dphi + deta * deta
+    out[k] = math.inf
 
 
 @numba.njit(cache=True, nogil=True)
-def _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2):
-    """Jet info, nearest neighbours (FastJet's crosscheck order) and d_iJ of n particles."""
+def _first_nearest(x, n, r2):
+    """(index, distance) of the first smallest x[:n] below r2, else (-1, r2): what FastJet's
+    scans with strict `<` find, in index order. (A branch rarely taken is faster here than a
+    min chain, whose latency Numba's reduction does not hide.)"""
+    best, jbest = r2, -1
+    for j in range(n):
+        if x[j] < best:
+            best, jbest = x[j], j
+    return jbest, best
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(k, n, rap, phi, nn, nnd, r2, tmp):
+    """FastJet's _bj_set_NN_nocross over slots 0..n-1."""
+    _row(k, n, rap, phi, tmp)
+    nn[k], nnd[k] = _first_nearest(tmp, n, r2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2, tmp):
+    """Jet info, nearest neighbours and d_iJ of n particles. FastJet's crosscheck scan leaves
+    each particle the first (in index order) of its nearest others: a row scan finds the same."""
     for k in range(n):
         _set_jet(mom, k, rap, phi, kt2, nn, nnd, r2)
-    for a in range(1, n):
-        best, jbest = r2, -1
-        for b in range(a):
-            d = _dist(rap, phi, a, b)
-            if d < best:
-                best, jbest = d, b
-            if d < nnd[b]:
-                nnd[b], nn[b] = d, a
-        nn[a], nnd[a] = jbest, best
+    for k in range(n):
+        _nearest(k, n, rap, phi, nn, nnd, r2, tmp)
     for k in range(n):
         dij[k] = _dij(k, kt2, nn, nnd)
 
@@ -116,21 +121,22 @@ def _move(src, dst, mom, rap, phi, kt2, nn, nnd, dij):
 
 
 @numba.njit(cache=True, nogil=True)
-def _update(a, b, n, rap, phi, kt2, nn, nnd, dij, r2):
+def _update(a, b, n, rap, phi, kt2, nn, nnd, dij, r2, tmp, tmp2):
     """FastJet's neighbour update after a step that removed slot a (its content now the old
-    tail's, slot n) and, for a merge (b >= 0), put the new jet in slot b. A beam step skips
-    FastJet's rescan of jets without a neighbour: nothing came nearer, so it finds none."""
+    tail's, slot n) and, for a merge (b >= 0), put the new jet in slot b. FastJet finds the new
+    jet's neighbour as it loops, with strict `<`: the first nearest, found here beforehand. A
+    jet whose neighbour left is rescanned, new jet included, so it needs no other check; a
+    beam step skips FastJet's rescan of jets without a neighbour (none can have come nearer)."""
+    if b >= 0:
+        _row(b, n, rap, phi, tmp)
+        nn[b], nnd[b] = _first_nearest(tmp, n, r2)
     for i in range(n):
         if nn[i] == a or (b >= 0 and nn[i] == b):
-            _nearest(i, n, rap, phi, nn, nnd, r2)
+            _nearest(i, n, rap, phi, nn, nnd, r2, tmp2)
             dij[i] = _dij(i, kt2, nn, nnd)
-        if b >= 0 and i != b:
-            d = _dist(rap, phi, i, b)
-            if d < nnd[i]:
-                nnd[i], nn[i] = d, b
-                dij[i] = _dij(i, kt2, nn, nnd)
-            if d < nnd[b]:
-                nnd[b], nn[b] = d, i
+        elif b >= 0 and tmp[i] < nnd[i]:
+            nnd[i], nn[i] = tmp[i], b
+            dij[i] = _dij(i, kt2, nn, nnd)
         if nn[i] == n:
             nn[i] = a
     if b >= 0:
@@ -138,11 +144,11 @@ def _update(a, b, n, rap, phi, kt2, nn, nnd, dij, r2):
 
 
 @numba.njit(cache=True, nogil=True)
-def cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2):
+def cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2, tmp, tmp2):
     """The exclusive-kT axes of n particles (mom (>= n, 4) as E, px, py, pz, overwritten):
     axes rows 0-2 the 3-jet axes, 3-4 the 2-jet axes, 5 the 1-jet axis, each filled only when
     more particles than axes. The other arrays are scratch of at least n slots."""
-    _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2)
+    _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2, tmp)
     while n > 1:
         a, dmin = 0, dij[0]
         for k in range(1, n):
@@ -157,7 +163,7 @@ def cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2):
             _set_jet(mom, b, rap, phi, kt2, nn, nnd, r2)
         n -= 1
         _move(n, a, mom, rap, phi, kt2, nn, nnd, dij)
-        _update(a, b, n, rap, phi, kt2, nn, nnd, dij, r2)
+        _update(a, b, n, rap, phi, kt2, nn, nnd, dij, r2, tmp, tmp2)
         if n <= 3:
             row = AXES_ROW[n - 1]
             for k in range(n):
@@ -303,13 +309,14 @@ def taus_kernel(p4, r0, out):
     r2 = r0 * r0
     for blk in numba.prange((n_jets + BLOCK - 1) // BLOCK):
         mom = np.empty((m, 4))
-        rap, phi, kt2, nnd, dij = (np.empty(m), np.empty(m), np.empty(m), np.empty(m),
-                                   np.empty(m))
+        rap, phi, kt2, nnd, dij, tmp, tmp2 = (np.empty(m), np.empty(m), np.empty(m),
+                                              np.empty(m), np.empty(m), np.empty(m),
+                                              np.empty(m))
         nn = np.empty(m, dtype=np.int64)
         axes = np.zeros((6, 4))
         ay, ap = np.empty(6), np.empty(6)
         for i in range(blk * BLOCK, min(n_jets, (blk + 1) * BLOCK)):
             n = _gather(p4[i], mom)
-            cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2)
+            cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2, tmp, tmp2)
             # the clustering's scratch is free again: reused for pT, rapidity, azimuth, terms
             _jet_taus(p4[i], n, axes, r0, kt2, rap, phi, dij, ay, ap, out[i])
