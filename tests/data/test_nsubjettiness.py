@@ -132,7 +132,7 @@ def pythia_jets():
     """Leading jets of a few Pythia events of each process (a few seconds of generation)."""
     from jetad.data.generate import PROCESSES, generate_chunk
 
-    return np.concatenate([generate_chunk(p, 12, seed=31 + k, progress=False)[0].p4
+    return np.concatenate([generate_chunk(p, 8, seed=31 + k, progress=False)[0].p4
                            for k, p in enumerate(PROCESSES)])
 
 

@@ -249,7 +249,8 @@ def pairwise_sum(x, n):
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _min_dr(y, p, ay, ap, row, n_axes):
     """The reference's min over axes of sqrt(dy^2 + dphi^2), dphi = min(|dphi|, 2pi - |dphi|),
-    NaN propagating as in NumPy's minimum and min."""
+    NaN propagating as in NumPy's minimum and min. One square root, of the smallest square:
+    a correctly rounded square root is monotonic, so the result is the same to the bit."""
     best = math.inf
     for k in range(row, row + n_axes):
         dphi = abs(p - ap[k])
@@ -257,10 +258,10 @@ def _min_dr(y, p, ay, ap, row, n_axes):
         if not dphi <= other:
             dphi = other
         dy = y - ay[k]
-        d = math.sqrt(dy * dy + dphi * dphi)
+        d = dy * dy + dphi * dphi
         if d != d or d < best:
             best = d
-    return best
+    return math.sqrt(best)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
