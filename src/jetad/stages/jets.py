@@ -18,11 +18,12 @@ def run(args, params) -> None:
     args.inputs = input_files(args.source, args.input, params)
     # every file is read and checked before anything is logged or written
     parts = []
-    with log.Progress(LOG, sum(count_jets(path) for path in args.inputs), "jets read") as bar:
-        for path in args.inputs:
-            parts.append(read_jets(path))
-            bar.update(len(parts[-1]))
+    bar = log.Progress(LOG, sum(count_jets(path) for path in args.inputs), "jets read")
+    for path in args.inputs:
+        parts.append(read_jets(path))
+        bar.update(len(parts[-1]))
     grouped = by_process(args.source, args.inputs, parts, params)
+    bar.close()  # after the check, so that a bad file's error stays the only line
     for path, part in zip(args.inputs, parts, strict=True):
         LOG.info("read %s: %d jets (%d with is_signal_new 0, %d with 1), md5 %s", path,
                  len(part), int((part.label == 0).sum()), int((part.label == 1).sum()),
