@@ -100,13 +100,24 @@ def _nearest(k, n, rap, phi, nn, nnd, r2, tmp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2, tmp):
-    """Jet info, nearest neighbours and d_iJ of n particles. FastJet's crosscheck scan leaves
-    each particle the first (in index order) of its nearest others: a row scan finds the same."""
+def _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2):
+    """Jet info, nearest neighbours and d_iJ of n particles, the neighbours found as FastJet's
+    _bj_set_NN_crosscheck finds them (each pair once, strict `<` in slot order)."""
     for k in range(n):
         _set_jet(mom, k, rap, phi, kt2, nn, nnd, r2)
-    for k in range(n):
-        _nearest(k, n, rap, phi, nn, nnd, r2, tmp)
+    for a in range(1, n):
+        best, jbest = r2, -1
+        ya, pa = rap[a], phi[a]
+        for b in range(a):
+            dphi = abs(pa - phi[b])
+            dphi = TWOPI - dphi if dphi > PI else dphi
+            deta = ya - rap[b]
+            d = dphi * dphi + deta * deta
+            if d < best:
+                best, jbest = d, b
+            if d < nnd[b]:
+                nnd[b], nn[b] = d, a
+        nn[a], nnd[a] = jbest, best
     for k in range(n):
         dij[k] = _dij(k, kt2, nn, nnd)
 
@@ -148,7 +159,7 @@ def cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2, tmp, tmp2):
     """The exclusive-kT axes of n particles (mom (>= n, 4) as E, px, py, pz, overwritten):
     axes rows 0-2 the 3-jet axes, 3-4 the 2-jet axes, 5 the 1-jet axis, each filled only when
     more particles than axes. The other arrays are scratch of at least n slots."""
-    _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2, tmp)
+    _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2)
     while n > 1:
         a, dmin = 0, dij[0]
         for k in range(1, n):
