@@ -114,3 +114,118 @@ def test_a_mixed_batch_equals_each_jet_alone():
         for key in ("tau1", "tau2", "tau3", "tau21", "tau32"):
             assert together[key][i] == pytest.approx(alone[key][0], rel=1e-12, abs=1e-15), key
     assert together["tau3"][0] == together["tau3"][1] == 0.0 < together["tau3"][3]
+
+
+# The compiled kernel against FastJet (taus_reference): the same definitions, so equal to
+# rounding on every jet. FastJet picks its tiled strategy above 30 particles, which changes only
+# which of two exactly equal distances wins; the jets below have no exact ties except where a
+# test builds them on purpose (at most 30 particles, FastJet's plain strategy, as the kernel).
+
+def _assert_matches_fastjet(p4, rel=1e-6):
+    new, ref = ns.taus(p4), ns.taus_reference(p4)
+    np.testing.assert_allclose(new, ref, rtol=rel, atol=0)
+    return new, ref
+
+
+@pytest.fixture(scope="module")
+def pythia_jets():
+    """Leading jets of a few Pythia events of each process (a few seconds of generation)."""
+    from jetad.data.generate import PROCESSES, generate_chunk
+
+    return np.concatenate([generate_chunk(p, 8, seed=31 + k, progress=False)[0].p4
+                           for k, p in enumerate(PROCESSES)])
+
+
+def test_generated_jets_equal_fastjet(pythia_jets):
+    new, _ = _assert_matches_fastjet(pythia_jets)
+    counts = (pythia_jets[:, :, 0] > 0).sum(axis=1)
+    assert counts.max() > 30  # FastJet's tiled strategy is among them
+    assert (new[:, 2] > 0).all() and (new[:, 0] > new[:, 2]).all()
+
+
+@pytest.mark.slow
+def test_the_quick_presets_generated_jets_equal_fastjet():
+    """Every jet of the quick preset's generated chunks (`jetad generate` with its seeds)."""
+    from jetad.data.generate import Cuts, chunk_seed, generate_chunk, pthat_window
+    from jetad.params import build
+    from jetad.stages.preset import values
+
+    params = build(values("quick"))
+    gen = params.generate
+    for process in ("qcd", *gen.signals):
+        for chunk in gen.chunks:
+            low, high = pthat_window(gen, process)
+            jets, _ = generate_chunk(process, gen.jets_per_chunk[process],
+                                     chunk_seed(params.seed, process, chunk),
+                                     Cuts.from_params(gen), ecm=gen.ecm, pthat_min=low,
+                                     pthat_max=high, progress=False)
+            _assert_matches_fastjet(jets.p4)
+
+
+def _jet(rng, n, mass=0.0, spread=0.3):
+    return np.array([_p4(p, rng.normal(0.5, spread), rng.normal(2.0, spread),
+                         rng.uniform(0, mass))
+                     for p in rng.exponential(20.0, n) + 1.0])
+
+
+def _pad(jets, m=200):
+    batch = np.zeros((len(jets), m, 4))
+    for i, j in enumerate(jets):
+        batch[i, : len(j)] = j
+    return batch
+
+
+def test_constructed_jets_equal_fastjet():
+    """Unequal-pT three-particle jets, massive constituents, jets of 1 and 2 constituents, jets
+    of 200, jets across phi = +-pi and far forward."""
+    rng = np.random.default_rng(5)
+    jets = [_jet(rng, 3) for _ in range(30)] + [_jet(rng, 3, mass=5.0) for _ in range(30)]
+    jets += [_jet(rng, n, mass=2.0) for n in (1, 2, 2, 4, 7, 15, 31, 64, 120)]
+    jets += [_jet(rng, 200, spread=0.25) for _ in range(3)]
+    jets += [_jet(rng, 200, mass=1.0, spread=0.3) for _ in range(2)]
+    wrap = _jet(rng, 40)
+    jets.append(np.array([_p4(np.hypot(*v[1:3]), _y_phi(v)[0], _y_phi(v)[1] + np.pi, 0.0)
+                          for v in wrap]))
+    forward = _jet(rng, 25, mass=0.5)
+    forward[:, 3] *= 30.0
+    forward[:, 0] = np.sqrt((forward[:, 1:] ** 2).sum(axis=1) + 0.25)
+    jets.append(forward)
+    batch = _pad(jets)
+    new, _ = _assert_matches_fastjet(batch)
+    assert (new[60] == 0).all() and new[61, 0] > 0 and (new[61, 1:] == 0).all()
+    assert (new[-7:-2, 2] > 0).all()  # the 200-constituent jets
+    np.testing.assert_allclose(new[:60, 2], 0.0)  # three constituents: tau3 = 0
+    assert (new[:60, 1] > 0).all()
+
+
+def test_zero_padded_rows_anywhere_are_ignored():
+    rng = np.random.default_rng(8)
+    jets = [_jet(rng, n, mass=1.0) for n in (5, 40, 90)]
+    packed = _pad(jets, 120)
+    scattered = np.zeros((3, 200, 4))
+    for i, j in enumerate(jets):
+        rows = np.sort(rng.choice(200, len(j), replace=False))
+        scattered[i, rows] = j
+    _assert_matches_fastjet(scattered)
+    np.testing.assert_allclose(ns.taus(scattered), ns.taus(packed), rtol=1e-12)
+
+
+def test_exact_ties_are_broken_as_fastjet_does():
+    """Duplicated constituents (distance exactly 0) and mirrored pairs: equal distances, which
+    FastJet's plain strategy (at most 30 particles) breaks by its scan order."""
+    rng = np.random.default_rng(13)
+    base = _jet(rng, 6, mass=1.0)
+    dup = np.concatenate([base, base[[0, 0, 3]], base[[3]]])
+    mirror = np.array([[50.0, 10.0, 40.0, 20.0], [50.0, 10.0, -40.0, 20.0],
+                       [30.0, 20.0, 0.0, 10.0], [30.0, 20.0, 0.0, 10.0],
+                       [20.0, 15.0, 5.0, 8.0], [20.0, 15.0, -5.0, 8.0]])
+    new, ref = _assert_matches_fastjet(_pad([dup, mirror, base], 30), rel=0)
+    np.testing.assert_array_equal(new, ref)
+
+
+def test_threads_do_not_change_a_bit():
+    rng = np.random.default_rng(3)
+    batch = _pad([_jet(rng, int(n), mass=1.0) for n in rng.integers(1, 120, 300)])
+    np.testing.assert_array_equal(ns.taus(batch, threads=1), ns.taus(batch, threads=2))
+    np.testing.assert_array_equal(ns.taus(batch.astype(np.float32)),
+                                  ns.taus(batch.astype(np.float32).astype(np.float64)))

@@ -20,10 +20,14 @@ def test_own_file_is_split_by_class(tmp_path, root, make_jets):
     params["data"] = {"source": "file", "file": str(own)}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     qcd, top = tmp_path / "jets" / "qcd.h5", tmp_path / "jets" / "top.h5"
-    subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
-                    str(tmp_path / "params.yaml"), "--source", "file", "--in", str(own),
-                    "--out-dir", str(tmp_path / "jets")], check=True, capture_output=True)
+    run = subprocess.run([sys.executable, "-m", "jetad.cli", "jets", "--params",
+                          str(tmp_path / "params.yaml"), "--source", "file", "--in", str(own),
+                          "--out-dir", str(tmp_path / "jets")], check=True, capture_output=True,
+                         text=True)
     assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["qcd.h5", "top.h5"]
+    # the progress lines of a long run: their last ones give the totals
+    assert "INFO 9/9 jets read (100%)" in run.stderr
+    assert "INFO 9/9 jets written (100%)" in run.stderr
     q, t = read_jets(qcd), read_jets(top)
     assert len(q) == 5 and len(t) == 4
     assert (q.label == 0).all() and (t.label == 1).all()

@@ -51,6 +51,7 @@ def test_pixelize_stage_writes_smaller_tau21_for_two_prong_jets(tmp_path, root, 
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "N-subjettiness (tau21, tau32) of 60 jets" in proc.stderr
+    assert "INFO 60/60 jets (100%)" in proc.stderr  # the last progress line
     data = read_images(tmp_path / "images.h5")
     expected = ratios(p4)
     np.testing.assert_allclose(data.tau21, expected["tau21"], rtol=1e-6)

@@ -39,6 +39,7 @@ def test_parts_hold_every_jet_once_with_the_anomalies_in_test(tmp_path, jetad, i
     assert (test.process_names() == "w").sum() == 10 == (test.process_names() == "top").sum()
     assert {d.attrs["part"] for d in parts.values()} == set(PARTS)
     assert "(10 qcd, 10 top, 10 w; background qcd)" in result.stderr
+    assert f"INFO {len(images)}/{len(images)} jets written (100%)" in result.stderr
     # every image is one of the input's, kept whole
     every = np.concatenate([d.images for d in parts.values()])
     assert np.isclose(np.sort(every.sum(axis=(1, 2))), 1).all()

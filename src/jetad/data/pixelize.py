@@ -229,10 +229,11 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
 
 
 def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
-              batch: int, threads: int | None = None):
+              batch: int, threads: int | None = None, progress: log.Progress | None = None):
     """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
     time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
-    is_signal_new); returns (ImageSet, seconds spent on N-subjettiness)."""
+    is_signal_new); returns (ImageSet, seconds spent on N-subjettiness). `progress` is told
+    of each batch done."""
     parts = []
     tau_seconds = 0.0
     for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
@@ -244,10 +245,12 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
         # N-subjettiness needs the constituents, which only pixelize reads: computed here and
         # carried with the images to evaluate's tau21 / tau32 baselines
         start_time = time.perf_counter()
-        taus = nsubjettiness.ratios(jets.p4)
+        taus = nsubjettiness.ratios(jets.p4, threads)
         tau_seconds += time.perf_counter() - start_time
         parts.append(ImageSet(images, jets.label, pt, eta, mass,
                               jets.n_constituents().astype(np.int16),
                               taus["tau21"].astype(np.float32),
                               taus["tau32"].astype(np.float32), process=kind))
+        if progress is not None:
+            progress.update(len(jets))
     return ImageSet.concatenate(parts), tau_seconds

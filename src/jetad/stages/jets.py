@@ -13,7 +13,7 @@ from jetad import log
 from jetad.atomic import file_md5
 from jetad.data.jetnet import Particles, add_to_jet_file, read_jetnet, to_jets
 from jetad.data.jets import by_process, file_processes, input_files, jetnet_layout
-from jetad.data.layout import read_jets, write_jets
+from jetad.data.layout import count_jets, read_jets, write_jets
 
 LOG = log.get("jetad.jets")
 
@@ -26,19 +26,28 @@ def run(args, params) -> None:
         names = file_processes(args.source, params)
         particles = [read_jetnet(path) for path in args.inputs]
         parts = [to_jets(p, name) for p, name in zip(particles, names, strict=True)]
+        bar = log.Progress(LOG, sum(map(len, parts)), "jets read")
+        bar.update(bar.total)
     else:
-        parts = [read_jets(path) for path in args.inputs]
+        parts = []
+        bar = log.Progress(LOG, sum(count_jets(path) for path in args.inputs), "jets read")
+        for path in args.inputs:
+            parts.append(read_jets(path))
+            bar.update(len(parts[-1]))
     grouped = by_process(args.source, args.inputs, parts, params)
+    bar.close()  # after the check, so that a bad file's error stays the only line
     for path, part in zip(args.inputs, parts, strict=True):
         LOG.info("read %s: %d jets (%d with is_signal_new 0, %d with 1), md5 %s", path,
                  len(part), int((part.label == 0).sum()), int((part.label == 1).sum()),
                  file_md5(path))
-    for name, subset in grouped.items():
-        out = Path(args.out_dir) / f"{name}.h5"
-        extend = None
-        if particles is not None:
-            mine = [p for p, n in zip(particles, names, strict=True) if n == name]
-            extend = partial(add_to_jet_file, data=Particles.concatenate(mine))
-        write_jets(out, subset, extend=extend)
-        LOG.info("wrote %s: %d %s jets%s, md5 %s", out, len(subset), name,
-                 " (and their JetNet arrays, group jetnet)" if extend else "", file_md5(out))
+    with log.Progress(LOG, sum(map(len, grouped.values())), "jets written") as bar:
+        for name, subset in grouped.items():
+            out = Path(args.out_dir) / f"{name}.h5"
+            extend = None
+            if particles is not None:
+                mine = [p for p, n in zip(particles, names, strict=True) if n == name]
+                extend = partial(add_to_jet_file, data=Particles.concatenate(mine))
+            write_jets(out, subset, extend=extend)
+            LOG.info("wrote %s: %d %s jets%s, md5 %s", out, len(subset), name,
+                     " (and their JetNet arrays, group jetnet)" if extend else "", file_md5(out))
+            bar.update(len(subset))

@@ -21,13 +21,14 @@ def run(args, params) -> None:
     # every input's layout is checked before the first image is made
     totals = [(path, process, count_jets(path)) for path, process in inputs]
     parts, tau_seconds = [], 0.0
-    for path, process, total in totals:
-        if not total:
-            continue
-        images, seconds = image_set(path, process, total, cfg.npix, cfg.deta, cfg.dphi,
-                                    cfg.batch, args.threads)
-        parts.append(images)
-        tau_seconds += seconds
+    with log.Progress(LOG, sum(total for *_, total in totals), "jets") as progress:
+        for path, process, total in totals:
+            if not total:
+                continue
+            images, seconds = image_set(path, process, total, cfg.npix, cfg.deta, cfg.dphi,
+                                        cfg.batch, args.threads, progress=progress)
+            parts.append(images)
+            tau_seconds += seconds
     # logged once every file has passed, so that a bad file's error stays the only line
     for path, process, total in totals:
         LOG.info("read %s: %d jets (%s), md5 %s", path, total,

@@ -16,8 +16,10 @@ def run(args, params) -> None:
     cfg = params.split
     parts = split_images(data, cfg.background, cfg.test_fraction, cfg.val_fraction,
                          params.seed, origin=str(args.input))
-    for name, subset in parts.items():
-        out = getattr(args, name)
-        write_images(out, subset)
-        LOG.info("wrote %s: %d jets (%s; background %s), md5 %s", out, len(subset),
-                 process_counts(subset), subset.attrs["background"], file_md5(out))
+    with log.Progress(LOG, sum(map(len, parts.values())), "jets written") as bar:
+        for name, subset in parts.items():
+            out = getattr(args, name)
+            write_images(out, subset)
+            LOG.info("wrote %s: %d jets (%s; background %s), md5 %s", out, len(subset),
+                     process_counts(subset), subset.attrs["background"], file_md5(out))
+            bar.update(len(subset))
