@@ -25,6 +25,12 @@ def written() -> list[Path]:
     return list(_written)
 
 
+def forget_written() -> None:
+    """Start a new record: a command run in a process that ran others before (tests, a
+    notebook) removes only its own outputs when it fails."""
+    _written.clear()
+
+
 def discard_written() -> list[Path]:
     """Remove every output this process has written (files and directories); returns them."""
     gone = []

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log.setup(logfile=args.log)
+    atomic.forget_written()
     try:
         command = args._command
         module = importlib.import_module(command.module)
