@@ -44,7 +44,7 @@ def test_masked_mse_by_hand():
 
 def test_score_is_the_masked_mse_of_the_models_output():
     setup_tf(1)
-    arch = Architecture(8, (4,), 2, batch_norm=False)
+    arch = Architecture(8, (4,), 2, False, 0.3)
     model = particle_ae.build(arch)
     # every weight 0 but the output bias: the reconstruction is that bias for every jet
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])
@@ -58,7 +58,7 @@ def test_score_is_the_masked_mse_of_the_models_output():
 
 @pytest.mark.parametrize("batch_norm", [True, False])
 def test_parameter_count_matches_keras(batch_norm):
-    arch = Architecture(64, (16, 8), 4, batch_norm=batch_norm)
+    arch = Architecture(64, (16, 8), 4, batch_norm, 0.1)
     model = particle_ae.build(arch)
     trainable = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
     assert arch.n_params() == trainable
@@ -67,7 +67,7 @@ def test_parameter_count_matches_keras(batch_norm):
 
 def _trained(seed: int, masks=None):
     setup_tf(seed)
-    model = particle_ae.build(Architecture(16, (8,), 4))
+    model = particle_ae.build(Architecture(16, (8,), 4, True, 0.3))
     data = particle_ae.inputs(_jets(120, 3))
     val = particle_ae.inputs(_jets(40, 4))
     result = particle_ae.fit(model, data, val, Fit(2, 32, 3e-3), seed, masks=masks,

@@ -52,7 +52,7 @@ def _model_and_data(seed: int):
     feats[:, :12, 3] = 1
     x = particle_ae.inputs(feats)
     train, val = tuple(a[:120] for a in x), tuple(a[120:] for a in x)
-    return particle_ae.build(Architecture(16, (), 4)), train, val
+    return particle_ae.build(Architecture(16, (), 4, True, 0.3)), train, val
 
 
 def test_rewind_restores_the_snapshot_of_the_survivors_exactly():

@@ -10,7 +10,8 @@ from jetad.models.determinism import setup_tf
 from jetad.models.particle_ae import Architecture, Fit
 from jetad.models.supernet import SearchSpace
 
-SPACE = SearchSpace(depths=(1, 2, 3), first_widths=(32, 48), widths=(8, 16), latents=(2, 4))
+SPACE = SearchSpace(depths=(1, 2, 3), first_widths=(32, 48), widths=(8, 16), latents=(2, 4),
+                     batch_norm=True, slope=0.2)
 
 
 def _data(n: int, seed: int):
@@ -28,7 +29,7 @@ def test_the_space_lists_every_candidate_once():
     # depth 1: 2 first x 2 latents; depth 2: x 2 widths; depth 3: x 4
     assert SPACE.size() == 2 * 2 * (1 + 2 + 4) == len(cands) == len(set(cands))
     assert {c.depth for c in cands} == {1, 2, 3}
-    assert Architecture(48, (16, 8), 4, True, 0.3) in cands
+    assert Architecture(48, (16, 8), 4, True, 0.2) in cands
 
 
 def test_a_candidate_equals_the_standalone_network_of_its_sliced_weights():
@@ -37,7 +38,7 @@ def test_a_candidate_equals_the_standalone_network_of_its_sliced_weights():
     train = _data(200, 1)
     supernet.train_supernet(net, train, Fit(1, 50, 1e-2), seed=4)
     x_cal, x = train[0][:100], _data(20, 2)[0]
-    for arch in (Architecture(32, (16, 8), 2), Architecture(48, (), 4)):
+    for arch in (Architecture(32, (16, 8), 2, True, 0.2), Architecture(48, (), 4, True, 0.2)):
         stats = net.calibrate(x_cal, arch)
         shared = net.forward(x, arch, stats)[0].numpy()
         model = net.to_model(arch, stats)
@@ -45,8 +46,8 @@ def test_a_candidate_equals_the_standalone_network_of_its_sliced_weights():
         np.testing.assert_allclose(shared, standalone, rtol=1e-5, atol=1e-6)
         assert model.count_params() - 2 * sum(arch.encoder) * 2 == arch.n_params()
     # a narrower candidate does not use the units beyond its width
-    wide = net.forward(x, Architecture(48, (16, 8), 4), None)[0].numpy()
-    assert not np.allclose(wide, net.forward(x, Architecture(32, (16, 8), 4), None)[0].numpy())
+    wide = net.forward(x, Architecture(48, (16, 8), 4, True, 0.2), None)[0].numpy()
+    assert not np.allclose(wide, net.forward(x, Architecture(32, (16, 8), 4, True, 0.2), None)[0].numpy())
 
 
 def test_training_the_supernet_is_deterministic():

@@ -33,8 +33,8 @@ class Architecture:
     first_width: int
     widths: tuple[int, ...]
     latent: int
-    batch_norm: bool = True
-    slope: float = 0.3  # of the leaky ReLU
+    batch_norm: bool
+    slope: float  # of the leaky ReLU below zero
 
     @property
     def encoder(self) -> tuple[int, ...]:

@@ -46,8 +46,8 @@ class SearchSpace:
     first_widths: tuple[int, ...]
     widths: tuple[int, ...]
     latents: tuple[int, ...]
-    batch_norm: bool = True
-    slope: float = 0.3
+    batch_norm: bool
+    slope: float
 
     def candidates(self) -> list[Architecture]:
         """Every architecture of the space, in a fixed order."""
