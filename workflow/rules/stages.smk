@@ -226,7 +226,7 @@ rule supervised:
 
 if particle_level(config):
 
-    # the sparse particle autoencoder (McDermott et al. 2023): one-shot architecture search, then iterative magnitude pruning with rewinding, on the JetNet arrays of the background jets; scores the test jets
+    # the sparse particle autoencoder (McDermott et al.): one-shot architecture search, then iterative magnitude pruning with rewinding, on the JetNet arrays of the background jets; scores the test jets
     rule sparse:
         input:
             jets=jet_files(config),

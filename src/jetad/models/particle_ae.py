@@ -1,4 +1,4 @@
-"""A dense autoencoder of a jet's particles, the model of [McDermott et al. 2023]: the 30
+"""A dense autoencoder of a jet's particles, the model of [McDermott et al.]: the 30
 particles' (eta_rel, phi_rel, pT_rel) of the JetNet layout ([Kansal et al. 2021];
 jetad.data.jetnet) flattened to 90 inputs, a dense encoder of blocks Dense -> batch norm
 (optional) -> leaky ReLU, the first of them wide, a linear latent layer, and the mirror image

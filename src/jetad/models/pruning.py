@@ -1,6 +1,6 @@
 """Iterative magnitude pruning with weight rewinding ([Frankle & Carbin 2019]; rewinding to an
 early step instead of the initialization: [Frankle et al. 2020]), the local search of
-[McDermott et al. 2023] after its architecture search.
+[McDermott et al.] after its architecture search.
 
 A round removes the fraction `p` of the smallest-magnitude surviving weights of every dense
 kernel, sets the survivors back to their values after training step k (the snapshot of

@@ -1,4 +1,4 @@
-"""The framework of [McDermott et al. 2023] end to end on background jets: a one-shot search
+"""The framework of [McDermott et al.] end to end on background jets: a one-shot search
 over dense particle autoencoders (jetad.models.supernet), the chosen architecture trained
 afresh, then iterative magnitude pruning with rewinding (jetad.models.pruning). Every choice
 is made on the validation loss of background jets: nothing here takes a label or a signal jet.

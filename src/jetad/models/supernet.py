@@ -1,5 +1,5 @@
 """One-shot architecture search over the dense particle autoencoders of
-jetad.models.particle_ae, the global search of [McDermott et al. 2023]: one weight-sharing
+jetad.models.particle_ae, the global search of [McDermott et al.]: one weight-sharing
 supernetwork is trained once, and every candidate architecture is then judged with the weights
 it inherits, as in once-for-all networks ([Cai et al. 2020]) and slimmable networks
 ([Yu et al. 2019]).

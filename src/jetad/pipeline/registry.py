@@ -361,7 +361,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Stage(
         "sparse", "jetad.stages.sparse",
-        "the sparse particle autoencoder (McDermott et al. 2023): one-shot architecture "
+        "the sparse particle autoencoder (McDermott et al.): one-shot architecture "
         "search, then iterative magnitude pruning with rewinding, on the JetNet arrays of the "
         "background jets; scores the test jets",
         args=(

@@ -1,4 +1,4 @@
-"""`jetad sparse`: the sparse particle autoencoder of [McDermott et al. 2023] on the JetNet
+"""`jetad sparse`: the sparse particle autoencoder of [McDermott et al.] on the JetNet
 arrays of the jet files (jetad.data.particle_split: the parts of the image split): search,
 train and prune on background jets (jetad.models.sparse_study), then the masked reconstruction
 MSE of every test jet. The per-signal AUC in the metrics file is for information only: no
