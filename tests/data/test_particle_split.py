@@ -8,7 +8,8 @@ import pytest
 from jetad.data.images import ImageSet
 from jetad.data.jetnet import Particles, add_to_jet_file, to_jets
 from jetad.data.layout import write_jets
-from jetad.data.particle_split import read_particle_files, split_particles
+from jetad.data.particle_split import image_jet_mass, read_particle_files, split_particles
+from jetad.data.pixelize import image_set
 from jetad.data.processes import PROCESSES
 from jetad.data.split import split_images
 from jetad.errors import DataError
@@ -46,3 +47,11 @@ def test_a_jet_file_without_jetnet_arrays_is_refused(tmp_path, make_jets):
     write_jets(tmp_path / "qcd.h5", make_jets(4))
     with pytest.raises(DataError, match=r"qcd\.h5: no group 'jetnet'"):
         read_particle_files([(str(tmp_path / "qcd.h5"), "qcd")])
+
+
+def test_the_jet_mass_is_the_one_pixelize_records(tmp_path, make_jetnet):
+    data = make_jetnet(12, seed=5)
+    _write(tmp_path / "top.h5", data, "top")
+    images, _ = image_set(str(tmp_path / "top.h5"), "top", 12, 40, 0.029, 0.035, batch=12)
+    np.testing.assert_array_equal(image_jet_mass(data), images.jet_mass)
+    assert not np.allclose(image_jet_mass(data), data.jet[:, 2])  # not JetNet's own mass

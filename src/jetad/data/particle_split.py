@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jetad.data.jetnet import GROUP, Particles, read_jetnet
+from jetad.data.jetnet import GROUP, Particles, read_jetnet, to_jets
+from jetad.data.kinematics import jet_kinematics
 from jetad.data.processes import PROCESSES
 from jetad.data.split import background_names, split_indices
 from jetad.errors import DataError
@@ -56,3 +57,11 @@ def split_particles(data: Particles, process: np.ndarray, background: str | list
                                process[idx])
             for name, idx in split_indices(label, test_fraction, val_fraction, seed,
                                            origin=origin).items()}
+
+
+def image_jet_mass(data: Particles) -> np.ndarray:
+    """The jet mass pixelize records for these jets (of the 30 particles as jetad.data.jetnet
+    .to_jets rebuilds them; JetNet's own jet_features mass is of all the jet's particles), so
+    that a particle model's score file carries the masses of the image models' files."""
+    # the process only sets is_signal_new, which the mass does not read
+    return jet_kinematics(to_jets(data, "gluon").p4)[2].astype(np.float32)

@@ -15,7 +15,7 @@ from jetad.analysis.metrics import signal_aucs
 from jetad.analysis.scores import write_score_file
 from jetad.atomic import file_md5, write_text
 from jetad.data.images import subsample
-from jetad.data.particle_split import read_particle_files, split_particles
+from jetad.data.particle_split import image_jet_mass, read_particle_files, split_particles
 from jetad.data.pixelize import input_processes
 from jetad.errors import DataError
 
@@ -45,7 +45,7 @@ def run(args, params) -> None:
     study = run_study(train, val, sp, seed, LOG)
     test = parts["test"]
     score = particle_ae.scores(study.model, *particle_ae.inputs(test.particles.particles))
-    write_score_file(args.out, {"mse": score}, test.label, test.particles.jet[:, 2],
+    write_score_file(args.out, {"mse": score}, test.label, image_jet_mass(test.particles),
                      extra={"process": test.process.astype(np.int8)},
                      attrs={"model": ARCHITECTURE})
     _write_model(args.model, study)
