@@ -64,3 +64,18 @@ def test_sparse_stage_writes_a_pruned_model_and_its_choice_ignores_the_signals(
     assert first["auc_for_information_only"]["top"] > 0.9
     assert second["auc_for_information_only"]["top"] < 0.8
     np.testing.assert_array_equal(scores["label"][:80], 0)
+
+
+def test_jet_files_without_jetnet_arrays_are_one_line_and_exit_2(tmp_path, root, make_jets,
+                                                                   jetad):
+    made = tmp_path / "made"
+    made.mkdir()
+    for name in ("gluon", "top"):
+        write_jets(made / f"{name}.h5", make_jets(6))
+        shutil.copy(made / f"{name}.h5", tmp_path / f"{name}.h5")
+    shutil.copy(root / "params.yaml", tmp_path / "params.yaml")
+    result = jetad(tmp_path, "sparse", "--in", "gluon.h5", "top.h5", "--out", "s.h5",
+                   "--model", "m", "--metrics", "m.json", check=False)
+    assert result.returncode == 2
+    assert "gluon.h5: no group 'jetnet' of JetNet arrays" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "s.h5").exists()
