@@ -173,8 +173,11 @@ def _train_step(model, optimizer, masked):
 
     variables = model.trainable_variables
     where = {id(var): m for var, m in masked}
+    # any batch size: the last, shorter batch of an epoch does not trace the step again
+    spec = (tf.TensorSpec((None, N_INPUTS), tf.float32),
+            tf.TensorSpec((None, N_PARTICLES), tf.float32))
 
-    @tf.function
+    @tf.function(input_signature=spec)
     def step(x, mask):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(masked_mse(x, model(x, training=True), mask))

@@ -32,6 +32,7 @@ import numpy as np
 from jetad.models.particle_ae import (
     BN_EPSILON,
     N_INPUTS,
+    N_PARTICLES,
     Architecture,
     Fit,
     build,
@@ -191,8 +192,13 @@ def _step(net: Supernet, optimizer, depth: int):
 
     variables = net.variables
     template = Architecture(1, (1,) * (depth - 1), 1, net.space.batch_norm, net.space.slope)
+    # any batch size: the last, shorter batch of an epoch does not trace the step again
+    spec = (tf.TensorSpec((None, N_INPUTS), tf.float32),
+            tf.TensorSpec((None, N_PARTICLES), tf.float32),
+            tf.TensorSpec((depth, net.space.hidden), tf.float32),
+            tf.TensorSpec((max(net.space.latents),), tf.float32))
 
-    @tf.function
+    @tf.function(input_signature=spec)
     def step(x, mask, enc_units, latent_units):
         with tf.GradientTape() as tape:
             out = _masked_forward(net, x, template, enc_units, latent_units)
