@@ -5,11 +5,11 @@ jetad.data.jetnet) flattened to 90 inputs, a dense encoder of blocks Dense -> ba
 back to 90 outputs. The particles a jet lacks (mask 0, zero padded) are neither learned nor
 scored: the loss and the anomaly score are the reconstruction MSE over the jet's own particles.
 
-`fit` is the training loop the architecture search (jetad.models.supernet) and the pruning
-(jetad.models.pruning) share: seeded batch order, an optional fixed mask on the kernels (the
-pruned weights stay exactly zero: their gradients are masked and they are reset after every
-step), and an optional snapshot of all weights after step k, the point a pruned network is
-rewound to ([Frankle et al. 2020]).
+`fit` trains one such network (the chosen architecture, and each round of the pruning,
+jetad.models.pruning; the supernet of the search has its own loop): seeded batch order, an
+optional fixed mask on the kernels (the pruned weights stay exactly zero: their gradients are
+masked and they are reset after every step), and an optional snapshot of all weights after
+step k, the point a pruned network is rewound to ([Frankle et al. 2020]).
 """
 
 from __future__ import annotations
