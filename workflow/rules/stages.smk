@@ -9,6 +9,7 @@ from jetad.pipeline.values import (
     jets_in,
     jets_source_files,
     logic_synthesis,
+    particle_level,
     source,
     synth_outputs,
     synth_projects,
@@ -221,6 +222,29 @@ rule supervised:
         runtime=120,
     shell:
         "jetad supervised --train {input.train} --test {input.test} --out {output.scores} --log {log}"
+
+
+if particle_level(config):
+
+    # the sparse particle autoencoder (McDermott et al.): one-shot architecture search, then iterative magnitude pruning with rewinding, on the JetNet arrays of the background jets; scores the test jets
+    rule sparse:
+        input:
+            jets=jet_files(config),
+            code=code("sparse"),
+        output:
+            scores="results/sparse_scores.h5",
+            model=directory("results/model/sparse"),
+            metrics="results/sparse_metrics.json",
+        log:
+            "logs/sparse.log",
+        params:
+            sections("seed", "split", "sparse"),
+        threads: 2
+        resources:
+            mem_mb=8000,
+            runtime=240,
+        shell:
+            "jetad sparse --in {input.jets} --out {output.scores} --model {output.model} --metrics {output.metrics} --log {log}"
 
 
 # quantization-aware training of the reduced encoder with the trained float decoder

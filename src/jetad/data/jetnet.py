@@ -82,12 +82,19 @@ def _dataset(f, path: Path, name: str, per_jet: tuple[int, ...]) -> np.ndarray:
     return np.asarray(f[name][...], dtype=np.float64)
 
 
-def read_jetnet(path: str | os.PathLike) -> Particles:
-    """Read and check a file in the JetNet layout: both datasets of the right shapes and of
-    one length, at least one jet, finite, mask 0 or 1, every jet with a particle, pT_rel not
-    negative, jet pT above zero. Every problem is a DataError naming the file."""
+def read_jetnet(path: str | os.PathLike, group: str | None = None) -> Particles:
+    """Read and check a file in the JetNet layout (with `group`: the JetNet arrays a jet file
+    keeps in that group, GROUP): both datasets of the right shapes and of one length, at least
+    one jet, finite, mask 0 or 1, every jet with a particle, pT_rel not negative, jet pT above
+    zero. Every problem is a DataError naming the file."""
     path = Path(path)
     with open_h5(path, KIND) as f, reading(path):
+        if group is not None:
+            if group not in f:
+                raise DataError(f"{path}: no group '{group}' of JetNet arrays (only jets that "
+                                "came in the JetNet layout keep them: data.source jetnet, or "
+                                "generate.layout jetnet)")
+            f = f[group]
         particles = _dataset(f, path, "particle_features", per_jet=(N_PARTICLES, 4))
         jet = _dataset(f, path, "jet_features", per_jet=(4,))
     if len(particles) != len(jet):

@@ -360,6 +360,35 @@ COMMANDS: tuple[Command, ...] = (
         resources={"mem_mb": MEM, "runtime": 120},
     ),
     Stage(
+        "sparse", "jetad.stages.sparse",
+        "the sparse particle autoencoder (McDermott et al.): one-shot architecture "
+        "search, then iterative magnitude pruning with rewinding, on the JetNet arrays of the "
+        "background jets; scores the test jets",
+        args=(
+            Arg("--in", dest="inputs", nargs="+", required=True,
+                help="jet files with JetNet arrays (group jetnet), each [PROCESS=]PATH, in "
+                     "pixelize's order, so that the split is the image split's",
+                value="{input.jets}"),
+            Arg("--out", required=True, help="output score file (HDF5, score 'mse')",
+                value="{output.scores}"),
+            Arg("--model", required=True, help="output model directory"),
+            Arg("--metrics", required=True,
+                help="output JSON: search table, pruning rounds, non-zero parameters, AUC "
+                     "per signal (for information only)"),
+        ),
+        inputs={"jets": FromParams(values.jet_files)},
+        outputs={"scores": "results/sparse_scores.h5",
+                 "model": Out("results/model/sparse", directory=True),
+                 "metrics": Out("results/sparse_metrics.json", dvc=METRICS, cache=False)},
+        params=("seed", "split", "sparse"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+        # only jets that came in the JetNet layout keep the particle arrays; DVC's pipeline
+        # describes the generate source's default (top-tagging) layout only
+        engines=("snakemake",),
+        when=values.particle_level,
+    ),
+    Stage(
         "qat", "jetad.stages.qat",
         "quantization-aware training of the reduced encoder with the trained float decoder",
         args=(

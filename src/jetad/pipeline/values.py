@@ -44,6 +44,14 @@ def jet_files(params: dict) -> list[str]:
     return [f"data/jets/{p}.h5" for p in processes(source(params), params)]
 
 
+def particle_level(params: dict) -> bool:
+    """Whether the jet files keep JetNet's particle arrays (jets that came in its layout)."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.data.jets import jetnet_layout
+
+    return jetnet_layout(source(params), params)
+
+
 def jets_in(params: dict) -> str:
     """What `jetad jets --in` reads: the folder of a source's files, or the user's file."""
     if source(params) == "jetnet":
