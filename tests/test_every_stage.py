@@ -281,7 +281,7 @@ def test_training_killed_at_its_final_rename_by_each_engine(recorded, tmp_path, 
     if engine == "snakemake":
         cmd = ["snakemake", "--cores", "2", *outs]
     else:
-        cmd = ["dvc", "repro", "--single-item", "train"]
+        cmd = ["dvc", "repro", "--single-item", "--force", "train"]
     kill = environment(d, JETAD_KILL_AT_RENAME=traces["train"][0]["renames"])
     r = run(cmd, d, kill, check=False)
     assert r.returncode != 0

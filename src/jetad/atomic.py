@@ -25,6 +25,12 @@ def written() -> list[Path]:
     return list(_written)
 
 
+def claim(path: str | os.PathLike) -> None:
+    """An output built in place rather than renamed into place (a folder of hls4ml projects
+    whose files name their own folder): removed like the others if the command fails."""
+    _written.append(Path(path))
+
+
 def forget_written() -> None:
     """Start a new record: a command run in a process that ran others before (tests, a
     notebook) removes only its own outputs when it fails."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from jetad import log
+from jetad import atomic, log
 from jetad.atomic import write_text
 from jetad.data.images import read_images
 from jetad.fpga.hls4ml import emulation_report, project, verify
@@ -42,6 +42,9 @@ def run(args, params) -> None:
                 " (random, no --test)")
     parts = split.parts(model, x, hp.parts, hp.only, hp.part_images)
     logger.info("%d hls4ml projects: %s", len(parts), ", ".join(f"{p.mode}/{p.name}" for p in parts))
+    # built in place: hls4ml's files name their project folder, so a renamed temporary
+    # would leave its random name in the outputs' bytes
+    atomic.claim(args.out_dir)
     rows, whole = verify.verify(parts, args.out_dir, hp, logger)
 
     report = emulation_report.report(args.model, args.test, len(x), hp, rows)
