@@ -18,6 +18,7 @@ from jetad import log
 from jetad.analysis import scan
 from jetad.atomic import write_text
 from jetad.errors import DataError
+from jetad.params import or_default
 
 logger = log.get("jetad.scan")
 
@@ -39,12 +40,16 @@ def run(args, params) -> None:
     if len(signals) > 1:
         raise DataError(f"{args.runs[0]}: the runs were evaluated on different signals "
                         f"({sorted(signals)}); rerun them on the same test file")
-    write_text(args.csv, scan.to_csv(scan.rows(runs)
-                                     + (scan.baseline_rows(runs[0]) if args.action == "table"
-                                        else [])))
     if args.action == "table":
-        write_text(args.md, scan.scan_markdown(runs))
+        # the point chosen without labels: from the runs' training metrics alone
+        tolerance = or_default(params.raw.get("scan", {}).get("choose_tolerance"), "scan",
+                               "choose_tolerance")
+        write_text(args.csv, scan.to_csv(scan.scan_rows(runs, tolerance)
+                                         + scan.baseline_rows(runs[0])))
+        write_text(args.md, scan.scan_markdown(runs, tolerance))
+        logger.info("chosen without signal labels: %s", scan.chosen(runs, tolerance).run)
     else:
+        write_text(args.csv, scan.to_csv(scan.rows(runs)))
         summary = scan.seed_summary(runs)
         write_text(args.json, json.dumps(summary, indent=2) + "\n")
         write_text(args.md, scan.seeds_markdown(runs))
