@@ -132,7 +132,7 @@ def test_plain_dvc_repro_runs_dvc_yaml_only(tmp_path, env_path):
 
 def test_generated_files_are_current(root):
     assert set(FILES) == {"dvc.yaml", "workflow/rules/stages.smk", "workflow/rules/scan.smk",
-                          "workflow/rules/dse.smk"}
+                          "workflow/rules/inverse.smk", "workflow/rules/dse.smk"}
     # written on demand only: DVC would list a committed, never-run scan in every `dvc status`
     assert DSE_DVC_FILE not in subprocess.run(["git", "ls-files"], cwd=root, capture_output=True,
                                               text=True, check=True).stdout

@@ -36,10 +36,13 @@ from jetad.inputs import read_json_object, read_text
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
 from jetad.params import default, merge, or_default, validate
 
-GROUPS = ("scan", "seeds")
+GROUPS = ("scan", "seeds", "inverse")
 # the run's parameters that a stage after split reads: a change of any other section does not
-# make a run stale
+# make a run stale (an inverse run splits the images itself: its split section too)
 RUN_SECTIONS = ("seed", "train", "score", "evaluate")
+# the inverse task of [Finke et al. 2021]: the same method trained on top jets, with QCD (and
+# every other process) the anomaly; a run of group `inverse` is named by its background
+INVERSE = ("top",)
 BASELINES = ("jet_mass", "tau21", "tau32", "conv_ae_mse")
 
 
@@ -67,6 +70,11 @@ def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") 
                               f"(known: {', '.join(map(str, seeds(params))) or 'none'})")
         out = merge(params, {"seed": int(run)})
         where = f"{origin} with seed {run}"
+    elif group == "inverse":
+        if run not in INVERSE:
+            raise ConfigError(f"{origin}: no inverse task '{run}' (known: {', '.join(INVERSE)})")
+        out = merge(params, {"split": {"background": run}})
+        where = f"{origin} with the background {run} (the inverse task)"
     else:
         raise ConfigError(f"{origin}: unknown run group '{group}' (known: {', '.join(GROUPS)})")
     validate(out, where)
@@ -85,9 +93,11 @@ def check(params: dict, origin: str = "params.yaml") -> None:
         run_params(params, "seeds", str(seed), origin)
 
 
-def sections(params: dict) -> dict:
-    """The part of a run's parameters the stages after split read (Snakemake's params)."""
-    return {k: params[k] for k in RUN_SECTIONS if k in params}
+def sections(params: dict, group: str = "scan") -> dict:
+    """The part of a run's parameters its stages read (Snakemake's params): those after split,
+    and an inverse run's split."""
+    names = (*RUN_SECTIONS, "split") if group == "inverse" else RUN_SECTIONS
+    return {k: params[k] for k in names if k in params}
 
 
 def pipeline_runs(params: dict) -> list[str]:
