@@ -1,8 +1,8 @@
 """`python -m jetad.pipeline [--write] [--dse]`: check (default) or rewrite the files generated
 from the stage registry: dvc.yaml (with the code deps of jetad.pipeline.code_deps) and
 workflow/rules/stages.smk, the beta / capacity scan's workflow/rules/scan.smk, the inverse
-task's workflow/rules/inverse.smk and the design-space scan's workflow/rules/dse.smk; with `--dse`, also write the design-space scan's
-DVC pipeline, workflow/dse/dvc.yaml.
+task's workflow/rules/inverse.smk and the design-space scan's workflow/rules/dse.smk; with
+`--dse`, also write the design-space scan's DVC pipeline, workflow/dse/dvc.yaml.
 
 That last file is not committed: DVC collects every dvc.yaml in the project, so a scan
 pipeline that never ran would make a plain `dvc status` list its stages as changed forever.
