@@ -76,3 +76,25 @@ def test_the_chosen_point_follows_the_validation_background_not_the_signals(tmp_
         assert float(rows[0]["top_headline_auc"]) == auc_a
         chosen.append([row["chosen"] for row in rows[:2]])
     assert chosen == [["0", "1"], ["0", "1"]]
+
+
+def test_scan_inverse_sets_the_inverse_run_beside_the_main_one(tmp_path, root, fake_run):
+    run = fake_run("top", {"qcd": {"kl_total": 0.72}, "w": {"kl_total": 0.41}})
+    run["params"]["split"] = {"background": "top"}
+    run["metrics"]["headline"] = {"score": "kl_total", "per_signal": {
+        s: run["metrics"][f"{s}/jointvae/kl_total"] for s in ("qcd", "w")}}
+    write_run(tmp_path / "inverse" / "top", run)
+    main = fake_run("main", {"top": {"kl_total": 0.93}, "w": {"kl_total": 0.80}})["metrics"]
+    main["headline"] = {"score": "kl_total", "per_signal": {
+        s: main[f"{s}/jointvae/kl_total"] for s in ("top", "w")}}
+    (tmp_path / "metrics.json").write_text(json.dumps(main))
+    r = jetad("scan", "--params", root / "params.yaml", "inverse", "--main",
+              tmp_path / "metrics.json", "--runs", tmp_path / "inverse" / "top", "--csv",
+              tmp_path / "i.csv", "--md", tmp_path / "i.md", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((tmp_path / "i.csv").open()))
+    assert [(x["task"], x["background"], x["anomaly"], x["auc"], x["in_worst_case"])
+            for x in rows] == [("main", "qcd", "top", "0.93", "1"), ("main", "qcd", "w", "0.8", "1"),
+                               ("inverse", "top", "qcd", "0.72", "1"),
+                               ("inverse", "top", "w", "0.41", "0")]
+    assert "AUC 0.720 (inverse qcd)" in (tmp_path / "i.md").read_text()

@@ -39,8 +39,11 @@ def rows(main: dict, runs: list[dict], background: str,
         if inv["score"] != score:
             raise DataError(f"{run['name']}: the inverse run declares {inv['score']}, the main "
                             f"run {score}; rerun it with one evaluate.headline")
-        out += [_row("inverse", background_name(run["params"]["split"]["background"]), sig, e,
-                     sig not in signals)
+        background = (run["params"].get("split") or {}).get("background")
+        if not background:
+            raise DataError(f"{run['name']}: its params.yaml names no split.background, not an "
+                            "inverse run")
+        out += [_row("inverse", background_name(background), sig, e, sig not in signals)
                 for sig, e in sorted(inv["per_signal"].items())]
     return out
 
