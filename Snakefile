@@ -19,6 +19,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/stages.smk"
 # Snakemake only: the beta / capacity scan and seed repeats (rules made from params.yaml's scan)
 include: "workflow/rules/scan.smk"
+# Snakemake only: the inverse task (trained on top, QCD the anomaly), target `inverse`
+include: "workflow/rules/inverse.smk"
 # Snakemake only: the FPGA design-space scan (rules made from params.yaml's dse)
 include: "workflow/rules/dse.smk"
 

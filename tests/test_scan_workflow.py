@@ -146,3 +146,23 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     assert (own / "model/x").read_text() == "made up"
     [row] = csv.DictReader((project / "results/seeds/seeds.csv").open())
     assert row["top_diagnostic_best_auc"] == "0.91" and row["top_headline_auc"] == "0.87"
+
+
+def test_the_inverse_task_splits_trains_and_evaluates_on_top_apart_from_all(project, env_path):
+    """`snakemake inverse`: a split of its own from the pipeline's images, then train, score,
+    evaluate on it into results/inverse/top/, gathered beside the main run; none of it in
+    `all`, and no conv-AE baseline trained for it."""
+    code, jobs = dry_run(project, env_path, "inverse")
+    assert code == 0
+    assert jobs["scan_params"] == ["results/inverse/top/params.yaml"]
+    assert jobs["inverse_split"] == ["data/inverse/top/train.h5, data/inverse/top/val.h5, "
+                                     "data/inverse/top/test.h5"]
+    assert jobs["inverse_evaluate"] == [
+        "results/inverse/top/roc.pdf, results/inverse/top/metrics.json, "
+        "results/inverse/top/summary.md, results/inverse/top/summary.csv, "
+        "results/inverse/top/headline.json"]
+    assert jobs["inverse"] == ["results/inverse/inverse.csv, results/inverse/inverse.md"]
+    # the main run it is set beside, from the one image file
+    assert len(jobs["pixelize"]) == 1 and len(jobs["evaluate"]) == 1
+    _, jobs = dry_run(project, env_path, "all")
+    assert not {name for name in jobs if name.startswith("inverse")}

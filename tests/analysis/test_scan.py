@@ -49,7 +49,17 @@ def test_the_runs_with_params_yaml_own_parameters_are_the_pipeline_s(params):
     assert scan.pipeline_runs(params) == ["scan/c9", "scan/default", f"seeds/{params['seed']}"]
 
 
+def test_an_inverse_run_changes_only_the_background_and_reads_its_split(params):
+    run = scan.run_params(params, "inverse", "top")
+    assert run["split"]["background"] == "top"
+    assert {k: v for k, v in run.items() if k != "split"} == {k: v for k, v in params.items()
+                                                               if k != "split"}
+    assert run["split"]["test_fraction"] == params["split"]["test_fraction"]
+    assert "split" in scan.sections(run, "inverse") and "split" not in scan.sections(run)
+
+
 @pytest.mark.parametrize("group, run, message", [
+    ("inverse", "w", "no inverse task 'w'"),
     ("scan", "nope", "no point 'nope'"),
     ("seeds", "6", "no seed '6'"),
     ("seeds", "x", "no seed 'x'"),

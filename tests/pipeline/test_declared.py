@@ -8,7 +8,7 @@ import yaml
 
 from jetad.errors import UndeclaredSection
 from jetad.params import load
-from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES, declared
+from jetad.pipeline.registry import DSE_STAGES, INVERSE_STAGES, SCAN_STAGES, STAGES, declared
 
 
 def for_stage(root, stage, action=None):
@@ -63,7 +63,7 @@ def test_every_declared_key_is_written_in_params_yaml(root):
     """DVC refuses to run a stage whose declared key params.yaml leaves out (a schema default
     does not count), and Snakemake's sections() reads it as written."""
     written = yaml.safe_load((root / "params.yaml").read_text())
-    for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES):
+    for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES, *INVERSE_STAGES):
         for name in stage.params:
             section, _, key = name.partition(".")
             if name != "*":

@@ -13,7 +13,7 @@ import yaml
 
 from jetad.cli import build_parser
 from jetad.pipeline.__main__ import FILES, main, stale
-from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
+from jetad.pipeline.registry import DSE_STAGES, INVERSE_STAGES, SCAN_STAGES, STAGES
 from jetad.pipeline.render import DSE_DVC_FILE, WRITE_COMMAND, dvc_command, sections
 from jetad.pipeline.values import dvc_params
 
@@ -132,7 +132,7 @@ def test_plain_dvc_repro_runs_dvc_yaml_only(tmp_path, env_path):
 
 def test_generated_files_are_current(root):
     assert set(FILES) == {"dvc.yaml", "workflow/rules/stages.smk", "workflow/rules/scan.smk",
-                          "workflow/rules/dse.smk"}
+                          "workflow/rules/inverse.smk", "workflow/rules/dse.smk"}
     # written on demand only: DVC would list a committed, never-run scan in every `dvc status`
     assert DSE_DVC_FILE not in subprocess.run(["git", "ls-files"], cwd=root, capture_output=True,
                                               text=True, check=True).stdout
@@ -147,7 +147,7 @@ def test_every_command_the_engines_run_parses(root):
     params = dvc_params(yaml.safe_load((root / "params.yaml").read_text()))
     parser = build_parser()
     item = {"chunk": "0", "reuse": "0", "group": "scan"}  # as a job would have them
-    for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES):
+    for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES, *INVERSE_STAGES):
         command = re.sub(r"\$\{item\.(\w+)\}", lambda m: item.get(m.group(1), m.group(1)),
                          dvc_command(stage, params))
         words = command.split()

@@ -96,7 +96,31 @@ def test_a_score_file_without_n_subjettiness_is_evaluated_without_those_baseline
     assert not any("tau" in k for k in m)
 
 
-def test_a_score_file_whose_background_is_two_processes_is_refused(tmp_path):
+def test_a_background_of_two_processes_is_evaluated_as_one(tmp_path):
+    """split.background [gluon, quark]: label 0 is every gluon and quark jet, the signals each
+    against both together, the background named as the split names it."""
+    rng = np.random.default_rng(5)
+    counts = {"gluon": 120, "quark": 100, "top": 80, "w": 60}
+    process = np.concatenate([np.full(n, PROCESSES.index(p), np.int8) for p, n in counts.items()])
+    label = np.isin(process, [PROCESSES.index("top"), PROCESSES.index("w")]).astype(np.int8)
+    mass = rng.normal(60.0, 12.0, len(label)) + 100.0 * (process == PROCESSES.index("top"))
+    write_score_file(tmp_path / "scores.h5", {"kl_total": mass / 100.0, "mse": rng.random(
+        len(label))}, label, mass, {"process": process},
+        attrs={"processes": ",".join(PROCESSES), "background": "gluon+quark"})
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--summary", str(tmp_path / "summary.md"))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert sorted({k.split("/")[0] for k in m if k.count("/") == 2}) == ["top", "w"]
+    for sig in ("top", "w"):
+        r = m[f"{sig}/baseline/jet_mass"]
+        assert (r["n_background"], r["n_signal"]) == (220, counts[sig])
+    sel = label == 0
+    sel |= process == PROCESSES.index("top")
+    assert m["top/baseline/jet_mass"]["auc"] == pytest.approx(auc(label[sel], mass[sel]))
+    assert "gluon+quark" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_process_of_both_labels_is_refused(tmp_path):
     _score_file(tmp_path / "scores.h5", {"qcd": 50, "top": 50}, "qcd")
     import h5py
 
@@ -104,9 +128,23 @@ def test_a_score_file_whose_background_is_two_processes_is_refused(tmp_path):
         f["label"][50:60] = 0  # ten tops with label 0 beside the QCD jets
     proc = _evaluate(tmp_path, tmp_path / "scores.h5")
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'scores.h5'}: label 0 "
-                                   "must be one process, the background, not qcd, top")
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'scores.h5'}: jets of "
+                                   "top with label 0 and with label 1; a process is background "
+                                   "or anomaly, not both")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_label_0_other_than_the_declared_background_is_refused(tmp_path):
+    """Every top relabelled 0 beside the QCD jets of a file whose background is qcd."""
+    _score_file(tmp_path / "scores.h5", {"qcd": 50, "top": 50, "w": 40}, "qcd")
+    import h5py
+
+    with h5py.File(tmp_path / "scores.h5", "a") as f:
+        f["label"][50:100] = 0
+    proc = _evaluate(tmp_path, tmp_path / "scores.h5")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"jetad evaluate: error: {tmp_path / 'scores.h5'}: label 0 "
+                                   "holds qcd, top, but the file's background is qcd")
 
 
 def _run(d, scores, *extra):

@@ -32,6 +32,9 @@ def test_scan_table_and_seeds_from_run_folders(tmp_path, root, fake_run):
     assert [row["run"] for row in rows[:2]] == ["1", "2"]
     assert rows[2]["baseline"] == "jet_mass"
     assert float(rows[1]["top_headline_auc"]) == 0.94
+    # equal validation background: the tie goes by name; run 2's better AUC chooses nothing
+    assert [row["chosen"] for row in rows[:2]] == ["1", "0"]
+    assert "Chosen without signal labels: **1**" in (tmp_path / "t.md").read_text()
     r = jetad("scan", "--params", root / "params.yaml", "seeds", "--runs", *runs,
               "--csv", tmp_path / "s.csv", "--md", tmp_path / "s.md", "--json", tmp_path / "s.json",
               cwd=tmp_path)
@@ -49,3 +52,49 @@ def test_a_run_without_metrics_is_one_line_and_writes_nothing(tmp_path, root, fa
     assert r.stderr.strip().splitlines() == [
         f"jetad scan: error: {tmp_path / 'a' / 'metrics.json'}: no such file"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_the_chosen_point_follows_the_validation_background_not_the_signals(tmp_path, root,
+                                                                            fake_run):
+    """Run b has the lower validation negative ELBO and is chosen; rewriting every signal AUC
+    of both runs' metrics.json leaves that choice."""
+    for name, bce, auc in (("a", 6.0, 0.95), ("b", 5.0, 0.60)):
+        run = fake_run(name, {"top": {"kl_total": auc}})
+        run["training"]["val"]["bce"] = bce
+        write_run(tmp_path / name, run)
+    args = ("scan", "--params", root / "params.yaml", "table", "--runs", tmp_path / "a",
+            tmp_path / "b", "--csv", tmp_path / "t.csv", "--md", tmp_path / "t.md")
+    chosen = []
+    for auc_a, auc_b in ((0.95, 0.60), (0.10, 0.99)):
+        for name, auc in (("a", auc_a), ("b", auc_b)):
+            m = json.loads((tmp_path / name / "metrics.json").read_text())
+            m["top/jointvae/kl_total"]["auc"] = auc
+            (tmp_path / name / "metrics.json").write_text(json.dumps(m))
+        r = jetad(*args, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        rows = list(csv.DictReader((tmp_path / "t.csv").open()))
+        assert float(rows[0]["top_headline_auc"]) == auc_a
+        chosen.append([row["chosen"] for row in rows[:2]])
+    assert chosen == [["0", "1"], ["0", "1"]]
+
+
+def test_scan_inverse_sets_the_inverse_run_beside_the_main_one(tmp_path, root, fake_run):
+    run = fake_run("top", {"qcd": {"kl_total": 0.72}, "w": {"kl_total": 0.41}})
+    run["params"]["split"] = {"background": "top"}
+    run["metrics"]["headline"] = {"score": "kl_total", "per_signal": {
+        s: run["metrics"][f"{s}/jointvae/kl_total"] for s in ("qcd", "w")}}
+    write_run(tmp_path / "inverse" / "top", run)
+    main = fake_run("main", {"top": {"kl_total": 0.93}, "w": {"kl_total": 0.80}})["metrics"]
+    main["headline"] = {"score": "kl_total", "per_signal": {
+        s: main[f"{s}/jointvae/kl_total"] for s in ("top", "w")}}
+    (tmp_path / "metrics.json").write_text(json.dumps(main))
+    r = jetad("scan", "--params", root / "params.yaml", "inverse", "--main",
+              tmp_path / "metrics.json", "--runs", tmp_path / "inverse" / "top", "--csv",
+              tmp_path / "i.csv", "--md", tmp_path / "i.md", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((tmp_path / "i.csv").open()))
+    assert [(x["task"], x["background"], x["anomaly"], x["auc"], x["in_worst_case"])
+            for x in rows] == [("main", "qcd", "top", "0.93", "1"), ("main", "qcd", "w", "0.8", "1"),
+                               ("inverse", "top", "qcd", "0.72", "1"),
+                               ("inverse", "top", "w", "0.41", "0")]
+    assert "AUC 0.720 (inverse qcd)" in (tmp_path / "i.md").read_text()

@@ -29,7 +29,7 @@ rule scan_params:
     params:
         run=run_sections(config),
     wildcard_constraints:
-        group="scan|seeds",
+        group="scan|seeds|inverse",
         run="[A-Za-z0-9][A-Za-z0-9_-]*",
     resources:
         runtime=5,

@@ -36,7 +36,11 @@ class Inputs:
 
 def signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
     """(background name, {signal name: mask of its jets}) from the score file's `process`;
-    (None, {}) for a file without it (written before processes were carried)."""
+    (None, {}) for a file without it (written before processes were carried). The background
+    may be several processes learned together (split.background a list, e.g. gluon and
+    quark): every process of label 0, named as the split names it ('gluon+quark'); a
+    process with jets of both labels is refused, and so is label 0 naming other processes
+    than the file's `background` attribute says."""
     if "process" not in vae:
         return None, {}
     process, label = vae["process"], vae["label"]
@@ -45,13 +49,24 @@ def signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
     if process.shape != label.shape or not np.isin(process, np.arange(len(names))).all():
         raise DataError(f"{path}: process must hold one index into {','.join(names)} per jet")
     backgrounds = np.unique(process[label == 0])
-    if len(backgrounds) != 1:
-        raise DataError(f"{path}: label 0 must be one process, the background, not "
-                        f"{', '.join(names[i] for i in backgrounds)}")
-    if np.isin(process[label == 1], backgrounds).any():
-        raise DataError(f"{path}: jets of the background {names[backgrounds[0]]} with label 1")
-    return names[backgrounds[0]], {names[i]: process == i
-                                   for i in np.unique(process[label == 1])}
+    both = [names[i] for i in np.unique(process[label == 1]) if i in backgrounds]
+    if both:
+        raise DataError(f"{path}: jets of {', '.join(both)} with label 0 and with label 1; "
+                        "a process is background or anomaly, not both")
+    background = _joined([names[i] for i in backgrounds], vae["attrs"].get("background"), path)
+    return background, {names[i]: process == i for i in np.unique(process[label == 1])}
+
+
+def _joined(found: list[str], declared, path) -> str:
+    """The background processes as one name ('gluon+quark', the split's order when the file
+    declares it), checked against the file's `background` attribute."""
+    if declared is None:
+        return "+".join(found)
+    declared = declared.decode() if isinstance(declared, bytes) else str(declared)
+    if sorted(declared.split("+")) != sorted(found):
+        raise DataError(f"{path}: label 0 holds {', '.join(found)}, but the file's background "
+                        f"is {declared}")
+    return declared
 
 
 def read_inputs(scores, baseline_scores=None, supervised_scores=None) -> Inputs:

@@ -13,7 +13,9 @@ of `evaluate.headline`, the same in every run) with its AUC and 1/eps_B at eps_S
 two collapse measures of jetad.analysis.collapse. Beside them, labelled as a diagnostic only,
 the best JointVAE score of each signal (the highest AUC on that signal, the score named): it is
 chosen with the signal labels, so it is no result. Baselines do not depend on the run: their
-rows come from the first run's metrics.json.
+rows come from the first run's metrics.json. The point to use is chosen without signal labels,
+from each run's training_metrics.json alone (jetad.analysis.choose): the table says which and
+by what rule, and its `chosen` column marks it.
 """
 
 from __future__ import annotations
@@ -26,17 +28,21 @@ from pathlib import Path
 import yaml
 
 from jetad import tables
+from jetad.analysis import choose
 from jetad.analysis.headline import DIAGNOSTIC
 from jetad.errors import ConfigError, DataError
 from jetad.inputs import read_json_object, read_text
 
 # a run's params file is params.yaml with its changes merged key by key, as a preset is
-from jetad.params import default, merge, validate
+from jetad.params import default, merge, or_default, validate
 
-GROUPS = ("scan", "seeds")
+GROUPS = ("scan", "seeds", "inverse")
 # the run's parameters that a stage after split reads: a change of any other section does not
-# make a run stale
+# make a run stale (an inverse run splits the images itself: its split section too)
 RUN_SECTIONS = ("seed", "train", "score", "evaluate")
+# the inverse task of [Finke et al. 2021]: the same method trained on top jets, with QCD (and
+# every other process) the anomaly; a run of group `inverse` is named by its background
+INVERSE = ("top",)
 BASELINES = ("jet_mass", "tau21", "tau32", "conv_ae_mse")
 
 
@@ -64,6 +70,11 @@ def run_params(params: dict, group: str, run: str, origin: str = "params.yaml") 
                               f"(known: {', '.join(map(str, seeds(params))) or 'none'})")
         out = merge(params, {"seed": int(run)})
         where = f"{origin} with seed {run}"
+    elif group == "inverse":
+        if run not in INVERSE:
+            raise ConfigError(f"{origin}: no inverse task '{run}' (known: {', '.join(INVERSE)})")
+        out = merge(params, {"split": {"background": run}})
+        where = f"{origin} with the background {run} (the inverse task)"
     else:
         raise ConfigError(f"{origin}: unknown run group '{group}' (known: {', '.join(GROUPS)})")
     validate(out, where)
@@ -82,9 +93,11 @@ def check(params: dict, origin: str = "params.yaml") -> None:
         run_params(params, "seeds", str(seed), origin)
 
 
-def sections(params: dict) -> dict:
-    """The part of a run's parameters the stages after split read (Snakemake's params)."""
-    return {k: params[k] for k in RUN_SECTIONS if k in params}
+def sections(params: dict, group: str = "scan") -> dict:
+    """The part of a run's parameters its stages read (Snakemake's params): those after split,
+    and an inverse run's split."""
+    names = (*RUN_SECTIONS, "split") if group == "inverse" else RUN_SECTIONS
+    return {k: params[k] for k in names if k in params}
 
 
 def pipeline_runs(params: dict) -> list[str]:
@@ -213,7 +226,8 @@ def rows(runs: list[dict]) -> list[dict]:
                "spread_ratio": col["spread_ratio"],
                "val_bce": run["training"]["val"]["bce"],
                "val_kl_cont": run["training"]["val"]["kl_cont"],
-               "val_kl_disc": run["training"]["val"]["kl_disc"]}
+               "val_kl_disc": run["training"]["val"]["kl_disc"],
+               "val_neg_elbo": choose.neg_elbo(run["training"])}
         for sig in signal_names(m):
             p = f"{sig}_" if sig else ""
             best = best_score(m, sig)
@@ -266,8 +280,33 @@ def _fmt_rej(r: float) -> str:
     return "inf" if math.isinf(r) else f"{r:.1f}"
 
 
-def scan_markdown(runs: list[dict]) -> str:
-    """The scan table as Markdown: one line per run, then the baselines on the same jets."""
+def chosen(runs: list[dict], tolerance: float) -> choose.Choice:
+    """The point chosen without signal labels: from the runs' training metrics alone."""
+    try:
+        return choose.choose({r["name"]: r["training"] for r in runs}, tolerance)
+    except ValueError as exc:
+        raise DataError(f"{runs[0]['name']}: cannot choose a point ({exc})") from None
+
+
+def scan_rows(runs: list[dict], tolerance: float) -> list[dict]:
+    """rows() of the scan with `chosen` (1 for the point chosen without labels, else 0)."""
+    pick = chosen(runs, tolerance).run
+    return [{**row, "chosen": int(row["run"] == pick)} for row in rows(runs)]
+
+
+def chosen_line(choice: choose.Choice) -> str:
+    """The scan table's line naming the point chosen without labels, and its rule."""
+    elbo = ", ".join(f"{k} {v:.3f}" for k, v in sorted(choice.neg_elbo.items(),
+                                                      key=lambda kv: (kv[1], kv[0])))
+    return (f"Chosen without signal labels: **{choice.run}** ({choice.rule}; tied: "
+            f"{', '.join(choice.tied)}). Validation negative ELBO, nats per jet: {elbo}. "
+            "The signal columns are shown for information; they choose nothing.\n")
+
+
+def scan_markdown(runs: list[dict], tolerance: float | None = None) -> str:
+    """The scan table as Markdown: the point chosen without labels, one line per run, then the
+    baselines on the same jets."""
+    tolerance = or_default(tolerance, "scan", "choose_tolerance")
     table, sigs = rows(runs), signal_names(runs[0]["metrics"])
     names = [s or "all" for s in sigs]
     declared = headline(runs)
@@ -275,7 +314,7 @@ def scan_markdown(runs: list[dict]) -> str:
             + [f"{n} {declared}: AUC [68%], 1/eps_B" for n in names]
             + [f"{n} best score (diagnostic): AUC [68%], 1/eps_B" for n in names]
             + ["active dims", "spread ratio"])
-    lines = [_lead(declared),
+    lines = [_lead(declared), chosen_line(chosen(runs, tolerance)),
              tables.markdown([_run_cells(r, sigs) for r in table], head)]
     baselines = []
     for b in baseline_rows(runs[0]):

@@ -30,7 +30,9 @@ def display(process: str | None) -> str:
     """A process's name as physicists write it (qcd -> QCD, w -> W); unknown names unchanged."""
     if not process:
         return "background"
-    return {"qcd": "QCD", "top": "top", "w": "W", "z": "Z"}.get(process, process)
+    # a background of several processes learned together is named as the split joins them
+    return "+".join({"qcd": "QCD", "top": "top", "w": "W", "z": "Z"}.get(p, p)
+                    for p in process.split("+"))
 
 
 def legend(key: str) -> str:

@@ -1,8 +1,8 @@
 """`python -m jetad.pipeline [--write] [--dse]`: check (default) or rewrite the files generated
 from the stage registry: dvc.yaml (with the code deps of jetad.pipeline.code_deps) and
-workflow/rules/stages.smk, the beta / capacity scan's workflow/rules/scan.smk and the
-design-space scan's workflow/rules/dse.smk; with `--dse`, also write the design-space scan's
-DVC pipeline, workflow/dse/dvc.yaml.
+workflow/rules/stages.smk, the beta / capacity scan's workflow/rules/scan.smk, the inverse
+task's workflow/rules/inverse.smk and the design-space scan's workflow/rules/dse.smk; with
+`--dse`, also write the design-space scan's DVC pipeline, workflow/dse/dvc.yaml.
 
 That last file is not committed: DVC collects every dvc.yaml in the project, so a scan
 pipeline that never ran would make a plain `dvc status` list its stages as changed forever.
@@ -18,13 +18,15 @@ from pathlib import Path
 import yaml
 
 from jetad.atomic import write_text
-from jetad.pipeline.registry import DSE_STAGES, SCAN_STAGES, STAGES
+from jetad.pipeline.registry import DSE_STAGES, INVERSE_STAGES, SCAN_STAGES, STAGES
 from jetad.pipeline.render import (
     DSE_DVC_FILE,
     DSE_DVC_INTRO,
     DSE_SMK_FILE,
     DSE_SMK_INTRO,
     DVC_FILE,
+    INVERSE_SMK_FILE,
+    INVERSE_SMK_INTRO,
     SCAN_SMK_FILE,
     SCAN_SMK_INTRO,
     SMK_FILE,
@@ -34,7 +36,7 @@ from jetad.pipeline.render import (
 )
 
 # the committed generated files, in the order they are checked and reported
-FILES = (DVC_FILE, SMK_FILE, SCAN_SMK_FILE, DSE_SMK_FILE)
+FILES = (DVC_FILE, SMK_FILE, SCAN_SMK_FILE, INVERSE_SMK_FILE, DSE_SMK_FILE)
 
 
 def generated(root: str | Path = ".", dse: bool | None = None) -> dict[str, str]:
@@ -46,6 +48,7 @@ def generated(root: str | Path = ".", dse: bool | None = None) -> dict[str, str]
     params = yaml.safe_load((root / "params.yaml").read_text())
     texts = {DVC_FILE: dvc_yaml(STAGES, params, root), SMK_FILE: snakemake_rules(STAGES),
              SCAN_SMK_FILE: snakemake_rules(SCAN_STAGES, SCAN_SMK_INTRO, pipeline=STAGES),
+             INVERSE_SMK_FILE: snakemake_rules(INVERSE_STAGES, INVERSE_SMK_INTRO),
              DSE_SMK_FILE: snakemake_rules(DSE_STAGES, DSE_SMK_INTRO)}
     if (root / DSE_DVC_FILE).is_file() if dse is None else dse:
         texts[DSE_DVC_FILE] = dvc_yaml(DSE_STAGES, params, root, DSE_DVC_INTRO, wdir="../..")

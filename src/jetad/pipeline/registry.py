@@ -266,9 +266,11 @@ COMMANDS: tuple[Command, ...] = (
         "beta / capacity scan and seed repeats: write a run's params, gather the runs' tables",
         actions=(
             Action("params", "write the parameter file of one run", args=(
-                Arg("--group", required=True, choices=("scan", "seeds"),
-                    help="scan: a point of scan.points; seeds: a seed of scan.seeds"),
-                Arg("--run", required=True, help="the point's name or the seed"),
+                Arg("--group", required=True, choices=("scan", "seeds", "inverse"),
+                    help="scan: a point of scan.points; seeds: a seed of scan.seeds; "
+                         "inverse: the inverse task, trained on the background --run"),
+                Arg("--run", required=True, help="the point's name, the seed or the inverse "
+                    "task's background (top)"),
                 Arg("--out", required=True, help="output parameter file (YAML)",
                     value="{output.params}"))),
             *(Action(name, f"gather run folders into {what}", args=(
@@ -281,6 +283,15 @@ COMMANDS: tuple[Command, ...] = (
                   if name == "seeds" else ())))
               for name, what, runs in (("table", "the scan table", values.scan_runs),
                                        ("seeds", "the spread over seeds", values.seed_runs))),
+            Action("inverse", "gather the inverse task beside the main run, with the worst "
+                   "case over both", args=(
+                       Arg("--main", required=True, help="the main run's metrics.json"),
+                       Arg("--runs", nargs="+", required=True,
+                           help="inverse run folders, each with params.yaml, "
+                                "training_metrics.json and metrics.json",
+                           value=FromParams(values.inverse_runs)),
+                       Arg("--csv", required=True, help="output CSV"),
+                       Arg("--md", required=True, help="output Markdown table"))),
         ),
     ),
     # the FPGA design-space scan: its pipeline stages are DSE_STAGES below, one per action
@@ -665,21 +676,30 @@ _RUNS = {"wildcards": {"group": Wildcard("scan|seeds"),
 _SCAN = command("scan")
 
 
-def _run_of(name: str, inputs: dict, outputs: dict, changed: dict | None = None) -> Stage:
+def _run_of(name: str, inputs: dict, outputs: dict, changed: dict | None = None,
+            group: str = "scan", run: str = _RUN, runs: dict = _RUNS) -> Stage:
     """`jetad <name>` in one run: the pipeline stage on the run's parameter file, with the
     `outputs` it writes into the run's folder (an argument of an output left out is not
-    passed); `changed`: flag -> value of the arguments whose value differs."""
+    passed); `changed`: flag -> value of the arguments whose value differs. `group`: the
+    rule's prefix, `run` the run's folder, `runs` the wildcards, params and engines of its
+    rules (an inverse run's besides a scan's)."""
     stage = command(name)
     args = tuple(replace(a, value=(changed or {}).get(a.flag, a.value)) for a in stage.args)
-    return replace(stage, name=f"scan_{name}", help=f"a scan or seed run: {stage.help}",
+    what = "a scan or seed run" if group == "scan" else "an inverse run"
+    # an inverse run learns its own background, not QCD
+    helps = stage.help if group == "scan" else stage.help.replace("QCD jet", "background jet")
+    return replace(stage, name=f"{group}_{name}", help=f"{what}: {helps}",
                    command=name, args=args,
-                   inputs={**inputs, "params": _RUN + "/params.yaml"}, outputs=outputs,
-                   log=f"logs/{{group}}/{{run}}/{name}.log", params=(), **_RUNS)
+                   inputs={**inputs, "params": run + "/params.yaml"}, outputs=outputs,
+                   log=run.replace("results/", "logs/") + f"/{name}.log", params=(), **runs)
 
 
 SCAN_STAGES: tuple[Stage, ...] = (
+    # the parameter file of an inverse run too (group inverse, run its background)
     action_stage(_SCAN, "params", "scan_params", outputs={"params": _RUN + "/params.yaml"},
-                 log="logs/{group}/{run}/params.log", resources={"runtime": 5}, **_RUNS),
+                 log="logs/{group}/{run}/params.log", resources={"runtime": 5},
+                 **{**_RUNS, "wildcards": {**_RUNS["wildcards"],
+                                           "group": Wildcard("scan|seeds|inverse")}}),
     _run_of("train", {"train": "data/split/train.h5", "val": "data/split/val.h5"},
             {"model": Out(_RUN + "/model", directory=True),
              "metrics": _RUN + "/training_metrics.json",
@@ -697,6 +717,44 @@ SCAN_STAGES: tuple[Stage, ...] = (
       for action, name, files, kinds, when in (
           ("table", "scan", values.scan_run_files, ("csv", "md"), None),
           ("seeds", "seeds", values.seed_run_files, ("csv", "md", "json"), values.seed_repeats))),
+)
+
+
+# The inverse task ([Finke et al. 2021]): the same method trained on top jets (split.background
+# top), QCD and the other processes the anomalies. Snakemake target `inverse`, not in `all`
+# (workflow/rules/inverse.smk): a split, train, score and evaluate of its own on the pipeline's
+# images, its parameter file written by rule scan_params (group inverse, run the background),
+# its summary and headline in results/inverse/<background>/, and the table beside the main run
+# in results/inverse/inverse.{csv,md}. Snakemake's only, as the scan: a DVC pipeline of it
+# would be listed by every plain `dvc status` until run.
+_INV = "results/inverse/{run}"
+_INV_DATA = "data/inverse/{run}"
+_INVERSE = {"wildcards": {"run": Wildcard(FromParams(values.inverse_pattern))},
+            "snakemake_params": {"run": FromParams(values.inverse_sections)},
+            "engines": ("snakemake",)}
+_INV_RUN = {"group": "inverse", "run": _INV, "runs": _INVERSE}
+
+INVERSE_STAGES: tuple[Stage, ...] = (
+    _run_of("split", {"images": "data/images/images.h5"},
+            {p: f"{_INV_DATA}/{p}.h5" for p in ("train", "val", "test")}, **_INV_RUN),
+    _run_of("train", {"train": _INV_DATA + "/train.h5", "val": _INV_DATA + "/val.h5"},
+            {"model": Out(_INV + "/model", directory=True),
+             "metrics": _INV + "/training_metrics.json",
+             "history": _INV + "/training_history.csv"},
+            {"--checkpoint-dir": "data/checkpoints/inverse/{wildcards.run}"}, **_INV_RUN),
+    _run_of("score", {"model": _INV + "/model", "test": _INV_DATA + "/test.h5"},
+            {"scores": _INV + "/scores.h5"}, **_INV_RUN),
+    # no conv-AE baseline: it would need a training of its own on top
+    _run_of("evaluate", {"scores": _INV + "/scores.h5"},
+            {"roc": _INV + "/roc.pdf", "metrics": _INV + "/metrics.json",
+             "summary": _INV + "/summary.md", "summary_csv": _INV + "/summary.csv",
+             "headline": _INV + "/headline.json"}, **_INV_RUN),
+    action_stage(_SCAN, "inverse", "inverse",
+                 inputs={"main": "results/metrics.json",
+                         "runs": FromParams(values.inverse_run_files)},
+                 outputs={"csv": "results/inverse/inverse.csv", "md": "results/inverse/inverse.md"},
+                 log="logs/inverse/table.log", params=("split",), resources={"runtime": 5},
+                 engines=("snakemake",)),
 )
 
 
@@ -721,7 +779,7 @@ def command_run(stage: str, action: str | None = None) -> Command:
 
 def pipeline_stage(name: str) -> Stage:
     """The stage whose Snakemake rule (and DVC stage) is `name`."""
-    for s in (*STAGES, *DSE_STAGES, *SCAN_STAGES):
+    for s in (*STAGES, *DSE_STAGES, *SCAN_STAGES, *INVERSE_STAGES):
         if s.name == name:
             return s
     raise KeyError(name)

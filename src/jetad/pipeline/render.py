@@ -29,6 +29,14 @@ SCAN_SMK_INTRO = (
     "# `scan:` points and seeds, read when Snakemake builds the graph (the Snakefile checks them\n"
     "# first); each run is the pipeline's train, score and evaluate on a parameter file of its\n"
     "# own, results/<group>/<run>/params.yaml.\n")
+# the inverse task (trained on top, QCD the anomaly): Snakemake's only, as the scan
+INVERSE_SMK_FILE = "workflow/rules/inverse.smk"
+INVERSE_SMK_INTRO = (
+    "# The inverse task: `snakemake --cores 2 inverse`, not in `all`, and not in dvc.yaml. The\n"
+    "# same method and headline score trained on top jets (split.background top), QCD and the\n"
+    "# other processes the anomalies: a split, train, score and evaluate of its own on the\n"
+    "# pipeline's images, on results/inverse/<background>/params.yaml (rule scan_params), and\n"
+    "# the table beside the main run's headline, results/inverse/inverse.{csv,md}.\n")
 DSE_DVC_FILE = "workflow/dse/dvc.yaml"
 DSE_SMK_INTRO = (
     "# The FPGA design-space scan: `snakemake --cores 2 dse`, not in `all`; DVC runs the same\n"
@@ -184,7 +192,8 @@ def snakemake_rules(stages, intro: str = MAIN_SMK_INTRO, pipeline=()) -> str:
     for stage in stages:
         found = [*stage.inputs.values(), *(out(o).path for o in stage.outputs.values()),
                  *stage.resources.values(), *stage.snakemake_params.values(),
-                 *(a.value for a in stage.pipeline_args)]
+                 *(a.value for a in stage.pipeline_args),
+                 *(w.pattern for w in stage.wildcards.values())]
         used |= {_name(v.fn) for v in found if isinstance(v, FromParams)}
         used |= {_name(fn) for fn in (stage.when, *(a.when for a in stage.args)) if fn}
     text = _header("#") + intro + (

@@ -180,7 +180,40 @@ def run_sections(params: dict):
     from jetad.analysis import scan
 
     return lambda wildcards: scan.sections(scan.run_params(params, wildcards.group,
-                                                           wildcards.run))
+                                                           wildcards.run), wildcards.group)
+
+
+# --- the inverse task (trained on top, QCD the anomaly; jetad.analysis.scan.INVERSE) ---------
+
+def inverse_runs(params: dict) -> str:
+    """`jetad scan inverse --runs`: the folder of every inverse run."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.analysis import scan
+
+    return " ".join(f"results/inverse/{run}" for run in scan.INVERSE)
+
+
+def inverse_run_files(params: dict) -> list[str]:
+    """The files of every inverse run that its table reads."""
+    return [f"{run}/{f}" for run in inverse_runs(params).split() for f in RUN_FILES]
+
+
+def inverse_sections(params: dict):
+    """Snakemake's params of an inverse run's job, a function of its wildcards (see
+    run_sections)."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.analysis import scan
+
+    return lambda wildcards: scan.sections(scan.run_params(params, "inverse", wildcards.run),
+                                           "inverse")
+
+
+def inverse_pattern(params: dict) -> str:
+    """The backgrounds of the inverse runs, as a wildcard constraint."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.analysis import scan
+
+    return "|".join(re.escape(r) for r in scan.INVERSE)
 
 
 def pipeline_runs(params: dict) -> list[str]:

@@ -3,9 +3,12 @@
     jetad scan params --group scan --run beta1 --out results/scan/beta1/params.yaml
     jetad scan table --runs results/scan/beta1 results/scan/cap15 --csv scan.csv --md scan.md
     jetad scan seeds --runs results/seeds/1 results/seeds/2 --csv seeds.csv --md seeds.md --json ...
+    jetad scan inverse --main results/metrics.json --runs results/inverse/top --csv ... --md ...
 
-`params` writes the whole parameter file of one run, which `jetad train|score|evaluate
---params` then read; `table` and `seeds` gather the runs' outputs into one table.
+`params` writes the whole parameter file of one run (of group scan, seeds or inverse), which
+`jetad split|train|score|evaluate --params` then read; `table` and `seeds` gather the runs'
+outputs into one table, `inverse` the inverse task's beside the main run's
+(jetad.analysis.inverse).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import json
 import yaml
 
 from jetad import log
-from jetad.analysis import scan
+from jetad.analysis import inverse, scan
 from jetad.atomic import write_text
 from jetad.errors import DataError
+from jetad.inputs import read_json_object
+from jetad.params import or_default
 
 logger = log.get("jetad.scan")
 
@@ -32,6 +37,9 @@ def run(args, params) -> None:
         return
     # every run is read and checked before anything is written
     runs = [scan.read_run(folder) for folder in args.runs]
+    if args.action == "inverse":
+        _inverse(args, params, runs)
+        return
     names = [r["name"] for r in runs]
     if len(set(names)) != len(names):
         raise DataError(f"{args.runs[0]}: two run folders of the same name ({', '.join(names)})")
@@ -39,14 +47,30 @@ def run(args, params) -> None:
     if len(signals) > 1:
         raise DataError(f"{args.runs[0]}: the runs were evaluated on different signals "
                         f"({sorted(signals)}); rerun them on the same test file")
-    write_text(args.csv, scan.to_csv(scan.rows(runs)
-                                     + (scan.baseline_rows(runs[0]) if args.action == "table"
-                                        else [])))
     if args.action == "table":
-        write_text(args.md, scan.scan_markdown(runs))
+        # the point chosen without labels: from the runs' training metrics alone
+        tolerance = or_default(params.raw.get("scan", {}).get("choose_tolerance"), "scan",
+                               "choose_tolerance")
+        write_text(args.csv, scan.to_csv(scan.scan_rows(runs, tolerance)
+                                         + scan.baseline_rows(runs[0])))
+        write_text(args.md, scan.scan_markdown(runs, tolerance))
+        logger.info("chosen without signal labels: %s", scan.chosen(runs, tolerance).run)
     else:
+        write_text(args.csv, scan.to_csv(scan.rows(runs)))
         summary = scan.seed_summary(runs)
         write_text(args.json, json.dumps(summary, indent=2) + "\n")
         write_text(args.md, scan.seeds_markdown(runs))
     logger.info("wrote the %s of %d runs to %s and %s", args.action, len(runs), args.csv,
                 args.md)
+
+
+def _inverse(args, params, runs: list[dict]) -> None:
+    """The inverse runs' headline beside the main run's, with the worst case over both."""
+    main = read_json_object(args.main, "jetad evaluate's metrics")
+    table = inverse.rows(main, runs, inverse.background_name(params.raw["split"]["background"]),
+                         args.main)
+    write_text(args.csv, scan.to_csv(table))
+    write_text(args.md, inverse.markdown(table, main["headline"]["score"]))
+    w = inverse.worst_case(table)
+    logger.info("worst case over the main task and the inverse task: AUC %.4f (%s)", w["auc"],
+                w["auc_of"])

@@ -1,0 +1,73 @@
+"""The scan point chosen without signal labels (jetad.analysis.choose) and its place in the
+scan table: the choice follows the validation background alone, whatever the signals say."""
+
+import copy
+import inspect
+
+import pytest
+
+from jetad.analysis import choose, scan
+
+
+def _training(bce, kl_cont, kl_disc=0.0, active=32, spread=0.1):
+    return {"val": {"bce": bce, "kl_cont": kl_cont, "kl_disc": kl_disc},
+            "collapse": {"active_dims": active, "latent_dims": 32, "spread_ratio": spread}}
+
+
+def test_the_chooser_takes_no_labels_and_no_signal_scores():
+    assert list(inspect.signature(choose.choose).parameters) == ["training", "tolerance"]
+
+
+def test_the_lowest_negative_elbo_is_chosen_whatever_the_objective():
+    runs = {"beta1": _training(6.0, 0.2, 0.05), "cap20": _training(5.9, 19.8, 2.99),
+            "beta3000": _training(6.1, 0.2, 0.0, active=0)}
+    c = choose.choose(runs, tolerance=0.0)
+    assert c.run == "beta1" and c.tied == ("beta1",)
+    assert c.neg_elbo["cap20"] == pytest.approx(5.9 + 19.8 + 2.99)
+    assert "0 relative" in c.rule
+
+
+def test_within_the_tolerance_the_least_collapsed_point_wins():
+    runs = {"collapsed": _training(6.00, 0.10, active=0, spread=0.02),
+            "active": _training(6.03, 0.10, active=32, spread=0.05),
+            "far": _training(7.00, 0.10, active=32, spread=0.9)}
+    # 6.13 is within 1% of 6.10; 7.10 is not, however little it collapses
+    c = choose.choose(runs, tolerance=0.01)
+    assert (c.run, c.tied) == ("active", ("active", "collapsed"))
+    assert choose.choose(runs, tolerance=0.001).run == "collapsed"
+    # equal activity: the larger spread ratio
+    runs["active"]["collapse"]["active_dims"] = 0
+    assert choose.choose(runs, tolerance=0.01).run == "active"
+    runs["active"]["collapse"]["spread_ratio"] = 0.01
+    assert choose.choose(runs, tolerance=0.01).run == "collapsed"
+
+
+def test_no_runs_or_a_nan_elbo_is_refused():
+    with pytest.raises(ValueError, match="no runs"):
+        choose.choose({}, 0.01)
+    with pytest.raises(ValueError, match="no finite validation negative ELBO for b"):
+        choose.choose({"a": _training(1.0, 1.0), "b": _training(float("nan"), 1.0)}, 0.01)
+
+
+def test_rewriting_the_signal_aucs_leaves_the_choice(fake_run):
+    """The scan table's choice and its line stay when every run's signal AUCs are swapped
+    around (as a permutation of the test labels would move them), while the signal columns
+    change."""
+    runs = [fake_run(name, {"top": {"kl_total": a, "mse": a - 0.1}, "w": {"kl_total": a - 0.2}})
+            for name, a in (("p1", 0.95), ("p2", 0.70), ("p3", 0.60))]
+    for run, (bce, active) in zip(runs, ((6.2, 4), (6.0, 0), (6.5, 32)), strict=True):
+        run["training"] = _training(bce, 0.3, active=active)
+    before = scan.scan_markdown(runs, 0.01)
+    chosen = [r["chosen"] for r in scan.scan_rows(runs, 0.01)]
+    assert chosen == [0, 1, 0]
+    assert "Chosen without signal labels: **p2**" in before
+    swapped = copy.deepcopy(runs)
+    for run, donor in zip(swapped, runs[::-1], strict=True):
+        run["metrics"] = copy.deepcopy(donor["metrics"])
+        for key, entry in run["metrics"].items():
+            if "jointvae" in key:
+                entry["auc"] = 1.0 - entry["auc"]
+    after = scan.scan_markdown(swapped, 0.01)
+    assert [r["chosen"] for r in scan.scan_rows(swapped, 0.01)] == chosen
+    assert before.splitlines()[1] == after.splitlines()[1]
+    assert before != after
