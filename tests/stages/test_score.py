@@ -42,12 +42,12 @@ def test_score_refuses_baseline_model_and_wrong_shape(tiny_trained, fake_jets, j
     d = tiny_trained
     jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
           "--out", "b2.h5", "--model", "ae_model")
-    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "'conv_ae' model, expected 'jointvae'" in p.stderr
     write_images(d / "small.h5", fake_jets(5, 5, 4, npix=32))
-    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "small.h5" in p.stderr and "(32, 32)" in p.stderr
     assert not (d / "x.h5").exists()
 
@@ -56,6 +56,6 @@ def test_empty_test_set_is_an_error(tiny_trained, fake_jets, jetad):
     d = tiny_trained
     empty = fake_jets(0, 0, 5)
     write_images(d / "empty.h5", empty)
-    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "empty.h5: holds no jets" in p.stderr
