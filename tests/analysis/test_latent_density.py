@@ -78,9 +78,36 @@ def test_bic_chooses_two_components_for_two_clusters():
     density = ld.fit(mean, logvar, [1, 2, 3, 4], "full", seed=1)
     assert density.components == 2
     assert density.bic[2] < min(density.bic[1], density.bic[3], density.bic[4])
-    # one candidate fixes it; candidates above the number of jets are left out
+    # one candidate fixes it
     assert ld.fit(mean, logvar, [3], "diag", seed=1).components == 3
-    assert list(ld.fit(mean[:3], logvar[:3], [1, 2, 8], "full", seed=1).bic) == [1, 2]
+
+
+def test_parameter_count_is_the_one_bic_charges():
+    """n_parameters against sklearn's BIC: -2 log L + p log n, with log L summed over jets."""
+    mean, logvar = _latents(n=200, d=3)
+    for cov in ("full", "diag", "tied", "spherical"):
+        density = ld.fit(mean, logvar, [2], cov, seed=1)
+        loglik = float(np.sum(-ld.score(density, mean)))
+        p = ld.n_parameters(2, 3, cov)
+        assert density.bic[2] == pytest.approx(-2 * loglik + p * math.log(200), rel=1e-10), cov
+    assert ld.n_parameters(1, 32, "full") == 32 + 528
+    assert ld.n_parameters(3, 4, "spherical") == 12 + 3 + 2
+
+
+def test_candidates_with_more_parameters_than_jets_are_left_out():
+    """With fewer jets than free parameters the likelihood is unbounded: such candidates are
+    not fitted; with none left, one diagonal Gaussian of every jet's mean and variance."""
+    mean, logvar = _latents(n=20, d=3)
+    # full in 3 dimensions: 9 parameters for one component, 19 for two, 29 for three
+    assert list(ld.fit(mean, logvar, [1, 2, 3], "full", seed=1).bic) == [1, 2]
+    mean, logvar = _latents(n=30, d=32)
+    density = ld.fit(mean, logvar, [1, 2], "full", seed=1)
+    assert density.fallback and density.covariance == "diag" and density.components == 1
+    mu, var = mean.mean(axis=0), mean.var(axis=0) + 1e-6
+    x = np.zeros((1, 32))
+    want = 0.5 * np.sum(np.log(2 * np.pi * var) + (x[0] - mu) ** 2 / var)
+    assert ld.score(density, x)[0] == pytest.approx(want, rel=1e-9)
+    assert not ld.fit(*_latents(n=100, d=3), [1], "full", seed=1).fallback
 
 
 def test_too_few_validation_jets_is_an_error():

@@ -14,7 +14,12 @@ about the jet, while its near-zero spread would make the mixture's covariance ne
 and the score a measure of numerical noise. Label-free: the rule reads the validation jets.
 
 The number of components is the candidate with the lowest BIC [Schwarz 1978] on the validation
-latents, again without labels. The fit and the density run on one thread: the mixture's
+latents, again without labels, among the candidates with no more free parameters than
+validation jets: with more, the maximum likelihood runs off to a covariance squeezed onto the
+jets' own span (unbounded likelihood; BIC then ranks numerical noise). When not even the
+smallest candidate qualifies (the quick preset's 30 validation jets in 32 active dimensions),
+the density is one diagonal Gaussian, each dimension's mean and variance taken over all the
+jets (never singular), and the caller is told. The fit and the density run on one thread: the mixture's
 k-means start and its BLAS reductions then add in one order, so the same parameters give the
 same bytes on any machine load.
 """
@@ -38,6 +43,8 @@ class LatentDensity:
     dims: np.ndarray  # indices of the continuous latent dimensions used
     bic: dict[int, float]  # number of components -> BIC on the validation latents
     n_fit: int  # validation jets fitted
+    covariance: str  # the covariance type fitted: the one asked for, or the fallback "diag"
+    fallback: bool  # no candidate had as many jets as parameters: one diagonal Gaussian
 
     @property
     def components(self) -> int:
@@ -52,21 +59,32 @@ def active_dims(mean, logvar, threshold: float = collapse.ACTIVE_KL) -> np.ndarr
     return dims if len(dims) else np.arange(len(kl))
 
 
+def n_parameters(components: int, dims: int, covariance: str) -> int:
+    """Free parameters of a mixture: means, covariances, and the weights (summing to 1)."""
+    per_cov = {"full": components * dims * (dims + 1) // 2, "diag": components * dims,
+               "tied": dims * (dims + 1) // 2, "spherical": components}[covariance]
+    return components * dims + per_cov + components - 1
+
+
 def fit(mean, logvar, components, covariance: str, seed: int) -> LatentDensity:
     """The mixture of the validation (background) latents `mean`, `logvar` (N, d); for each
-    candidate number of `components` one fit, the lowest BIC kept (the first on a tie).
-    Candidates above the number of jets are left out: a mixture needs a jet per component."""
+    candidate number of `components` with no more free parameters than jets one fit, the
+    lowest BIC kept (the fewer components on a tie); one diagonal Gaussian when none
+    qualifies."""
     # heavy: scikit-learn loads only in the stage that fits the density
     from sklearn.mixture import GaussianMixture
 
     mean = np.asarray(mean, np.float64)
     n = len(mean)
-    candidates = sorted({int(k) for k in components if int(k) <= n})
-    if n < 2 or not candidates:
-        raise DataError(f"{n} validation jets: too few to fit a latent density of "
-                        f"{min(components)} or more components")
+    if n < 2:
+        raise DataError(f"{n} validation jets: too few to fit a latent density (2 or more)")
     dims = active_dims(mean, logvar)
     x = mean[:, dims]
+    candidates = sorted(k for k in {int(c) for c in components}
+                        if n_parameters(k, len(dims), covariance) <= n)
+    fallback = not candidates
+    if fallback:
+        candidates, covariance = [1], "diag"
     fits, bic = {}, {}
     with threadpool_limits(1):
         for k in candidates:
@@ -74,7 +92,7 @@ def fit(mean, logvar, components, covariance: str, seed: int) -> LatentDensity:
             fits[k] = gm.fit(x)
             bic[k] = float(gm.bic(x))
     best = min(candidates, key=lambda k: (bic[k], k))
-    return LatentDensity(fits[best], dims, bic, n)
+    return LatentDensity(fits[best], dims, bic, n, covariance, fallback)
 
 
 def score(density: LatentDensity, mean) -> np.ndarray:

@@ -85,9 +85,14 @@ def fit_density(model, val, path, sp, seed) -> latent_density.LatentDensity:
         mean, logvar = encode_images(model, val.images, sp.batch_size, progress)
     density = latent_density.fit(mean, logvar, sp.density_components, sp.density_covariance,
                                  seed)
+    if density.fallback:
+        logger.warning("%d validation jets are fewer than the free parameters of %d %s "
+                       "Gaussian(s) in %d dimensions: the latent density is one diagonal "
+                       "Gaussian instead", density.n_fit, min(sp.density_components),
+                       sp.density_covariance, len(density.dims))
     logger.info("latent density: %d %s Gaussian(s) on %d of %d latent dimensions (active: "
-                "mean KL > %g nats) of %d validation jets, the lowest BIC of %s",
-                density.components, sp.density_covariance, len(density.dims), mean.shape[1],
+                "mean KL > %g nats) of %d validation jets; BIC per candidate %s",
+                density.components, density.covariance, len(density.dims), mean.shape[1],
                 ACTIVE_KL, density.n_fit,
                 ", ".join(f"{k}: {b:.1f}" for k, b in density.bic.items()))
     return density
@@ -124,7 +129,7 @@ def attributes(args, sp, test, density) -> dict:
             # what latent_density read: the latent dimensions and the mixture's size
             "latent_density_dims": density.dims.astype(np.int16),
             "latent_density_components": density.components,
-            "latent_density_covariance": str(sp.density_covariance)}
+            "latent_density_covariance": density.covariance}
 
 
 def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
