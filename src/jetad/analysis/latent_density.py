@@ -2,10 +2,10 @@
 
 A Gaussian mixture is fitted to the continuous latent means of the validation jets, which are
 background only; a test jet's score is the negative log-density of its latent mean under it
-(higher = more anomalous). Density estimation in the learned latent space rather than the
-KL to the prior: the KL scores ask how far a jet's posterior is from N(0, 1), which a trained
-encoder need not place the background at, and on the inverse task (top as background) KL total
-points the wrong way. The fit sees no labels and no test jet.
+(higher = more anomalous). The KL scores ask how far a jet's posterior is from the prior
+N(0, 1); this one how far its latent lies from where the background's latents actually are,
+which a trained encoder need not have put at the prior's centre. The fit sees no labels and no
+test jet.
 
 Only the active dimensions enter: those whose KL to the prior, averaged over the validation
 jets, exceeds `collapse.ACTIVE_KL` (the collapse measure of `jetad train`). A collapsed
@@ -19,9 +19,10 @@ validation jets: with more, the maximum likelihood runs off to a covariance sque
 jets' own span (unbounded likelihood; BIC then ranks numerical noise). When not even the
 smallest candidate qualifies (the quick preset's 30 validation jets in 32 active dimensions),
 the density is one diagonal Gaussian, each dimension's mean and variance taken over all the
-jets (never singular), and the caller is told. The fit and the density run on one thread: the mixture's
-k-means start and its BLAS reductions then add in one order, so the same parameters give the
-same bytes on any machine load.
+jets (never singular), and the caller is told.
+
+The fit and the density run on one thread: the mixture's k-means start and its BLAS reductions
+then add in one order, so the same parameters give the same bytes whatever the number of cores.
 """
 
 from __future__ import annotations
