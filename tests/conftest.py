@@ -378,6 +378,6 @@ def tiny_trained(tiny_workdir):
 @pytest.fixture(scope="session")
 def tiny_scored(tiny_trained):
     """tiny_trained after `jetad score` of test.h5: scores.h5 and figs/."""
-    _jetad(tiny_trained, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5",
-           "--figures", "figs")
+    _jetad(tiny_trained, "score", "--model", "model", "--test", "test.h5", "--val", "val.h5",
+           "--out", "scores.h5", "--figures", "figs")
     return tiny_trained

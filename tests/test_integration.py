@@ -152,7 +152,8 @@ def test_the_detector_beats_its_untrained_and_collapsed_controls(runs, tmp_path)
     auc = {"trained": _top_auc(smk / "results" / "scores.h5", headline)}
     for control in ("untrained", "collapsed"):
         run(["jetad", "score", "--model", str(tmp_path / control), "--test",
-             "data/split/test.h5", "--out", str(tmp_path / f"{control}.h5")], smk, env)
+             "data/split/test.h5", "--val", "data/split/val.h5", "--out",
+             str(tmp_path / f"{control}.h5")], smk, env)
         auc[control] = _top_auc(tmp_path / f"{control}.h5", headline)
     assert auc["collapsed"] == 0.5, auc  # every jet the same score
     assert auc["trained"] > max(auc["untrained"], auc["collapsed"]) + CONTROL_MARGIN, auc

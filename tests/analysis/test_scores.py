@@ -113,7 +113,7 @@ def test_all_scores_binds_names_to_the_right_values():
     logvar = np.random.default_rng(3).normal(size=(4, 32)) * 0.1
     logits = np.random.default_rng(4).normal(size=(4, 20))
     out = sc.all_scores(x, r, mean, logvar, logits)
-    assert tuple(out) == sc.NAMES
+    assert tuple(out) == sc.JET_SCORES
     assert np.allclose(out["mse"], sc.mse(x, r))
     assert np.allclose(out["bce"], sc.bce(x, r))
     assert np.allclose(out["dice"], sc.dice(x, r))
@@ -161,12 +161,12 @@ def test_each_of_the_eight_scores_is_its_own_formula():
     logvar = np.array([[0.0, np.log(2.0), -1.0], [0.3, -0.2, 0.1]])
     logits = np.array([[np.log(3.0), 0.0, -1.0, 0.5], [2.0, -2.0, 0.0, 0.0]])
     out = sc.all_scores(x, r, mean, logvar, logits)
-    assert tuple(out) == sc.NAMES
+    assert tuple(out) == sc.JET_SCORES
     for i in range(2):
         want = _by_hand(x[i], r[i], mean[i], logvar[i], logits[i])
         values = sorted(want.values())
         assert min(b - a for a, b in zip(values, values[1:], strict=False)) > 0.05
-        for name in sc.NAMES:
+        for name in sc.JET_SCORES:
             assert out[name][i] == pytest.approx(want[name], rel=1e-9, abs=1e-12), name
     # the closed forms of the first image, for a reader checking the hand formulas themselves
     assert out["mse"][0] == pytest.approx(0.2**2 + 0.1**2 + 0.1**2 + 0.1**2)

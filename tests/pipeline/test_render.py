@@ -182,7 +182,7 @@ def test_a_scan_run_runs_its_pipeline_stage_on_its_own_parameters(root):
     assert flags == {
         "scan_train": ["--params", "--train", "--val", "--model", "--metrics", "--history",
                        "--checkpoint-dir", "--log"],
-        "scan_score": ["--params", "--model", "--test", "--out", "--log"],
+        "scan_score": ["--params", "--model", "--test", "--val", "--out", "--log"],
         "scan_evaluate": ["--params", "--scores", "--baseline-scores", "--roc", "--metrics",
                           "--log"]}
     train = next(s for s in SCAN_STAGES if s.name == "scan_train")

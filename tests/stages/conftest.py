@@ -35,7 +35,8 @@ def fpga_workdir(tmp_path_factory, fake_jets, jetad, root, tiny_train):
     (d / "params.yaml").write_text(yaml.safe_dump(params))
     jetad(d, "train", "--train", "train.h5", "--val", "val.h5", "--model", "model",
           "--metrics", "training_metrics.json")
-    jetad(d, "score", "--model", "model", "--test", "test.h5", "--out", "scores.h5")
+    jetad(d, "score", "--model", "model", "--test", "test.h5", "--val", "val.h5",
+          "--out", "scores.h5")
     return d
 
 

@@ -14,7 +14,7 @@ def test_score_outputs(tiny_scored):
     with h5py.File(d / "scores.h5") as f:
         names = list(f["scores"])
         assert names == ["mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc",
-                         "kl_total"]
+                         "kl_total", "latent_density"]
         for k in names:
             v = f["scores"][k][...]
             assert v.shape == (120,) and np.isfinite(v).all()
@@ -34,20 +34,40 @@ def test_score_outputs(tiny_scored):
         assert not np.array_equal(sampled["mse"], f["scores"]["mse"][...])
         assert f["logits"].shape == (120, 5)
         np.testing.assert_array_equal(f["category"][...], f["logits"][...].argmax(1))
+        # the density's record: fitted to val.h5, on dimensions of the 8-dimensional latent
+        assert f.attrs["val"] == "val.h5" and f.attrs["latent_density_covariance"] == "full"
+        dims = f.attrs["latent_density_dims"]
+        assert len(dims) >= 1 and set(dims) <= set(range(8))
+        assert f.attrs["latent_density_components"] >= 1
     for fig in ("mean_images", "examples", "latent_interpolation", "weights"):
         assert (d / "figs" / f"{fig}.pdf").stat().st_size > 1000
+
+
+def test_latent_density_reads_the_validation_jets(tiny_scored, fake_jets, jetad):
+    """Another validation set changes the latent density and nothing else: the other scores
+    are the test jets' own. The stage logs its progress: jets done and their rate."""
+    d = tiny_scored
+    write_images(d / "val_other.h5", fake_jets(40, 0, 7))
+    p = jetad(d, "score", "--model", "model", "--test", "test.h5", "--val", "val_other.h5",
+              "--out", "scores_other.h5")
+    assert "40/40 jets (100%)" in p.stderr and "120/120 jets (100%)" in p.stderr
+    assert "jets/s done" in p.stderr
+    with h5py.File(d / "scores.h5") as a, h5py.File(d / "scores_other.h5") as b:
+        for k in a["scores"]:
+            same = a["scores"][k][...].tobytes() == b["scores"][k][...].tobytes()
+            assert same == (k != "latent_density"), k
 
 
 def test_score_refuses_baseline_model_and_wrong_shape(tiny_trained, fake_jets, jetad):
     d = tiny_trained
     jetad(d, "baseline", "--train", "train.h5", "--val", "val.h5", "--test", "test.h5",
           "--out", "b2.h5", "--model", "ae_model")
-    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "ae_model", "--test", "test.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "'conv_ae' model, expected 'jointvae'" in p.stderr
     write_images(d / "small.h5", fake_jets(5, 5, 4, npix=32))
-    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "model", "--test", "small.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "small.h5" in p.stderr and "(32, 32)" in p.stderr
     assert not (d / "x.h5").exists()
 
@@ -56,6 +76,6 @@ def test_empty_test_set_is_an_error(tiny_trained, fake_jets, jetad):
     d = tiny_trained
     empty = fake_jets(0, 0, 5)
     write_images(d / "empty.h5", empty)
-    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--out", "x.h5",
-              check=False)
+    p = jetad(d, "score", "--model", "model", "--test", "empty.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
     assert p.returncode == 2 and "empty.h5: holds no jets" in p.stderr

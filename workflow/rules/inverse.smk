@@ -63,7 +63,7 @@ rule inverse_train:
         "jetad train --params {input.params} --train {input.train} --val {input.val} --model {output.model} --metrics {output.metrics} --history {output.history} --checkpoint-dir data/checkpoints/inverse/{wildcards.run} --log {log}"
 
 
-# an inverse run: score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass
+# an inverse run: score test jets with a trained JointVAE: 9 anomaly scores per jet, with label and mass
 rule inverse_score:
     input:
         model="results/inverse/{run}/model",

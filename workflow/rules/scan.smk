@@ -64,11 +64,12 @@ rule scan_train:
         "jetad train --params {input.params} --train {input.train} --val {input.val} --model {output.model} --metrics {output.metrics} --history {output.history} --checkpoint-dir data/checkpoints/{wildcards.group}/{wildcards.run} --log {log}"
 
 
-# a scan or seed run: score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass
+# a scan or seed run: score test jets with a trained JointVAE: 9 anomaly scores per jet, with label and mass
 rule scan_score:
     input:
         model="results/{group}/{run}/model",
         test="data/split/test.h5",
+        val="data/split/val.h5",
         params="results/{group}/{run}/params.yaml",
         code=code("score"),
     output:
@@ -85,7 +86,7 @@ rule scan_score:
         mem_mb=8000,
         runtime=120,
     shell:
-        "jetad score --params {input.params} --model {input.model} --test {input.test} --out {output.scores} --log {log}"
+        "jetad score --params {input.params} --model {input.model} --test {input.test} --val {input.val} --out {output.scores} --log {log}"
 
 
 # a scan or seed run: ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines

@@ -135,11 +135,12 @@ rule train:
         "jetad train --train {input.train} --val {input.val} --model {output.model} --metrics {output.metrics} --history {output.history} --plot {output.plot} --checkpoint-dir data/checkpoints/jointvae --log {log}"
 
 
-# score test jets with a trained JointVAE: 8 anomaly scores per jet, with label and mass
+# score test jets with a trained JointVAE: 9 anomaly scores per jet, with label and mass
 rule score:
     input:
         model="results/model/jointvae",
         test="data/split/test.h5",
+        val="data/split/val.h5",
         code=code("score"),
     output:
         scores="results/scores.h5",
@@ -153,7 +154,7 @@ rule score:
         mem_mb=8000,
         runtime=120,
     shell:
-        "jetad score --model {input.model} --test {input.test} --out {output.scores} --figures {output.figures} --log {log}"
+        "jetad score --model {input.model} --test {input.test} --val {input.val} --out {output.scores} --figures {output.figures} --log {log}"
 
 
 # ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines

@@ -1,7 +1,9 @@
-"""The eight anomaly scores of [Valente 2022] ch. 3, in NumPy, one value per image (higher = more anomalous).
+"""The eight anomaly scores of [Valente 2022] ch. 3, in NumPy, one value per image (higher = more anomalous),
+and the name of a ninth, the latent density (jetad.analysis.latent_density).
 
 x is the input image, x' the reconstruction, both (N, H, W). The KL scores need only the
-encoder's distribution parameters (mean, logvar, categorical logits).
+encoder's distribution parameters (mean, logvar, categorical logits). The latent density needs
+more than the jet: the density of the validation jets' latents, fitted once per model.
 
 Deliberately unlike the authors' public scoring code ([Valente et al. ISGC 2023]): names are bound to
 values by key, never by zipping two lists; BCE is -[x log x' + (1 - x) log(1 - x')] with the input as the
@@ -17,12 +19,14 @@ from jetad.atomic import atomic_path, create_h5, create_h5_group
 from jetad.errors import DataError
 from jetad.inputs import open_h5, reading
 
+# the scores of a jet alone, what all_scores returns
+JET_SCORES = ("mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc", "kl_total")
 # Order in files, tables and plots.
-NAMES = ("mse", "bce", "dice", "pixel_diff", "total", "kl_cont", "kl_disc", "kl_total")
+NAMES = (*JET_SCORES, "latent_density")
 LABELS = {
     "mse": "MSE", "bce": "BCE", "dice": "Dice loss", "pixel_diff": "Pixel difference",
     "total": "Total (BCE + Dice)", "kl_cont": "KL continuous", "kl_disc": "KL discrete",
-    "kl_total": "KL total",
+    "kl_total": "KL total", "latent_density": "Latent density (-log p)",
 }
 EPS = 1e-7
 # the scores of the reconstruction, which a sampled latent changes (KL reads the encoder alone)
@@ -91,7 +95,7 @@ def all_scores(x, x_rec, mean, logvar, logits, eps_kl: float = EPS) -> dict[str,
     }
     out["total"] = out["bce"] + out["dice"]
     out["kl_total"] = out["kl_cont"] + out["kl_disc"]
-    return {name: out[name] for name in NAMES}
+    return {name: out[name] for name in JET_SCORES}
 
 
 def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,

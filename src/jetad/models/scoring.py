@@ -1,5 +1,6 @@
 """Scoring test jets with a trained JointVAE ([Valente 2022] ch. 3): the eight anomaly scores, latents and
-per-class means batch by batch, and the decoded interpolation between the classes' latents."""
+per-class means batch by batch, the validation jets' latents for the latent density, and the
+decoded interpolation between the classes' latents."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from jetad.analysis.summary import display
 from jetad.params import default
 
 
-def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int) -> dict:
-    """Scores, latents and per-class sums of inputs and reconstructions, batch by batch."""
+def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed: int,
+                 progress=None) -> dict:
+    """Scores, latents and per-class sums of inputs and reconstructions, batch by batch;
+    `progress` (a jetad.log.Progress) counts the jets done."""
     # heavy: TensorFlow starts only in the stages that build or run a model
     import tensorflow as tf
 
@@ -33,9 +36,34 @@ def score_images(model, images: np.ndarray, batch_size: int, sample: bool, seed:
         for k, v in {**values, "z_mean": mean, "z_logvar": logvar, "logits": logits}.items():
             parts.setdefault(k, []).append(v)
         recs.append(rec)
+        if progress is not None:
+            progress.update(len(x))
     out = {k: np.concatenate(v) for k, v in parts.items()}
     out["reconstruction"] = np.concatenate(recs)
     return out
+
+
+def encode_images(model, images: np.ndarray, batch_size: int, progress=None):
+    """(mean, logvar) of the continuous latent, (N, latent_cont) each, batch by batch: the
+    encoder alone, as the KL scores read it."""
+    # heavy: TensorFlow starts only in the stages that build or run a model
+    import tensorflow as tf
+
+    npix = model.cfg.npix
+
+    @tf.function(input_signature=[tf.TensorSpec((None, npix, npix), tf.float32)])
+    def encode(x):
+        return model.encoder(x[..., None], training=False)
+
+    means, logvars = [], []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size]
+        _, mean, logvar = (t.numpy() for t in encode(tf.constant(x)))
+        means.append(mean)
+        logvars.append(logvar)
+        if progress is not None:
+            progress.update(len(x))
+    return np.concatenate(means), np.concatenate(logvars)
 
 
 def class_means(images: np.ndarray, rec: np.ndarray, label: np.ndarray):

@@ -1,4 +1,6 @@
-"""`jetad score`: the eight anomaly scores of [Valente 2022] ch. 3 for every test jet.
+"""`jetad score`: the eight anomaly scores of [Valente 2022] ch. 3 for every test jet, and a ninth,
+the latent density (jetad.analysis.latent_density): -log p of the jet's latent mean under a
+Gaussian mixture fitted to the validation (background) jets' latent means.
 
 The KL scores come from the encoder's distribution parameters alone (analytic KL, no sampling).
 The reconstruction fed to the image scores uses the latent without noise (z = mean,
@@ -18,14 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from jetad import log
-from jetad.analysis import plots
+from jetad.analysis import latent_density, plots
 from jetad.analysis import scores as sc
+from jetad.analysis.collapse import ACTIVE_KL
 from jetad.atomic import atomic_path
-from jetad.data.images import read_images
+from jetad.data.images import read_background_images, read_images
 from jetad.data.processes import PROCESSES
 from jetad.inputs import read_model_meta
 from jetad.models.determinism import setup_tf
-from jetad.models.scoring import class_means, class_names, interpolation_rows, score_images
+from jetad.models.scoring import (
+    class_means,
+    class_names,
+    encode_images,
+    interpolation_rows,
+    score_images,
+)
 from jetad.params import default
 
 logger = log.get("jetad.score")
@@ -33,10 +42,12 @@ logger = log.get("jetad.score")
 
 def run(args, params) -> None:
     sp, seed = params.score, params.seed
-    # both inputs are checked before TensorFlow is imported (it prints on stderr)
+    # the inputs are checked before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
-    test = read_images(args.test, npix=int(meta["config"].get("npix", default("pixelize", "npix"))),
-                       expected_by=f"the model {args.model} expects")
+    npix = int(meta["config"].get("npix", default("pixelize", "npix")))
+    test = read_images(args.test, npix=npix, expected_by=f"the model {args.model} expects")
+    val = read_background_images(args.val, npix, "validation",
+                                 f"the model {args.model} expects")
     setup_tf(seed)
     # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models.jointvae import load
@@ -47,13 +58,50 @@ def run(args, params) -> None:
     names = class_names(test)
     logger.info("read %d test jets from %s (%d %s, %d %s)", len(test), args.test,
                 len(test) - n_top, names[0], n_top, names[1])
-    res = score_images(model, test.images, sp.batch_size, sp.sample, seed)
+    density = fit_density(model, val, args.val, sp, seed)
+    logger.info("scoring the test jets from the latent means")
+    with log.Progress(logger, len(test), "jets") as progress:
+        res = score_images(model, test.images, sp.batch_size, sp.sample, seed, progress)
+    res["latent_density"] = latent_density.score(density, res["z_mean"])
     rec = res.pop("reconstruction")
     # the same seeds as `score.sample: true`, so with it the two sets are equal
-    sampled = score_images(model, test.images, sp.batch_size, True, seed)
+    logger.info("scoring the test jets from a sampled latent")
+    with log.Progress(logger, len(test), "jets") as progress:
+        sampled = score_images(model, test.images, sp.batch_size, True, seed, progress)
     sampled = {k: sampled[k] for k in sc.IMAGE_SCORES}
+    extra = extras(test, res, rec, sampled)
+    scores = {k: res[k] for k in sc.NAMES}
+    sc.write_score_file(args.out, scores, test.label, test.jet_mass, extra,
+                        attrs=attributes(args, sp, test, density))
+    logger.info("wrote %d x %d scores to %s", len(test), len(scores), args.out)
+    if args.figures:
+        write_figures(model, test, rec, extra, Path(args.figures), params, res["kl_total"])
+
+
+def fit_density(model, val, path, sp, seed) -> latent_density.LatentDensity:
+    """The latent density of the validation (background) jets, fitted on their latent means."""
+    logger.info("encoding %d validation jets from %s for the latent density", len(val), path)
+    with log.Progress(logger, len(val), "jets") as progress:
+        mean, logvar = encode_images(model, val.images, sp.batch_size, progress)
+    density = latent_density.fit(mean, logvar, sp.density_components, sp.density_covariance,
+                                 seed)
+    if density.fallback:
+        logger.warning("%d validation jets are fewer than the free parameters of %d %s "
+                       "Gaussian(s) in %d dimensions: the latent density is one diagonal "
+                       "Gaussian instead", density.n_fit, min(sp.density_components),
+                       sp.density_covariance, len(density.dims))
+    logger.info("latent density: %d %s Gaussian(s) on %d of %d latent dimensions (active: "
+                "mean KL > %g nats) of %d validation jets; BIC per candidate %s",
+                density.components, density.covariance, len(density.dims), mean.shape[1],
+                ACTIVE_KL, density.n_fit,
+                ", ".join(f"{k}: {b:.1f}" for k, b in density.bic.items()))
+    return density
+
+
+def extras(test, res: dict, rec, sampled: dict) -> dict:
+    """The score file's arrays beside the scores; pops the latents from `res`."""
     mean_img, mean_rec = class_means(test.images, rec, test.label)
-    extra = {
+    return {
         "z_mean": res.pop("z_mean").astype(np.float32),
         "z_logvar": res.pop("z_logvar").astype(np.float32),
         "category": np.argmax(res["logits"], axis=1).astype(np.int16),
@@ -69,17 +117,19 @@ def run(args, params) -> None:
         "mean_reconstruction": mean_rec,
         "sampled_scores": sampled,
     }
-    sc.write_score_file(
-        args.out, res, test.label, test.jet_mass, extra,
-        attrs={"model": str(args.model), "test": str(args.test), "sample": sp.sample,
-               "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
-                          "mean_image / mean_reconstruction",
-               "processes": ",".join(PROCESSES),
-               "background": str(test.attrs.get("background", default("split", "background")))},
-    )
-    logger.info("wrote %d x %d scores to %s", len(test), len(res), args.out)
-    if args.figures:
-        write_figures(model, test, rec, extra, Path(args.figures), params, res["kl_total"])
+
+
+def attributes(args, sp, test, density) -> dict:
+    return {"model": str(args.model), "test": str(args.test), "val": str(args.val),
+            "sample": sp.sample,
+            "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
+                       "mean_image / mean_reconstruction",
+            "processes": ",".join(PROCESSES),
+            "background": str(test.attrs.get("background", default("split", "background"))),
+            # what latent_density read: the latent dimensions and the mixture's size
+            "latent_density_dims": density.dims.astype(np.int16),
+            "latent_density_components": density.components,
+            "latent_density_covariance": density.covariance}
 
 
 def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
