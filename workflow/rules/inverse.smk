@@ -68,6 +68,7 @@ rule inverse_score:
     input:
         model="results/inverse/{run}/model",
         test="data/inverse/{run}/test.h5",
+        val="data/inverse/{run}/val.h5",
         params="results/inverse/{run}/params.yaml",
         code=code("score"),
     output:
@@ -83,7 +84,7 @@ rule inverse_score:
         mem_mb=8000,
         runtime=120,
     shell:
-        "jetad score --params {input.params} --model {input.model} --test {input.test} --out {output.scores} --log {log}"
+        "jetad score --params {input.params} --model {input.model} --test {input.test} --val {input.val} --out {output.scores} --log {log}"
 
 
 # an inverse run: ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines

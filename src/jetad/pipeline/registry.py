@@ -746,7 +746,8 @@ INVERSE_STAGES: tuple[Stage, ...] = (
              "metrics": _INV + "/training_metrics.json",
              "history": _INV + "/training_history.csv"},
             {"--checkpoint-dir": "data/checkpoints/inverse/{wildcards.run}"}, **_INV_RUN),
-    _run_of("score", {"model": _INV + "/model", "test": _INV_DATA + "/test.h5"},
+    _run_of("score", {"model": _INV + "/model", "test": _INV_DATA + "/test.h5",
+                      "val": _INV_DATA + "/val.h5"},
             {"scores": _INV + "/scores.h5"}, **_INV_RUN),
     # no conv-AE baseline: it would need a training of its own on top
     _run_of("evaluate", {"scores": _INV + "/scores.h5"},
