@@ -21,9 +21,9 @@ run: venv
 
 # everything: unit tests, Snakemake/DVC integration, SLURM, g++ builds of hls4ml projects;
 # the 15 slowest listed at the end (the suite's budget is 30 minutes on 2 cores); one pytest-xdist
-# worker per core, tests grouped so that each expensive fixture is built once (tests/conftest.py)
+# worker per core, each file on one worker so that its module fixtures are built once
 test: venv
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 -n $(CORES) --dist loadgroup tests
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 -n $(CORES) --dist loadfile tests
 
 # the unit tests only (no Snakemake, DVC, SLURM or g++ builds): a few minutes on 2 cores
 test-fast: venv

@@ -46,26 +46,6 @@ def ci_tool_skip(reason: str) -> str | None:
     return next((tool for tool in CI_TOOLS if tool in reason), None)
 
 
-# Under pytest-xdist (`make test` runs two workers), tests run in groups, one group on one
-# worker: a file by default, so its module fixtures are built once; the files that share an
-# expensive session fixture (a trained model, a QAT, hls4ml builds) form one group, so that
-# fixture is built once too.
-SHARED_FIXTURES = {"fpga_workdir": "fpga_chain", "qat_done": "fpga_chain", "hls_done": "fpga_chain",
-                   "compiled_small": "compiled_small", "tiny_trained": "tiny_model",
-                   "tiny_scored": "tiny_model"}
-
-
-def xdist_group(item) -> str:
-    """The group of a test: that of the first shared fixture it uses, else its file."""
-    return next((SHARED_FIXTURES[f] for f in item.fixturenames if f in SHARED_FIXTURES),
-                item.nodeid.split("::")[0])
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -28,3 +28,13 @@ def test_discard_removes_the_outputs_of_this_command_only(tmp_path):
     assert atomic.discard_written() == [tmp_path / "model", tmp_path / "a.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.txt"]
     assert atomic.written() == [] and atomic.discard_written() == []
+
+
+def test_discard_removes_the_folders_made_for_the_outputs_when_empty(tmp_path):
+    atomic.forget_written()
+    atomic.write_text(tmp_path / "new" / "deeper" / "a.txt", "one")
+    (tmp_path / "kept").mkdir()
+    atomic.write_text(tmp_path / "kept" / "b.txt", "two")
+    atomic.discard_written()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # existed before: stays
+    assert list((tmp_path / "kept").iterdir()) == []

@@ -268,10 +268,12 @@ def test_a_fault_at_the_final_rename_leaves_none_of_a_stages_outputs(tiny, tmp_p
 
 @pytest.mark.parametrize("engine", ["snakemake", "dvc"])
 def test_training_killed_at_its_final_rename_by_each_engine(recorded, tmp_path, engine):
-    """The longest stage of the tiny run, `train`, SIGKILLed by itself just before its last
-    output is renamed into place (its temporary complete), under each engine: the engine
-    reports the failure, none of train's outputs is there, and the engine's rerun writes the
-    same bytes as the undisturbed run."""
+    """The longest stage of the tiny run, `train`, SIGKILLed by itself just before its first
+    declared output is renamed into place (that temporary complete, the checkpoints before it
+    written), under each engine: the engine reports the failure, none of train's outputs is
+    there, and the engine's rerun writes the same bytes as the undisturbed run. (A SIGKILL
+    later, between two outputs, leaves the first in place under DVC, which does not clean up
+    after a failed command; Snakemake removes a failed job's outputs.)"""
     d0, traces, before = recorded
     d = tmp_path / "project"
     shutil.copytree(d0, d, symlinks=True)
@@ -282,7 +284,11 @@ def test_training_killed_at_its_final_rename_by_each_engine(recorded, tmp_path, 
         cmd = ["snakemake", "--cores", "2", *outs]
     else:
         cmd = ["dvc", "repro", "--single-item", "--force", "train"]
-    kill = environment(d, JETAD_KILL_AT_RENAME=traces["train"][0]["renames"])
+    renamed = [os.path.relpath(p, d0) if os.path.isabs(p) else p
+               for p in traces["train"][0]["renamed"]]
+    first = next(k for k, p in enumerate(renamed, 1)
+                 if any(p == o or p.startswith(o + "/") for o in outs))
+    kill = environment(d, JETAD_KILL_AT_RENAME=first)
     r = run(cmd, d, kill, check=False)
     assert r.returncode != 0
     assert not [o for o in outs if (d / o).exists()]

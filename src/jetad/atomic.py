@@ -19,6 +19,15 @@ TMP_MARK = "jetad-tmp"
 # outputs landed removes them (`discard_written`, called by jetad.cli), so a failed stage leaves
 # none of its outputs behind for an engine or a later stage to take as done.
 _written: list[Path] = []
+# Folders made on the way to them, removed after them when empty (never with their contents: a
+# parallel job may be writing into the same new folder).
+_made: list[Path] = []
+
+
+def _make_parent(path: Path) -> None:
+    missing = [p for p in path.parents if not p.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _made.extend(reversed(missing))
 
 
 def written() -> list[Path]:
@@ -35,6 +44,7 @@ def forget_written() -> None:
     """Start a new record: a command run in a process that ran others before (tests, a
     notebook) removes only its own outputs when it fails."""
     _written.clear()
+    _made.clear()
 
 
 def discard_written() -> list[Path]:
@@ -49,6 +59,9 @@ def discard_written() -> list[Path]:
         else:
             continue
         gone.append(path)
+    while _made:
+        with contextlib.suppress(OSError):  # not empty: another output lives there
+            _made.pop().rmdir()
     return gone
 
 
@@ -60,7 +73,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     its unique name means two parallel jobs never write the same file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.{TMP_MARK}.", suffix=suffix or ".tmp", dir=path.parent
     )
@@ -87,7 +100,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     under a unique name and deleted after the swap: `path` is never seen half-written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TMP_MARK}.", dir=path.parent))
     umask = os.umask(0)
     os.umask(umask)
