@@ -38,3 +38,12 @@ def test_discard_removes_the_folders_made_for_the_outputs_when_empty(tmp_path):
     atomic.discard_written()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # existed before: stays
     assert list((tmp_path / "kept").iterdir()) == []
+
+
+def test_an_output_folder_made_by_make_dir_goes_when_empty(tmp_path):
+    atomic.forget_written()
+    folder = atomic.make_dir(tmp_path / "figures" / "evaluate")
+    atomic.write_text(folder / "roc.pdf", "figure")
+    assert folder.is_dir()
+    atomic.discard_written()
+    assert list(tmp_path.iterdir()) == []

@@ -30,6 +30,14 @@ def _make_parent(path: Path) -> None:
     _made.extend(reversed(missing))
 
 
+def make_dir(path: str | os.PathLike) -> Path:
+    """mkdir -p for an output folder whose files are then written one by one: the folders it
+    makes are removed, when empty, if the command fails."""
+    path = Path(path)
+    _make_parent(path / "_")
+    return path
+
+
 def written() -> list[Path]:
     return list(_written)
 

@@ -13,7 +13,7 @@ import numpy as np
 from jetad.analysis import metrics, plots
 from jetad.analysis.scores import softmax
 from jetad.analysis.summary import display, legend
-from jetad.atomic import atomic_path
+from jetad.atomic import atomic_path, make_dir
 
 
 def drawn(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -49,8 +49,7 @@ def figures(folder, inp, scores: dict, own: dict, selections: dict, results: dic
             seed: int, note: str, logger) -> None:
     """Every figure of `jetad evaluate --figures` in `folder`: one ROC figure per signal, the
     score distributions and the latent figures (`ep`: the evaluate section)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(folder)
     label, vae = inp.label, inp.vae
     for sig in inp.signals:
         sel = selections[f"{sig}/"]

@@ -23,7 +23,7 @@ from jetad import log
 from jetad.analysis import latent_density, plots
 from jetad.analysis import scores as sc
 from jetad.analysis.collapse import ACTIVE_KL
-from jetad.atomic import atomic_path
+from jetad.atomic import atomic_path, make_dir
 from jetad.data.images import read_background_images, read_images
 from jetad.data.processes import PROCESSES
 from jetad.inputs import read_model_meta
@@ -135,7 +135,7 @@ def attributes(args, sp, test, density) -> dict:
 def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
     note = plots.data_note(params)
     names = class_names(test)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dir(folder)
     with atomic_path(folder / "mean_images.pdf", suffix=".pdf") as tmp:
         plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note, names)
     with atomic_path(folder / "examples.pdf", suffix=".pdf") as tmp:
