@@ -56,7 +56,8 @@ def forget_written() -> None:
 
 
 def discard_written() -> list[Path]:
-    """Remove every output this process has written (files and directories); returns them."""
+    """Remove every output this process has written (files and directories), then the folders
+    it made for them if they are empty; returns the outputs removed."""
     gone = []
     while _written:
         path = _written.pop()
