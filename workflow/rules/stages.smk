@@ -205,6 +205,28 @@ rule baseline:
         "jetad baseline --train {input.train} --val {input.val} --test {input.test} --out {output.scores} --log {log}"
 
 
+# normalized autoencoder: the conv AE pre-trained on QCD, then trained by maximum likelihood with Langevin negative samples; scores the test jets with its energy
+rule nae:
+    input:
+        train="data/split/train.h5",
+        val="data/split/val.h5",
+        test="data/split/test.h5",
+        code=code("nae"),
+    output:
+        scores="results/nae/scores.h5",
+        history="results/nae/history.csv",
+    log:
+        "logs/nae.log",
+    params:
+        sections("seed", "baseline", "nae"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    shell:
+        "jetad nae --train {input.train} --val {input.val} --test {input.test} --out {output.scores} --history {output.history} --log {log}"
+
+
 # supervised ceiling (not anomaly detection): a CNN trained with labels, cross-fitted over the test jets
 rule supervised:
     input:
@@ -391,3 +413,26 @@ rule provenance:
         runtime=10,
     shell:
         "jetad provenance --in {input.jets} --json {output.json} --html {output.html} --log {log}"
+
+
+# the normalized autoencoder: ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines
+rule nae_evaluate:
+    input:
+        scores="results/scores.h5",
+        baseline_scores="results/baseline_scores.h5",
+        nae_scores="results/nae/scores.h5",
+        code=code("evaluate"),
+    output:
+        roc="results/nae/roc.pdf",
+        metrics="results/nae/metrics.json",
+        summary="results/nae/summary.md",
+        summary_csv="results/nae/summary.csv",
+    log:
+        "logs/nae/evaluate.log",
+    params:
+        sections("seed", "data.source", "evaluate"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline_scores} --roc {output.roc} --metrics {output.metrics} --nae-scores {input.nae_scores} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"

@@ -32,6 +32,8 @@ class Inputs:
     base: dict | None = None
     supervised_scores: str | None = None  # jetad supervised
     sup: dict | None = None
+    nae_scores: str | None = None  # jetad nae
+    nae: dict | None = None
 
 
 def signals(vae: dict, path) -> tuple[str | None, dict[str, np.ndarray]]:
@@ -69,7 +71,8 @@ def _joined(found: list[str], declared, path) -> str:
     return declared
 
 
-def read_inputs(scores, baseline_scores=None, supervised_scores=None) -> Inputs:
+def read_inputs(scores, baseline_scores=None, supervised_scores=None,
+                nae_scores=None) -> Inputs:
     """Every score file read and checked (both classes present, the same labels in each)."""
     vae = read_score_file(scores)
     label = vae["label"].astype(int)
@@ -84,7 +87,8 @@ def read_inputs(scores, baseline_scores=None, supervised_scores=None) -> Inputs:
     if sup is not None and "classifier" not in sup["scores"]:
         raise DataError(f"{supervised_scores}: no score 'classifier' (holds "
                         f"{', '.join(sup['scores'])}): not a jetad supervised score file")
-    for other, path in ((base, baseline_scores), (sup, supervised_scores)):
+    nae = read_score_file(nae_scores) if nae_scores else None
+    for other, path in ((base, baseline_scores), (sup, supervised_scores), (nae, nae_scores)):
         if other is not None and (len(other["label"]) != len(label)
                                   or not np.array_equal(other["label"], vae["label"])):
             raise DataError(
@@ -92,7 +96,7 @@ def read_inputs(scores, baseline_scores=None, supervised_scores=None) -> Inputs:
                 f"({len(other['label'])} vs {len(label)} jets); score the same test file"
             )
     return Inputs(scores, vae, label, background, sigs, baseline_scores, base,
-                  supervised_scores, sup)
+                  supervised_scores, sup, nae_scores, nae)
 
 
 def series(inp: Inputs, logger) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
@@ -119,6 +123,9 @@ def series(inp: Inputs, logger) -> tuple[dict[str, np.ndarray], dict[str, dict]]
             out[f"baseline/conv_ae_{k}"] = v
         logger.info("read baseline scores %s from %s", sorted(inp.base["scores"]),
                     inp.baseline_scores)
+    if inp.nae is not None:
+        out.update({f"nae/{k}": v for k, v in inp.nae["scores"].items()})
+        logger.info("read NAE scores %s from %s", sorted(inp.nae["scores"]), inp.nae_scores)
     own: dict[str, dict[str, np.ndarray]] = {}
     if inp.sup is not None:
         out["supervised/classifier"] = inp.sup["scores"]["classifier"]

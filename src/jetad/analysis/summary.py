@@ -44,6 +44,9 @@ def legend(key: str) -> str:
         return f"{LABELS.get(score, score)} (sampled latent)"
     if model == "supervised":
         return SUPERVISED
+    if model == "nae":
+        return {"energy": "NAE energy", "ae_mse": "NAE before its training (AE MSE)"}.get(
+            score, f"NAE {score}")
     if score == "jet_mass":
         return "jet mass"
     if score.startswith("tau"):

@@ -238,6 +238,7 @@ COMMANDS: tuple[Command, ...] = (
             Arg("--figures", help="directory for score distributions and the latent PCA"),
             Arg("--supervised-scores",
                 help="supervised classifier score file (jetad supervised): the ceiling"),
+            Arg("--nae-scores", help="normalized-autoencoder score file (jetad nae)"),
             Arg("--summary", help="output markdown table: signal x score, AUC and 1/eps_B"),
             Arg("--summary-csv", help="the same table as CSV"),
             Arg("--headline", help="output JSON: the declared score (evaluate.headline) per "
@@ -354,6 +355,30 @@ COMMANDS: tuple[Command, ...] = (
         params=("seed", "baseline"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
+    ),
+    # A method beside `all`, not in it (and not in dvc.yaml, whose `dvc repro` is `all`): it
+    # trains for minutes on top of what `all` built. `snakemake --cores 2 nae_evaluate`.
+    Stage(
+        "nae", "jetad.stages.nae",
+        "normalized autoencoder: the conv AE pre-trained on QCD, then trained by maximum "
+        "likelihood with Langevin negative samples; scores the test jets with its energy",
+        args=(
+            Arg("--train", required=True, help="QCD training images"),
+            Arg("--val", required=True, help="QCD validation images"),
+            Arg("--test", required=True, help="test images (QCD and anomalies)"),
+            Arg("--out", required=True,
+                help="output score file (HDF5, scores 'energy' and 'ae_mse')",
+                value="{output.scores}"),
+            Arg("--history", help="output CSV, one row per epoch of the NAE training"),
+            Arg("--model", help="also save the NAE's autoencoder here (dir)"),
+        ),
+        inputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
+                "test": "data/split/test.h5"},
+        outputs={"scores": "results/nae/scores.h5", "history": "results/nae/history.csv"},
+        params=("seed", "baseline", "nae"),
+        threads=2,
+        resources={"mem_mb": MEM, "runtime": 240},
+        engines=("snakemake",),
     ),
     Stage(
         "supervised", "jetad.stages.supervised",
@@ -589,7 +614,23 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 
-STAGES: tuple[Stage, ...] = tuple(c for c in COMMANDS if isinstance(c, Stage))
+
+
+def _nae_evaluate() -> Stage:
+    """`jetad evaluate` with the NAE beside the JointVAE and the conv AE, into results/nae/:
+    the target of the NAE, outside `all` as its rule `nae` is."""
+    evaluate = next(c for c in COMMANDS if c.name == "evaluate")
+    return replace(
+        evaluate, name="nae_evaluate", command="evaluate",
+        help="the normalized autoencoder: " + evaluate.help,
+        inputs={"scores": "results/scores.h5", "baseline_scores": "results/baseline_scores.h5",
+                "nae_scores": "results/nae/scores.h5"},
+        outputs={"roc": "results/nae/roc.pdf", "metrics": "results/nae/metrics.json",
+                 "summary": "results/nae/summary.md", "summary_csv": "results/nae/summary.csv"},
+        log="logs/nae/evaluate.log", engines=("snakemake",))
+
+
+STAGES: tuple[Stage, ...] = (*(c for c in COMMANDS if isinstance(c, Stage)), _nae_evaluate())
 
 
 def command(name: str) -> Command:

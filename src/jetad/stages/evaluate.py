@@ -15,7 +15,9 @@ score file holds each jet's `process` (jetad score copies it from the test file)
 the background is another class), and `<figures>/roc_<signal>.pdf` shows its ROC curves.
 Beside them: `jointvae_sampled/<score>`, the image scores from a sampled latent (jetad score
 writes both; the deterministic keys are unchanged), and `supervised/classifier`, the ceiling of
-a classifier trained with labels (`jetad supervised`; not anomaly detection). --summary and
+a classifier trained with labels (`jetad supervised`; not anomaly detection), and with
+--nae-scores `nae/energy`, the normalized autoencoder's (`jetad nae`; `nae/ae_mse` its
+pre-trained autoencoder's MSE). --summary and
 --summary-csv write the signal x score table of AUC and 1/eps_B with their intervals.
 The detector's output is one score, `evaluate.headline`, declared before anything is
 evaluated (jetad.analysis.headline): metrics.json's `headline` entry holds its figures of merit
@@ -37,7 +39,8 @@ from jetad.atomic import write_text
 def run(args, params) -> None:
     logger = log.get("jetad.evaluate")
     # every score file is read and checked before anything is logged or written
-    inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores)
+    inp = evaluation.read_inputs(args.scores, args.baseline_scores, args.supervised_scores,
+                                 args.nae_scores)
     declared = params.evaluate.headline
     headline.check(declared, inp.vae, args.scores)
     logger.info("read %d jets (%d anomalous) with %d scores from %s", len(inp.label),
