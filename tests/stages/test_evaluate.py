@@ -242,6 +242,26 @@ def test_a_supervised_file_of_other_jets_is_refused(tmp_path):
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_the_nae_is_evaluated_beside_the_jointvae_and_refused_on_other_jets(tmp_path):
+    label, process, mass, _, _ = _score_file(tmp_path / "scores.h5",
+                                             {"qcd": 60, "top": 50, "w": 40}, "qcd")
+    energy = mass + np.random.default_rng(1).normal(0, 30, len(mass))
+    write_score_file(tmp_path / "nae.h5", {"energy": energy, "ae_mse": -mass}, label, mass)
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--nae-scores", str(tmp_path / "nae.h5"),
+                "--summary", str(tmp_path / "s.md"))
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    w = process == PROCESSES.index("w")
+    assert m["w/nae/energy"]["auc"] == pytest.approx(auc(label[w | (label == 0)],
+                                                         energy[w | (label == 0)]))
+    assert m["nae/ae_mse"]["auc"] == pytest.approx(auc(label, -mass))
+    md = (tmp_path / "s.md").read_text()
+    assert "| NAE energy " in md and "| NAE before its training (AE MSE) " in md
+    write_score_file(tmp_path / "nae.h5", {"energy": energy[:100]}, label[:100], mass[:100])
+    proc = _run(tmp_path, tmp_path / "scores.h5", "--nae-scores", str(tmp_path / "nae.h5"))
+    assert proc.returncode == 2 and "labels differ" in proc.stderr
+
+
 def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):
     """With the latents in the score file, evaluate draws PCA and t-SNE of both latent parts;
     evaluate.umap asks for UMAP too, which needs umap-learn: without it, a warning, not an

@@ -7,6 +7,7 @@
 # the table beside the main run's headline, results/inverse/inverse.{csv,md}.
 from jetad.pipeline.values import (
     gpu,
+    inverse_nae_sections,
     inverse_pattern,
     inverse_run_files,
     inverse_runs,
@@ -110,6 +111,56 @@ rule inverse_evaluate:
         runtime=30,
     shell:
         "jetad evaluate --params {input.params} --scores {input.scores} --roc {output.roc} --metrics {output.metrics} --summary {output.summary} --summary-csv {output.summary_csv} --headline {output.headline} --log {log}"
+
+
+# an inverse run: normalized autoencoder: the conv AE pre-trained on the background jets, then trained by maximum likelihood with Langevin negative samples; scores the test jets with its energy
+rule inverse_nae:
+    input:
+        train="data/inverse/{run}/train.h5",
+        val="data/inverse/{run}/val.h5",
+        test="data/inverse/{run}/test.h5",
+        params="results/inverse/{run}/params.yaml",
+        code=code("nae"),
+    output:
+        scores="results/inverse/{run}/nae/scores.h5",
+        history="results/inverse/{run}/nae/history.csv",
+    log:
+        "logs/inverse/{run}/nae.log",
+    params:
+        run=inverse_nae_sections(config),
+    wildcard_constraints:
+        run=inverse_pattern(config),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    shell:
+        "jetad nae --params {input.params} --train {input.train} --val {input.val} --test {input.test} --out {output.scores} --history {output.history} --log {log}"
+
+
+# an inverse run: evaluate with the normalized autoencoder beside the JointVAE
+rule inverse_nae_evaluate:
+    input:
+        scores="results/inverse/{run}/scores.h5",
+        nae_scores="results/inverse/{run}/nae/scores.h5",
+        params="results/inverse/{run}/params.yaml",
+        code=code("evaluate"),
+    output:
+        roc="results/inverse/{run}/nae/roc.pdf",
+        metrics="results/inverse/{run}/nae/metrics.json",
+        summary="results/inverse/{run}/nae/summary.md",
+        summary_csv="results/inverse/{run}/nae/summary.csv",
+    log:
+        "logs/inverse/{run}/nae_evaluate.log",
+    params:
+        run=inverse_sections(config),
+    wildcard_constraints:
+        run=inverse_pattern(config),
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "jetad evaluate --params {input.params} --scores {input.scores} --roc {output.roc} --metrics {output.metrics} --nae-scores {input.nae_scores} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
 
 
 # gather the inverse task beside the main run, with the worst case over both

@@ -205,7 +205,7 @@ rule baseline:
         "jetad baseline --train {input.train} --val {input.val} --test {input.test} --out {output.scores} --log {log}"
 
 
-# normalized autoencoder: the conv AE pre-trained on QCD, then trained by maximum likelihood with Langevin negative samples; scores the test jets with its energy
+# normalized autoencoder: the conv AE pre-trained on the background jets, then trained by maximum likelihood with Langevin negative samples; scores the test jets with its energy
 rule nae:
     input:
         train="data/split/train.h5",
@@ -415,7 +415,7 @@ rule provenance:
         "jetad provenance --in {input.jets} --json {output.json} --html {output.html} --log {log}"
 
 
-# the normalized autoencoder: ROC curves, AUC, TPR at fixed FPR and 1/eps_B at eps_S=0.3 for all scores and baselines
+# evaluate with the normalized autoencoder beside the JointVAE and the conv AE
 rule nae_evaluate:
     input:
         scores="results/scores.h5",

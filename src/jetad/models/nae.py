@@ -3,17 +3,15 @@
 The reconstruction error is the energy of a Boltzmann distribution,
 E(x) = sum over pixels of (x - AE(x))^2 / T, p(x) = exp(-E(x)) / Z, and after an ordinary
 pre-training the autoencoder is trained by maximum likelihood on background jets
-[Yoon, Noh, Park, "Autoencoding under normalization constraints", ICML 2021]. The gradient of
-log Z is an expectation over the model, estimated with negative samples: the loss
-E(x_data) - E(x_negative) pulls the energy of the data down and pushes up that of whatever
-the model wrongly finds likely. A plain autoencoder also reconstructs simple images it never
-saw (few filled pixels, one prong), so a reconstruction score misses anomalies simpler than the
-background (the complexity bias of [Finke et al., JHEP 06 (2021) 161]); the negative samples
-find such images and raise their energy, which is why the NAE detects anomalies in both
-directions on jet images [Dillon, Favaro, Plehn, Sorrenson, Kraemer, SciPost Phys. Core 6, 074
-(2023)].
+[Yoon et al. 2021]. The gradient of log Z is an expectation over the model, estimated with
+negative samples: the loss E(x_data) - E(x_negative) pulls the energy of the data down and
+pushes up that of whatever the model wrongly finds likely. A plain autoencoder also
+reconstructs simple images it never saw (few filled pixels, one prong), so a reconstruction
+score misses anomalies simpler than the background (the complexity bias of [Finke et al.
+2021]); the negative samples find such images and raise their energy, which is why the NAE
+detects anomalies in both directions on jet images [Dillon et al. 2023].
 
-Negative samples come from on-manifold Langevin chains [Yoon et al.]: a latent z started from
+Negative samples come from on-manifold Langevin chains [Yoon et al. 2021]: a latent z started from
 a Gaussian of the batch's latent mean and spread walks down the energy of its decoded image
 E(D(z)), then D(z) walks down E(x) in image space, clipped to the pixel range. Every step's
 noise is a stateless draw from (seed, step), so a chain is a function of its seed.

@@ -360,8 +360,9 @@ COMMANDS: tuple[Command, ...] = (
     # trains for minutes on top of what `all` built. `snakemake --cores 2 nae_evaluate`.
     Stage(
         "nae", "jetad.stages.nae",
-        "normalized autoencoder: the conv AE pre-trained on QCD, then trained by maximum "
-        "likelihood with Langevin negative samples; scores the test jets with its energy",
+        "normalized autoencoder: the conv AE pre-trained on the background jets, then trained "
+        "by maximum likelihood with Langevin negative samples; scores the test jets with its "
+        "energy",
         args=(
             Arg("--train", required=True, help="QCD training images"),
             Arg("--val", required=True, help="QCD validation images"),
@@ -622,7 +623,7 @@ def _nae_evaluate() -> Stage:
     evaluate = next(c for c in COMMANDS if c.name == "evaluate")
     return replace(
         evaluate, name="nae_evaluate", command="evaluate",
-        help="the normalized autoencoder: " + evaluate.help,
+        help="evaluate with the normalized autoencoder beside the JointVAE and the conv AE",
         inputs={"scores": "results/scores.h5", "baseline_scores": "results/baseline_scores.h5",
                 "nae_scores": "results/nae/scores.h5"},
         outputs={"roc": "results/nae/roc.pdf", "metrics": "results/nae/metrics.json",
@@ -778,6 +779,8 @@ _INVERSE = {"wildcards": {"run": Wildcard(FromParams(values.inverse_pattern))},
             "snakemake_params": {"run": FromParams(values.inverse_sections)},
             "engines": ("snakemake",)}
 _INV_RUN = {"group": "inverse", "run": _INV, "runs": _INVERSE}
+_INV_NAE = {**_INV_RUN, "runs": {
+    **_INVERSE, "snakemake_params": {"run": FromParams(values.inverse_nae_sections)}}}
 
 INVERSE_STAGES: tuple[Stage, ...] = (
     _run_of("split", {"images": "data/images/images.h5"},
@@ -795,6 +798,18 @@ INVERSE_STAGES: tuple[Stage, ...] = (
             {"roc": _INV + "/roc.pdf", "metrics": _INV + "/metrics.json",
              "summary": _INV + "/summary.md", "summary_csv": _INV + "/summary.csv",
              "headline": _INV + "/headline.json"}, **_INV_RUN),
+    # the normalized autoencoder on the inverse task, outside the `inverse` target (it
+    # trains for minutes): `snakemake --cores 2 results/inverse/top/nae/metrics.json`
+    _run_of("nae", {p: f"{_INV_DATA}/{p}.h5" for p in ("train", "val", "test")},
+            {"scores": _INV + "/nae/scores.h5", "history": _INV + "/nae/history.csv"},
+            **_INV_NAE),
+    replace(_run_of("evaluate", {"scores": _INV + "/scores.h5",
+                                 "nae_scores": _INV + "/nae/scores.h5"},
+                    {"roc": _INV + "/nae/roc.pdf", "metrics": _INV + "/nae/metrics.json",
+                     "summary": _INV + "/nae/summary.md",
+                     "summary_csv": _INV + "/nae/summary.csv"}, **_INV_RUN),
+            name="inverse_nae_evaluate", log="logs/inverse/{run}/nae_evaluate.log",
+            help="an inverse run: evaluate with the normalized autoencoder beside the JointVAE"),
     action_stage(_SCAN, "inverse", "inverse",
                  inputs={"main": "results/metrics.json",
                          "runs": FromParams(values.inverse_run_files)},

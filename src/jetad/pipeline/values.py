@@ -208,6 +208,20 @@ def inverse_sections(params: dict):
                                            "inverse")
 
 
+def inverse_nae_sections(params: dict):
+    """Snakemake's params of an inverse run's NAE jobs: an inverse run's (inverse_sections)
+    and the sections the NAE reads besides."""
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.analysis import scan
+
+    def of(wildcards):
+        run = scan.run_params(params, "inverse", wildcards.run)
+        return {**scan.sections(run, "inverse"),
+                **{k: run[k] for k in ("baseline", "nae") if k in run}}
+
+    return of
+
+
 def inverse_pattern(params: dict) -> str:
     """The backgrounds of the inverse runs, as a wildcard constraint."""
     # deferred: the registry, and so `jetad --help`, imports this module (see above)
