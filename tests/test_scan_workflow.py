@@ -56,7 +56,10 @@ def test_the_seeds_expand_into_one_run_each(project, env_path):
     assert sorted(o.split(",")[0] for o in jobs["scan_train"]) == [
         f"results/seeds/{s}/model" for s in (11, 12, 13)]
     assert jobs["seeds"] == ["results/seeds/seeds.csv, results/seeds/seeds.md, "
-                             "results/seeds/seeds.json"]
+                             "results/seeds/seeds.json, results/seeds/ensemble.h5"]
+    # the ensemble reads every seed's scores, which score_scan writes
+    assert sorted(o for o in jobs["scan_score"]) == [
+        f"results/seeds/{s}/scores.h5" for s in (11, 12, 13)]
 
 
 def test_neither_is_part_of_all_and_the_quick_preset_has_no_seeds(project, env_path):

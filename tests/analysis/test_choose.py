@@ -71,3 +71,36 @@ def test_rewriting_the_signal_aucs_leaves_the_choice(fake_run):
     assert [r["chosen"] for r in scan.scan_rows(swapped, 0.01)] == chosen
     assert before.splitlines()[1] == after.splitlines()[1]
     assert before != after
+
+
+def test_the_chooser_reads_nothing_but_what_it_is_given():
+    """No file, label or score of a test jet can reach the rule: its module imports no jetad
+    module and nothing that reads files (the scan table hands it training_metrics.json)."""
+    import ast
+
+    tree = ast.parse(inspect.getsource(choose))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in (node.names if isinstance(node, ast.Import)
+                              else [ast.alias(node.module or "")])}
+    assert imported <= {"__future__", "math", "dataclasses"}, imported
+
+
+def test_scrambled_metrics_never_move_the_choice(fake_run):
+    """Whatever the runs' metrics.json say (random AUCs, as any relabelling of the test jets
+    could give), the chosen point is the one the validation background picks; the training
+    metrics alone move it."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    runs = [fake_run(n, {"top": {"kl_total": 0.5}}) for n in ("p1", "p2", "p3")]
+    for run, bce in zip(runs, (6.2, 6.0, 6.5), strict=True):
+        run["training"] = _training(bce, 0.3)
+    picks = set()
+    for _ in range(20):
+        for run in runs:
+            run["metrics"]["top/jointvae/kl_total"]["auc"] = float(rng.uniform())
+        picks.add(scan.chosen(runs, 0.01).run)
+    assert picks == {"p2"}
+    runs[2]["training"] = _training(5.0, 0.3)
+    assert scan.chosen(runs, 0.01).run == "p3"

@@ -5,8 +5,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
+
+from jetad.analysis.scores import VAL_GROUP, read_score_file, write_score_file
 
 
 def write_run(folder, run):
@@ -14,6 +17,13 @@ def write_run(folder, run):
     (folder / "params.yaml").write_text(yaml.safe_dump(run["params"]))
     (folder / "training_metrics.json").write_text(json.dumps(run["training"]))
     (folder / "metrics.json").write_text(json.dumps(run["metrics"]))
+
+
+def write_scores(folder, kl_total, val):
+    """A seed run's scores.h5: the same 4 QCD and 4 top test jets in every run."""
+    label = np.r_[np.zeros(4), np.ones(4)].astype(int)
+    write_score_file(folder / "scores.h5", {"kl_total": kl_total}, label, np.arange(8.0),
+                     {"process": label.astype(np.int8), VAL_GROUP: {"kl_total": val}})
 
 
 def jetad(*args, cwd):
@@ -35,12 +45,27 @@ def test_scan_table_and_seeds_from_run_folders(tmp_path, root, fake_run):
     # equal validation background: the tie goes by name; run 2's better AUC chooses nothing
     assert [row["chosen"] for row in rows[:2]] == ["1", "0"]
     assert "Chosen without signal labels: **1**" in (tmp_path / "t.md").read_text()
+    # seed 1 ranks every top above every QCD jet; seed 2 on a scale 100 times larger, the
+    # reverse: standardized, seed 1's margin is the larger, so the ensemble keeps its order
+    write_scores(runs[0], np.r_[0, 1, 2, 3, 10, 11, 12, 13.0], np.array([0, 1, 2, 3.0]))
+    write_scores(runs[1], np.r_[4, 5, 6, 7, 0, 1, 2, 3.0] * 100, np.array([0, 2, 4, 6.0]) * 100)
     r = jetad("scan", "--params", root / "params.yaml", "seeds", "--runs", *runs,
               "--csv", tmp_path / "s.csv", "--md", tmp_path / "s.md", "--json", tmp_path / "s.json",
-              cwd=tmp_path)
+              "--ensemble", tmp_path / "e.h5", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     spread = json.loads((tmp_path / "s.json").read_text())
     assert spread["top_diagnostic_best_auc"]["mean"] == pytest.approx(0.92)
+    assert spread["ensemble"]["per_signal"]["top"]["auc"] == 1.0
+    assert spread["ensemble"]["standardization"]["2"]["mean"] == 300.0
+    ens = read_score_file(tmp_path / "e.h5")["scores"]["ensemble"]
+    # jet 0: seed 1 (0 - 1.5) / 1.118, seed 2 (400 - 300) / 223.6
+    assert ens[0] == pytest.approx(((0 - 1.5) / 1.25 ** 0.5 + 100 / 5 ** 0.5 / 100) / 2)
+    md = (tmp_path / "s.md").read_text().splitlines()
+    # the result first: the headline over the seeds, then the ensemble, then the seeds
+    assert md[2].startswith("| detector | top AUC | top 1/eps_B |")
+    assert md[4].startswith("| kl_total, mean ± std over 2 seeds | 0.920 ± 0.028 |")
+    assert md[5].startswith("| ensemble: mean of kl_total standardized on each seed's "
+                            "validation QCD | 1.000 [1.000, 1.000] |")
 
 
 def test_a_run_without_metrics_is_one_line_and_writes_nothing(tmp_path, root, fake_run):

@@ -34,6 +34,11 @@ def test_score_outputs(tiny_scored):
         assert all(v.shape == (120,) and np.isfinite(v).all() for v in sampled.values())
         assert not np.array_equal(sampled["mse"], f["scores"]["mse"][...])
         assert f["logits"].shape == (120, 5)
+        # every score of the 40 validation jets, which the seed ensemble standardizes by
+        val = {k: f["val_scores"][k][...] for k in f["val_scores"]}
+        assert list(val) == names
+        assert all(v.shape == (40,) and np.isfinite(v).all() for v in val.values())
+        np.testing.assert_allclose(val["kl_total"], val["kl_cont"] + val["kl_disc"])
         np.testing.assert_array_equal(f["category"][...], f["logits"][...].argmax(1))
         # the density's record: fitted to val.h5, on dimensions of the 8-dimensional latent
         assert f.attrs["val"] == "val.h5"
@@ -61,6 +66,8 @@ def test_latent_density_reads_the_validation_jets(tiny_scored, fake_jets, jetad)
         for k in a["scores"]:
             same = a["scores"][k][...].tobytes() == b["scores"][k][...].tobytes()
             assert same == (k != "latent_density"), k
+        # the validation scores are the other jets'
+        assert not np.array_equal(a["val_scores"]["mse"][...], b["val_scores"]["mse"][...])
 
 
 def test_score_refuses_baseline_model_and_wrong_shape(tiny_trained, fake_jets, jetad):

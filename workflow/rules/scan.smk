@@ -142,14 +142,15 @@ if seed_repeats(config):
             csv="results/seeds/seeds.csv",
             md="results/seeds/seeds.md",
             json="results/seeds/seeds.json",
+            ensemble="results/seeds/ensemble.h5",
         log:
             "logs/seeds/table.log",
         params:
-            sections("scan"),
+            sections("seed", "scan"),
         resources:
             runtime=5,
         shell:
-            "jetad scan --log {log} seeds --runs " + seed_runs(config) + " --csv {output.csv} --md {output.md} --json {output.json}"
+            "jetad scan --log {log} seeds --runs " + seed_runs(config) + " --csv {output.csv} --md {output.md} --json {output.json} --ensemble {output.ensemble}"
 
 
 if pipeline_runs(config):

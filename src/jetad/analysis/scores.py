@@ -31,6 +31,9 @@ LABELS = {
 EPS = 1e-7
 # the scores of the reconstruction, which a sampled latent changes (KL reads the encoder alone)
 IMAGE_SCORES = ("mse", "bce", "dice", "pixel_diff", "total")
+# the group of the validation (background) jets' scores: other jets than the test jets, so of a
+# length of its own; what a score is standardized by without reading a label
+VAL_GROUP = "val_scores"
 
 
 def _flat(a) -> np.ndarray:
@@ -101,7 +104,8 @@ def all_scores(x, x_rec, mean, logvar, logits, eps_kl: float = EPS) -> dict[str,
 def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
                      extra: dict[str, np.ndarray] | None = None, attrs: dict | None = None) -> None:
     """HDF5: /scores/<name> (N,), label (N,) int8, jet_mass (N,), optional extra arrays; an
-    extra value that is a dict becomes a group of (N,) scores (e.g. /sampled_scores/<name>)."""
+    extra value that is a dict becomes a group of (N,) scores (e.g. /sampled_scores/<name>),
+    or of the validation jets' scores (/val_scores/<name>, one per validation jet)."""
     with atomic_path(path, suffix=".h5") as tmp, create_h5(tmp) as f:
         g = create_h5_group(f, "scores")
         for name, values in scores.items():
@@ -119,9 +123,19 @@ def write_score_file(path, scores: dict[str, np.ndarray], label, jet_mass,
             f.attrs[key] = value
 
 
+def _check_finite(path, arrays: dict, n: int, what: str) -> None:
+    for k, v in arrays.items():
+        if v.shape != (n,):
+            raise DataError(f"{path}: {k} has shape {v.shape}, expected ({n},) for {n} {what}")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if len(bad):
+            raise DataError(f"{path}: NaN or inf in {k}, rows {', '.join(map(str, bad[:10]))}")
+
+
 def read_score_file(path) -> dict:
     """{'scores': {name: array}, 'label', 'jet_mass', other datasets, 'attrs'}, checked: every
-    score and the jet mass one finite value per jet, labels 0 (QCD) or 1 (top)."""
+    score and the jet mass one finite value per jet (the validation jets' scores, when held,
+    one per validation jet), labels 0 (QCD) or 1 (top)."""
     with open_h5(path, "score file") as f, reading(path):
         missing = [k for k in ("scores", "label", "jet_mass") if k not in f]
         if missing:
@@ -143,13 +157,12 @@ def read_score_file(path) -> dict:
         raise DataError(f"{path}: holds no jets")
     # tau21 / tau32: optional (a file from before they were carried), checked when present
     per_jet = {k: out[k] for k in ("jet_mass", "tau21", "tau32") if k in out}
-    per_jet.update({f"{g}/{k}": v for g in groups for k, v in out[g].items()})
-    for k, v in {**out["scores"], **per_jet}.items():
-        if v.shape != (n,):
-            raise DataError(f"{path}: {k} has shape {v.shape}, expected ({n},) for {n} jets")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if len(bad):
-            raise DataError(f"{path}: NaN or inf in {k}, rows {', '.join(map(str, bad[:10]))}")
+    per_jet.update({f"{g}/{k}": v for g in groups if g != VAL_GROUP for k, v in out[g].items()})
+    _check_finite(path, {**out["scores"], **per_jet}, n, "jets")
+    if VAL_GROUP in out:
+        val = {f"{VAL_GROUP}/{k}": v for k, v in out[VAL_GROUP].items()}
+        n_val = len(next(iter(val.values()), ()))
+        _check_finite(path, val, n_val, "validation jets")
     bad = np.flatnonzero(~np.isin(out["label"], (0, 1)))
     if len(bad):
         raise DataError(f"{path}: label must be 0 (QCD) or 1 (top), not in rows "

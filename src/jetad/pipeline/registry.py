@@ -283,7 +283,11 @@ COMMANDS: tuple[Command, ...] = (
                          "metrics.json", value=FromParams(runs)),
                 Arg("--csv", required=True, help="output CSV"),
                 Arg("--md", required=True, help="output Markdown table"),
-                *((Arg("--json", required=True, help="output JSON: mean and std per column"),)
+                *((Arg("--json", required=True, help="output JSON: mean and std per column, "
+                       "and the seed ensemble's figures of merit"),
+                   Arg("--ensemble", required=True,
+                       help="output HDF5: the seed ensemble's score per test jet (each run "
+                            "folder's scores.h5 read)"))
                   if name == "seeds" else ())))
               for name, what, runs in (("table", "the scan table", values.scan_runs),
                                        ("seeds", "the spread over seeds", values.seed_runs))),
@@ -757,12 +761,14 @@ SCAN_STAGES: tuple[Stage, ...] = (
                          "baseline_scores": "results/baseline_scores.h5"},
             {"roc": _RUN + "/roc.pdf", "metrics": _RUN + "/metrics.json"}),
     *(action_stage(_SCAN, action, name, inputs={"runs": FromParams(files)},
-                   outputs={k: f"results/{name}/{name}.{k}" for k in kinds},
-                   log=f"logs/{name}/table.log", params=("scan",), resources={"runtime": 5},
+                   outputs={**{k: f"results/{name}/{name}.{k}" for k in kinds}, **more},
+                   log=f"logs/{name}/table.log", params=read, resources={"runtime": 5},
                    engines=("snakemake",), when=when)
-      for action, name, files, kinds, when in (
-          ("table", "scan", values.scan_run_files, ("csv", "md"), None),
-          ("seeds", "seeds", values.seed_run_files, ("csv", "md", "json"), values.seed_repeats))),
+      for action, name, files, kinds, more, read, when in (
+          ("table", "scan", values.scan_run_files, ("csv", "md"), {}, ("scan",), None),
+          # the seed: the ensemble's bootstrap
+          ("seeds", "seeds", values.seed_run_files, ("csv", "md", "json"),
+           {"ensemble": "results/seeds/ensemble.h5"}, ("seed", "scan"), values.seed_repeats))),
 )
 
 

@@ -157,7 +157,8 @@ def scan_run_files(params: dict) -> list[str]:
 
 
 def seed_run_files(params: dict) -> list[str]:
-    return [f"{run}/{f}" for run in _runs("seeds", params) for f in RUN_FILES]
+    """The files of every seed repeat that the spread and the seed ensemble read."""
+    return [f"{run}/{f}" for run in _runs("seeds", params) for f in (*RUN_FILES, "scores.h5")]
 
 
 RUN_FILES = ("params.yaml", "training_metrics.json", "metrics.json")

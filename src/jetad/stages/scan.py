@@ -2,23 +2,26 @@
 
     jetad scan params --group scan --run beta1 --out results/scan/beta1/params.yaml
     jetad scan table --runs results/scan/beta1 results/scan/cap15 --csv scan.csv --md scan.md
-    jetad scan seeds --runs results/seeds/1 results/seeds/2 --csv seeds.csv --md seeds.md --json ...
+    jetad scan seeds --runs results/seeds/1 results/seeds/2 --csv seeds.csv --md seeds.md \
+        --json seeds.json --ensemble ensemble.h5
     jetad scan inverse --main results/metrics.json --runs results/inverse/top --csv ... --md ...
 
 `params` writes the whole parameter file of one run (of group scan, seeds or inverse), which
 `jetad split|train|score|evaluate --params` then read; `table` and `seeds` gather the runs'
 outputs into one table, `inverse` the inverse task's beside the main run's
-(jetad.analysis.inverse).
+(jetad.analysis.inverse). `seeds` also combines the seeds' headline scores into the seed
+ensemble (jetad.analysis.ensemble), from each run folder's scores.h5.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 
 from jetad import log
-from jetad.analysis import inverse, scan
+from jetad.analysis import ensemble, evaluation, inverse, scan
 from jetad.atomic import write_text
 from jetad.errors import DataError
 from jetad.inputs import read_json_object
@@ -56,12 +59,23 @@ def run(args, params) -> None:
         write_text(args.md, scan.scan_markdown(runs, tolerance))
         logger.info("chosen without signal labels: %s", scan.chosen(runs, tolerance).run)
     else:
-        write_text(args.csv, scan.to_csv(scan.rows(runs)))
-        summary = scan.seed_summary(runs)
-        write_text(args.json, json.dumps(summary, indent=2) + "\n")
-        write_text(args.md, scan.seeds_markdown(runs))
+        _seeds(args, params, runs)
     logger.info("wrote the %s of %d runs to %s and %s", args.action, len(runs), args.csv,
                 args.md)
+
+
+def _seeds(args, params, runs: list[dict]) -> None:
+    """The spread over the seeds and the seed ensemble of their headline score."""
+    declared = scan.headline(runs)
+    ens = ensemble.build([Path(folder) / "scores.h5" for folder in args.runs], declared,
+                         params.seed, args.ensemble)
+    logger.info("seed ensemble of %s: worst-case AUC %.4f (%s)", declared,
+                ens["worst_case"]["auc"], ens["worst_case"]["auc_signal"])
+    write_text(args.csv, scan.to_csv(scan.rows(runs)))
+    # an unbounded 1/eps_B makes an infinite mean: null in JSON
+    summary = evaluation.jsonable({**scan.seed_summary(runs), "ensemble": ens})
+    write_text(args.json, json.dumps(summary, indent=2) + "\n")
+    write_text(args.md, scan.seeds_markdown(runs, ens))
 
 
 def _inverse(args, params, runs: list[dict]) -> None:

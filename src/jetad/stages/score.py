@@ -7,7 +7,8 @@ The reconstruction fed to the image scores uses the latent without noise (z = me
 c = softmax(logits / tau)) unless `score.sample: true`, which draws one seeded sample per jet.
 Either way the file also holds /sampled_scores: the image scores from one seeded latent sample
 per jet, as the authors scored, so evaluate reports them beside the deterministic ones (the KL
-scores need no sample: they are the same).
+scores need no sample: they are the same), and /val_scores: every score of the validation
+(background) jets, which standardize a score without a label (the seed ensemble).
 With --figures, also draws the mean images and reconstructions per class (named from the test
 file's processes), the decoded path between a typical background jet's latent and a typical jet
 of each anomalous process, and the weights per layer.
@@ -70,6 +71,7 @@ def run(args, params) -> None:
         sampled = score_images(model, test.images, sp.batch_size, True, seed, progress)
     sampled = {k: sampled[k] for k in sc.IMAGE_SCORES}
     extra = extras(test, res, rec, sampled)
+    extra[sc.VAL_GROUP] = val_scores(model, val, density, sp, seed)
     scores = {k: res[k] for k in sc.NAMES}
     sc.write_score_file(args.out, scores, test.label, test.jet_mass, extra,
                         attrs=attributes(args, sp, test, density))
@@ -96,6 +98,17 @@ def fit_density(model, val, path, sp, seed) -> latent_density.LatentDensity:
                 ACTIVE_KL, density.n_fit,
                 ", ".join(f"{k}: {b:.1f}" for k, b in density.bic.items()))
     return density
+
+
+def val_scores(model, val, density, sp, seed) -> dict:
+    """Every score of the validation (background) jets, scored as the test jets are: the
+    statistics a score is standardized by without a label (jetad.analysis.ensemble). Their
+    latent density is in-sample (the mixture was fitted on these jets)."""
+    logger.info("scoring the %d validation jets", len(val))
+    res = score_images(model, val.images, sp.batch_size, sp.sample, seed)
+    out = {k: res[k] for k in sc.JET_SCORES}
+    out["latent_density"] = latent_density.score(density, res["z_mean"])
+    return {k: out[k] for k in sc.NAMES}
 
 
 def extras(test, res: dict, rec, sampled: dict) -> dict:
