@@ -36,6 +36,7 @@ from jetad.data.images import ImageSet
 from jetad.data.kinematics import jet_kinematics
 from jetad.data.layout import read_jets
 from jetad.data.processes import PROCESSES, signal_label
+from jetad.data.rescale import rescale_jets
 from jetad.errors import DataError
 
 LOG = log.get("jetad.pixelize")
@@ -229,18 +230,22 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
 
 
 def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
-              batch: int, threads: int | None = None, progress: log.Progress | None = None):
+              batch: int, threads: int | None = None, progress: log.Progress | None = None,
+              rescale: list[float] | None = None):
     """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
     time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
     is_signal_new); returns (ImageSet, seconds spent on N-subjettiness). `progress` is told
-    of each batch done."""
+    of each batch done. `rescale` = [m0, E0]: the images are those of the jets brought to
+    that mass and energy (jetad.data.rescale); the kinematics and ratios stay the jets' own."""
     parts = []
     tau_seconds = 0.0
     for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                       disable=None):
         jets = read_jets(path, start, min(start + batch, total))
         kind = _process_of(jets, path, process, start)
-        images = pixelize(jets.p4, npix, deta, dphi, threads, origin=path, offset=start)
+        p4 = jets.p4 if rescale is None else rescale_jets(jets.p4, *rescale, origin=path,
+                                                          offset=start)
+        images = pixelize(p4, npix, deta, dphi, threads, origin=path, offset=start)
         pt, eta, mass = (v.astype(np.float32) for v in jet_kinematics(jets.p4))
         # N-subjettiness needs the constituents, which only pixelize reads: computed here and
         # carried with the images to evaluate's tau21 / tau32 baselines
