@@ -4,10 +4,11 @@ windows, the background mass sculpting of a cut on it, and how much it follows t
     .venv/bin/python bench/compare_runs.py RUN_A RUN_B [--names off on]
 
 A run is a project folder after `snakemake results/metrics.json` (its results/headline.json,
-results/mass_windows.csv, results/scores.h5 and results/metrics.json). The last line per run is
-the Spearman rank correlation of the headline score with the jet mass on the test background
-jets: labels only pick the background, so it says how much of the score is the trivial mass cue
-without looking at any signal.
+results/mass_windows.csv, results/scores.h5, results/metrics.json and data/split/test.h5). Two
+lines need no signal label: the Spearman rank correlation of the headline score with the jet
+mass on the test background jets (how much of the score is the trivial mass cue), and the
+median size of the test images per process (the pT-weighted RMS distance from the centre pixel,
+in pixels), which grows with the jet's mass over its momentum.
 """
 
 from __future__ import annotations
@@ -17,8 +18,22 @@ import json
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from jetad.data.images import read_images
+
+
+def image_sizes(path: Path) -> dict[str, float]:
+    """Median pT-weighted RMS distance of the image's pixels from the centre pixel, per process."""
+    data = read_images(path)
+    npix = data.images.shape[1]
+    rows, cols = np.mgrid[:npix, :npix]
+    r2 = (rows - npix // 2) ** 2 + (cols - npix // 2) ** 2
+    size = np.sqrt((data.images * r2).sum(axis=(1, 2)))
+    names = data.process_names()
+    return {p: float(np.median(size[names == p])) for p in np.unique(names)}
 
 
 def load(run: Path) -> dict:
@@ -31,7 +46,8 @@ def load(run: Path) -> dict:
         mass = f["jet_mass"][...][background]
     rho = spearmanr(score, mass).statistic
     return {"head": head, "metrics": metrics, "windows": windows, "rho": float(rho),
-            "n_background": int(background.sum())}
+            "n_background": int(background.sum()),
+            "sizes": image_sizes(run / "data/split/test.h5")}
 
 
 def auc_cell(entry: dict) -> str:
@@ -66,6 +82,9 @@ def report(runs: dict[str, dict]) -> list[str]:
         for r in runs.values()) + " |")
     lines.append("| Spearman(score, jet mass), background | " + " | ".join(
         f"{r['rho']:.3f} ({r['n_background']} jets)" for r in runs.values()) + " |")
+    for process in runs[names[0]]["sizes"]:
+        lines.append(f"| {process} median image size, pixels | " + " | ".join(
+            f"{r['sizes'][process]:.2f}" for r in runs.values()) + " |")
     return lines
 
 
