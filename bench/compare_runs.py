@@ -2,6 +2,7 @@
 windows, the background mass sculpting of a cut on it, and how much it follows the jet mass.
 
     .venv/bin/python bench/compare_runs.py RUN_A RUN_B [--names off on]
+    .venv/bin/python bench/compare_runs.py --boost RUN   # the rescale target of RUN's jets
 
 A run is a project folder after `snakemake results/metrics.json` (its results/headline.json,
 results/mass_windows.csv, results/scores.h5, results/metrics.json and data/split/test.h5). Two
@@ -88,11 +89,28 @@ def report(runs: dict[str, dict]) -> list[str]:
     return lines
 
 
+def boost(run: Path) -> str:
+    """The label-free choice of pixelize.rescale: the median mass and E / m of the training
+    split's jets (background only), E = sqrt(m^2 + (pT cosh eta)^2)."""
+    data = read_images(run / "data/split/train.h5")
+    names, counts = np.unique(data.process_names(), return_counts=True)
+    mass = data.jet_mass.astype(np.float64)
+    momentum = data.jet_pt.astype(np.float64) * np.cosh(data.jet_eta.astype(np.float64))
+    ratio = np.sqrt(mass**2 + momentum**2) / mass
+    return (f"{dict(zip(names.tolist(), counts.tolist(), strict=True))}: median mass "
+            f"{np.median(mass):.2f} GeV, median E/m {np.median(ratio):.2f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--names", nargs="+")
+    parser.add_argument("--boost", action="store_true",
+                        help="print the training jets' median mass and E / m instead")
     args = parser.parse_args(argv)
+    if args.boost:
+        print("\n".join(f"{run}: {boost(run)}" for run in args.runs))
+        return
     names = args.names or [str(r) for r in args.runs]
     print("\n".join(report({n: load(r) for n, r in zip(names, args.runs, strict=True)})))
 
