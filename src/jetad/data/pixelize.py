@@ -13,6 +13,8 @@ row 0 / col 0 at the most negative coordinate, so `imshow(origin="lower")` shows
    a constituent at the centroid lands in pixel (npix // 2, npix // 2); constituents outside
    the window are dropped (the reference crops a larger grid); pT accumulates per pixel;
 6. each image is divided by its sum. A jet with no constituent inside the window is an error.
+With `pixelize.rescale`, `image_set` first brings each jet to one mass and energy
+(jetad.data.rescale); the kinematics and N-subjettiness it stores stay the jets' own.
 
 The work is one compiled pass per jet (Numba; float64 sums, jets spread over threads): the
 earlier whole-batch NumPy form spent most of its time building temporaries and in np.add.at,
