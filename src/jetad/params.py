@@ -99,6 +99,10 @@ def _check_relations(params: Params, origin: str) -> None:
         if width < 2 or integer > width - 1:
             raise bad(f"dse.precisions: [{width}, {integer}]: the integer part {integer} must be "
                       f"at most width - 1 = {width - 1} (one bit is the sign), width at least 2")
+    pix = params.get("pixelize")
+    if pix is not None and pix.rescale is not None and not pix.rescale[0] < pix.rescale[1]:
+        raise bad(f"pixelize.rescale: {pix.rescale} must be [m0, E0] with m0 < E0 (a jet at "
+                  f"rest has no axis to image around)")
     data = params.get("data")
     if data is not None and data.source == "file" and not data.file:
         raise bad("data.file must be set when data.source is 'file'")

@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
 
+from jetad.data import nsubjettiness
 from jetad.data.kinematics import jet_kinematics
-from jetad.data.pixelize import pixelize
+from jetad.data.layout import Jets, write_jets
+from jetad.data.pixelize import image_set, pixelize
+from jetad.data.rescale import rescale_jets
 from jetad.errors import DataError
 
 NPIX = 40
@@ -112,6 +115,50 @@ def test_jet_with_nothing_in_the_window_is_an_error(jets_from_ptetaphi):
     # second jet: two equal constituents 2.0 apart -> centroid between them, both outside
     with pytest.raises(DataError, match=r"myfile.h5.*no constituent inside.*rows 1"):
         pixelize(p4, NPIX, DETA, DPHI, origin="myfile.h5")
+
+
+def test_a_jet_boosted_along_its_axis_gives_one_image_once_rescaled():
+    """The point of pixelize.rescale: one jet seen at two boosts along its axis (two masses
+    over energy) makes two images as it is, one image once rescaled."""
+    px = np.array([300.0, 250.0, 120.0])
+    py, pz = np.array([20.0, -45.0, 15.0]), np.array([40.0, 20.0, -30.0])
+    jet = np.stack([np.sqrt(px**2 + py**2 + pz**2), px, py, pz], axis=-1)[None]
+    mass = np.sqrt(jet[0, :, 0].sum() ** 2 - (jet[0, :, 1:].sum(axis=0) ** 2).sum())
+    energy = jet[0, :, 0].sum()
+    faster = rescale_jets(jet, mass, 1.6 * energy)
+    both = np.concatenate([jet, faster]).astype(np.float32)
+    raw = pixelize(both, NPIX, DETA, DPHI)
+    assert np.abs(raw[0] - raw[1]).max() > 0.1
+    same = pixelize(rescale_jets(both, 50.0, 500.0).astype(np.float32), NPIX, DETA, DPHI)
+    np.testing.assert_allclose(same[0], same[1], atol=1e-5)
+
+
+def test_image_set_rescales_the_images_only(tmp_path, rng, jets_from_ptetaphi, monkeypatch):
+    """image_set with rescale: the images are those of the rescaled jets; the kinematics stay
+    the jets' own (the mass windows are cut on them), and so do the jets N-subjettiness sees."""
+    seen = []
+    monkeypatch.setattr(nsubjettiness, "ratios", lambda p4, threads: seen.append(p4) or {
+        "tau21": np.zeros(len(p4)), "tau32": np.zeros(len(p4))})
+    n, m = 40, 30
+    pt = rng.exponential(20.0, (n, m))
+    eta = rng.normal(0.0, 0.1, (n, m)) + rng.uniform(-1.5, 1.5, (n, 1))
+    phi = rng.normal(0.0, 0.1, (n, m)) + rng.uniform(-np.pi, np.pi, (n, 1))
+    p4 = np.zeros((n, 200, 4), np.float32)
+    p4[:, :m] = jets_from_ptetaphi(pt, eta, phi)
+    write_jets(tmp_path / "jets.h5", Jets(p4, np.zeros((n, 4), np.float32), np.zeros(n, np.int8),
+                                          np.zeros(n, np.int8)))
+    args = (str(tmp_path / "jets.h5"), "qcd", n, NPIX, DETA, DPHI, 16)
+    plain, _ = image_set(*args)
+    moved, _ = image_set(*args, rescale=[50.0, 800.0])
+    np.testing.assert_array_equal(moved.images, pixelize(
+        rescale_jets(p4, 50.0, 800.0).astype(np.float32), NPIX, DETA, DPHI))
+    assert not np.array_equal(moved.images, plain.images)
+    for key in ("jet_pt", "jet_eta", "jet_mass"):
+        np.testing.assert_array_equal(getattr(moved, key), getattr(plain, key))
+    np.testing.assert_allclose(moved.jet_pt, np.hypot(*p4.astype(np.float64).sum(1)[:, 1:3].T),
+                               rtol=1e-6)
+    # three batches of 16 per call, the jets as they are in both calls
+    np.testing.assert_array_equal(np.concatenate(seen), np.concatenate([p4, p4]))
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ row 0 / col 0 at the most negative coordinate, so `imshow(origin="lower")` shows
    a constituent at the centroid lands in pixel (npix // 2, npix // 2); constituents outside
    the window are dropped (the reference crops a larger grid); pT accumulates per pixel;
 6. each image is divided by its sum. A jet with no constituent inside the window is an error.
+With `pixelize.rescale`, `image_set` first brings each jet to one mass and energy
+(jetad.data.rescale); the kinematics and N-subjettiness it stores stay the jets' own.
 
 The work is one compiled pass per jet (Numba; float64 sums, jets spread over threads): the
 earlier whole-batch NumPy form spent most of its time building temporaries and in np.add.at,
@@ -36,6 +38,7 @@ from jetad.data.images import ImageSet
 from jetad.data.kinematics import jet_kinematics
 from jetad.data.layout import read_jets
 from jetad.data.processes import PROCESSES, signal_label
+from jetad.data.rescale import rescale_jets
 from jetad.errors import DataError
 
 LOG = log.get("jetad.pixelize")
@@ -229,18 +232,22 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
 
 
 def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
-              batch: int, threads: int | None = None, progress: log.Progress | None = None):
+              batch: int, threads: int | None = None, progress: log.Progress | None = None,
+              rescale: list[float] | None = None):
     """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
     time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
     is_signal_new); returns (ImageSet, seconds spent on N-subjettiness). `progress` is told
-    of each batch done."""
+    of each batch done. `rescale` = [m0, E0]: the images are those of the jets brought to
+    that mass and energy (jetad.data.rescale); the kinematics and ratios stay the jets' own."""
     parts = []
     tau_seconds = 0.0
     for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                       disable=None):
         jets = read_jets(path, start, min(start + batch, total))
         kind = _process_of(jets, path, process, start)
-        images = pixelize(jets.p4, npix, deta, dphi, threads, origin=path, offset=start)
+        p4 = jets.p4 if rescale is None else rescale_jets(jets.p4, *rescale, origin=path,
+                                                          offset=start)
+        images = pixelize(p4, npix, deta, dphi, threads, origin=path, offset=start)
         pt, eta, mass = (v.astype(np.float32) for v in jet_kinematics(jets.p4))
         # N-subjettiness needs the constituents, which only pixelize reads: computed here and
         # carried with the images to evaluate's tau21 / tau32 baselines

@@ -26,7 +26,8 @@ def run(args, params) -> None:
             if not total:
                 continue
             images, seconds = image_set(path, process, total, cfg.npix, cfg.deta, cfg.dphi,
-                                        cfg.batch, args.threads, progress=progress)
+                                        cfg.batch, args.threads, progress=progress,
+                                        rescale=cfg.rescale)
             parts.append(images)
             tau_seconds += seconds
     # logged once every file has passed, so that a bad file's error stays the only line
@@ -37,6 +38,9 @@ def run(args, params) -> None:
     LOG.info("N-subjettiness (tau21, tau32) of %d jets: %.1f s", len(data), tau_seconds)
     data.attrs.update(npix=cfg.npix, deta=cfg.deta, dphi=cfg.dphi,
                       sources=",".join(str(p) for p in args.inputs))
+    if cfg.rescale is not None:
+        # only when set, so that the file of jets as they are keeps its bytes
+        data.attrs.update(rescale_mass=cfg.rescale[0], rescale_energy=cfg.rescale[1])
     write_images(args.out, data)
     names, counts = np.unique(data.process_names(), return_counts=True)
     LOG.info("wrote %s: %d images (%s), md5 %s", args.out, len(data),
