@@ -8,9 +8,10 @@ would double the start-up time of those that never read a jet file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,14 +169,52 @@ def write_jets(path: str | os.PathLike, jets: Jets,
                extend: Callable[[Path], None] | None = None) -> None:
     """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints);
     `extend` adds to the file before it takes its name (jetad.data.jetnet.add_to_jet_file)."""
-    validate_arrays(jets, str(path))
-    frame = to_frame(jets)
-    with atomic_path(path, suffix=".h5") as tmp:
+    with jet_writer(path, len(jets), extend=extend) as add:
+        add(jets)
+
+
+@contextlib.contextmanager
+def jet_writer(path: str | os.PathLike, total: int,
+               extend: Callable[[Path], None] | None = None) -> Iterator[Callable[[Jets], None]]:
+    """Write `total` jets in the top-tagging layout in pieces: yields add(jets), called with
+    consecutive pieces; the file takes its name (atomically, as write_jets) once all `total`
+    have come. The bytes are those of write_jets of all the jets at once: the table's chunk
+    shape follows the expected rows, given here as the total (pandas' put takes the rows it
+    is given), and PyTables completes its chunks whatever the pieces' boundaries."""
+    done = 0
+
+    def add(jets: Jets) -> None:
+        nonlocal done
+        validate_arrays(jets, str(path), offset=done)
+        frame = to_frame(jets)
+        frame.index = pd.RangeIndex(done, done + len(jets))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas warns about many columns in a table
             # no time stamps and no PyTables index tables (they carry time stamps of their
-            # own): the same jets give the same bytes
-            with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
-                store.put(KEY, frame, format="table", track_times=False, index=False)
+            # own): the same jets give the same bytes. HDFStore.append takes no track_times
+            # and put no expectedrows: the method both call takes both
+            store._write_to_group(KEY, frame, format="table", index=False, append=True,
+                                  expectedrows=max(total, 10_000), track_times=False)
+        done += len(jets)
+
+    with atomic_path(path, suffix=".h5") as tmp:
+        with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
+            yield add
+        if done != total:
+            raise DataError(f"{path}: {done} jets written, {total} expected")
         if extend is not None:
             extend(tmp)
+
+
+def read_labels(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
+    """is_signal_new of rows start to stop of a file that count_jets has checked, read without
+    the constituents (as read_jets converts it: through float64 to int8)."""
+    with reading(path), pd.HDFStore(path, mode="r") as store:
+        storer = store.get_storer(KEY)
+        for axis in storer.values_axes:
+            names = list(axis.values)
+            if "is_signal_new" in names:
+                block = storer.table.read(start, stop, field=axis.cname)
+                return np.asarray(block)[:, names.index("is_signal_new")].astype(
+                    np.float64).astype(np.int8)
+    raise DataError(f"{path}: no column is_signal_new")

@@ -139,7 +139,7 @@ COMMANDS: tuple[Command, ...] = (
         outputs={"jets": FromParams(values.jet_files)},
         # data.source, data.file and data.jetnet_dir come as --source and --in
         params=(*_keys("generate", "chunks", "backgrounds", "signals", "layout"),
-                "download.files", "data.jetnet_classes"),
+                "download.files", "data.jetnet_classes", "data.chunk"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
