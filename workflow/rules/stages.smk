@@ -103,7 +103,7 @@ rule split:
     log:
         "logs/split.log",
     params:
-        sections("seed", "split"),
+        sections("seed", "split", "data.chunk"),
     resources:
         mem_mb=8000,
         runtime=30,

@@ -145,18 +145,50 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
     """Read and check an image file: datasets present and of one length, square images (of
     `npix` pixels when given; `expected_by` names who needs that size), finite, non-negative,
     not all zero, labels 0 or 1. Every problem is a DataError naming the file."""
+    head = open_images(path, allow_empty=allow_empty, npix=npix, expected_by=expected_by)
+    data = read_image_rows(path, 0, head.n)
+    data.attrs = dict(head.attrs)
+    return data
+
+
+@dataclass
+class ImageFile:
+    """What an image file holds, without its images: for reading it a range of rows at a time
+    (read_image_rows)."""
+
+    path: Path
+    n: int
+    shape: tuple[int, ...]  # of one image
+    attrs: dict
+    label: np.ndarray
+    process: np.ndarray
+
+
+def open_images(path: str | os.PathLike, allow_empty: bool = False, npix: int | None = None,
+                expected_by: str = "") -> ImageFile:
+    """Check an image file's datasets, shapes and list of processes (as read_images) and read
+    its labels and processes; the images and their values wait for read_image_rows."""
     path = Path(path)
     with open_h5(path, "jet-image file") as f, reading(path):
         _check_datasets(f, path, npix, expected_by)
         process = _read_process(f, path) if "process" in f else None
-        images = f["images"][...]
-        data = ImageSet(
-            images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs),
-            process=process,
-        )
-    if len(data) == 0 and not allow_empty:
+        label, shape, attrs = f["label"][...], f["images"].shape, dict(f.attrs)
+    if len(label) == 0 and not allow_empty:
         raise DataError(f"{path}: holds no jets")
-    _check_values(path, images, data)
+    if process is None:
+        process = np.asarray(label, dtype=np.int8).copy()
+    return ImageFile(path, len(label), tuple(shape[1:]), attrs, label, process)
+
+
+def read_image_rows(path: str | os.PathLike, start: int, stop: int) -> ImageSet:
+    """Rows start to stop of an image file that open_images has checked, their values checked
+    (a DataError names the file and the rows, counted in the file)."""
+    path = Path(path)
+    with open_h5(path, "jet-image file") as f, reading(path):
+        images = f["images"][start:stop]
+        data = ImageSet(images, f["label"][start:stop], *(f[k][start:stop] for k in FIELDS),
+                        process=f["process"][start:stop] if "process" in f else None)
+    _check_values(path, images, data, offset=start)
     return data
 
 
@@ -200,7 +232,7 @@ def _read_process(f, path: Path) -> np.ndarray:
     return f["process"][...]
 
 
-def _check_values(path: Path, images: np.ndarray, data: ImageSet) -> None:
+def _check_values(path: Path, images: np.ndarray, data: ImageSet, offset: int = 0) -> None:
     """Finite, non-negative images with some energy, finite tau ratios, known labels and
     processes; a DataError names the first rows that are not."""
     # per-image min and max: no temporary the size of the images (NaN propagates into both)
@@ -217,7 +249,7 @@ def _check_values(path: Path, images: np.ndarray, data: ImageSet) -> None:
     )
     for bad, what in checks:
         if bad.any():
-            rows = np.flatnonzero(bad)
+            rows = np.flatnonzero(bad) + offset
             more = f" (and {len(rows) - 10} more)" if len(rows) > 10 else ""
             raise DataError(f"{path}: {what} rows {', '.join(map(str, rows[:10]))}{more}")
 

@@ -176,7 +176,7 @@ COMMANDS: tuple[Command, ...] = (
         inputs={"images": "data/images/images.h5"},
         outputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
                  "test": "data/split/test.h5"},
-        params=("seed", "split"),
+        params=("seed", "split", "data.chunk"),
         resources={"mem_mb": MEM, "runtime": 30},
     ),
     Stage(
