@@ -184,7 +184,7 @@ def read_image_rows(path: str | os.PathLike, start: int, stop: int) -> ImageSet:
     """Rows start to stop of an image file that open_images has checked, their values checked
     (a DataError names the file and the rows, counted in the file)."""
     path = Path(path)
-    with open_h5(path, "jet-image file") as f, reading(path):
+    with open_h5(path, "jet-image file") as f, reading(path, (start, stop)):
         images = f["images"][start:stop]
         data = ImageSet(images, f["label"][start:stop], *(f[k][start:stop] for k in FIELDS),
                         process=f["process"][start:stop] if "process" in f else None)

@@ -9,7 +9,10 @@ would double the start-up time of those that never read a jet file.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -133,8 +136,9 @@ def count_jets(path: str | os.PathLike) -> int:
 def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> Jets:
     """Read and validate a file in the top-tagging layout (optionally a row range)."""
     path = Path(path)
-    count_jets(path)
-    with reading(path), pd.HDFStore(path, mode="r") as store:
+    total = count_jets(path)
+    rows = (start, min(stop, total) if stop is not None else total)
+    with reading(path, rows), pd.HDFStore(path, mode="r") as store:
         frame = store.select(KEY, start=start, stop=stop)
     _check_columns(path, list(frame.columns))
     text = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
@@ -200,16 +204,45 @@ def jet_writer(path: str | os.PathLike, total: int,
     with atomic_path(path, suffix=".h5") as tmp:
         with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
             yield add
+            flush_checked(store, path)
         if done != total:
             raise DataError(f"{path}: {done} jets written, {total} expected")
         if extend is not None:
             extend(tmp)
 
 
+def _pytables_hdf5():
+    """PyTables' own HDF5 library (the one whose file ids its files hold), or None when it
+    cannot be told apart from another loaded copy (h5py's)."""
+    import tables  # noqa: F401  (loaded: its library is among the process's mappings)
+
+    with open("/proc/self/maps") as maps:
+        loaded = {line.split()[-1] for line in maps
+                  if "/libhdf5-" in line or "/libhdf5.so" in line}
+    own = [p for p in loaded if Path(p).parent.name == "tables.libs"]
+    if not own and len(loaded) == 1:
+        own = list(loaded)
+    return ctypes.CDLL(own[0]) if len(own) == 1 else None
+
+
+def flush_checked(store: pd.HDFStore, path: str | os.PathLike) -> None:
+    """Flush a store's file to disk, raising when that fails: PyTables ignores what HDF5's
+    flush and close return, so a full disk would leave a broken file and no error."""
+    store.flush()
+    lib = _pytables_hdf5()
+    if lib is None:
+        return
+    # scope 1 (H5F_SCOPE_GLOBAL); hid_t is 64-bit since HDF5 1.10
+    if lib.H5Fflush(ctypes.c_int64(store._handle._get_file_id()), 1) < 0:
+        free = shutil.disk_usage(Path(path).parent).free
+        raise OSError(errno.ENOSPC if free < 1 << 20 else errno.EIO,
+                      f"writing failed ({free:,} bytes free)", str(path))
+
+
 def read_labels(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
     """is_signal_new of rows start to stop of a file that count_jets has checked, read without
     the constituents (as read_jets converts it: through float64 to int8)."""
-    with reading(path), pd.HDFStore(path, mode="r") as store:
+    with reading(path, (start, stop)), pd.HDFStore(path, mode="r") as store:
         storer = store.get_storer(KEY)
         for axis in storer.values_axes:
             names = list(axis.values)
