@@ -81,7 +81,14 @@ def gather(source: str, paths: list[str], params, out_dir: Path, chunk: int,
     """Write `<out_dir>/<process>.h5` for every process of `source` from the files `paths`;
     `progress` is told of each chunk read."""
     totals = [count_jets(path) for path in paths]  # every layout checked before any row
-    expected = expected_jets(source, paths, totals, params, chunk)
+    try:
+        expected = expected_jets(source, paths, totals, params, chunk)
+    except DataError:
+        # a damaged row is the first thing to fix, as when every file was read first
+        for path, total in zip(paths, totals, strict=True):
+            for start, stop in _ranges(total, chunk):
+                read_jets(path, start, stop)
+        raise
     names = list(expected)
     per_file = file_processes(source, params) if source == "generate" else [None] * len(paths)
     result = Gathered()

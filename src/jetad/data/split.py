@@ -93,8 +93,14 @@ def split_file(path, outs: dict, background: str | list[str], test_fraction: flo
     every jet). `progress` is told of each chunk written. Returns part -> the processes of
     its jets."""
     head = open_images(path)
-    label = background_label(head.process, background, str(path))
-    indices = split_indices(label, test_fraction, val_fraction, seed, origin=str(path))
+    try:
+        label = background_label(head.process, background, str(path))
+        indices = split_indices(label, test_fraction, val_fraction, seed, origin=str(path))
+    except DataError:
+        # a damaged row is the first thing to fix, as when the whole file was read first
+        for start in range(0, head.n, chunk):
+            read_image_rows(path, start, min(start + chunk, head.n))
+        raise
     which = np.empty(head.n, dtype=np.int8)
     for k, idx in enumerate(indices.values()):
         which[idx] = k
