@@ -8,7 +8,8 @@ memory is the maximum resident set size of that subprocess (os.wait4). The growt
 of a stage is the slope of log(value) against log(N) (value ~ N^b): 1 for time that grows
 linearly, 0 for memory that does not grow.
 
-Run: `python bench/scale.py [--jets 25000 100000 400000 1200000] [--work DIR] [--table FILE]`
+Run: `python bench/scale.py [--jets 25000 100000 400000 1200000] [--work DIR] [--table FILE]
+[--src OTHER/src]`
 """
 
 from __future__ import annotations
@@ -70,9 +71,10 @@ def build(path: Path, n: int, seed: int = 0) -> None:
     tmp.rename(path)
 
 
-def run_stage(work: Path, args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident memory in MB) of `jetad <args>` run in `work`."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def run_stage(work: Path, args: list[str], src: Path) -> tuple[float, float]:
+    """(wall seconds, peak resident memory in MB) of `jetad <args>` run in `work` with the
+    package in `src`."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "jetad.cli", *args], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -114,8 +116,11 @@ def main() -> None:
                         help="folder of the built files and the stages' outputs")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--table", type=Path, help="also write the table to this file")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the jetad package's folder to run, with params.yaml beside it "
+                             "(another commit's, to compare; default this checkout's)")
     args = parser.parse_args()
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = yaml.safe_load((args.src.parent / "params.yaml").read_text())
     results = {stage: [] for stage in args.stages}
     for n in args.jets:
         work = args.work / f"n{n}"
@@ -123,7 +128,7 @@ def main() -> None:
         (work / "params.yaml").write_text(yaml.safe_dump(params))
         build(work / "jets.h5", n)
         for stage in args.stages:
-            seconds, mb = run_stage(work, STAGES[stage])
+            seconds, mb = run_stage(work, STAGES[stage], args.src.resolve())
             results[stage].append((seconds, mb))
             print(f"N={n}: {stage} {seconds:.1f} s, {n / seconds:,.0f} jets/s, {mb:,.0f} MB",
                   flush=True)

@@ -93,8 +93,10 @@ def gather(source: str, paths: list[str], params, out_dir: Path, chunk: int,
     per_file = file_processes(source, params) if source == "generate" else [None] * len(paths)
     result = Gathered()
     with contextlib.ExitStack() as stack:
-        add = {name: stack.enter_context(jet_writer(out_dir / f"{name}.h5", n))
-               for name, n in expected.items()}
+        # entered last to first, so that they take their names first to last (as before
+        # jets were written in chunks)
+        add = {name: stack.enter_context(jet_writer(out_dir / f"{name}.h5", expected[name]))
+               for name in reversed(expected)}
         for path, name, total in zip(paths, per_file, totals, strict=True):
             counts = np.zeros(2, dtype=np.int64)
             for start, stop in _ranges(total, chunk):

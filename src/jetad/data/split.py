@@ -106,10 +106,11 @@ def split_file(path, outs: dict, background: str | list[str], test_fraction: flo
         which[idx] = k
     shown = "+".join(background_names(background))
     with contextlib.ExitStack() as stack:
+        # entered last to first, so that they take their names first to last
         adds = [stack.enter_context(image_writer(
             outs[name], len(idx), head.shape,
             {**head.attrs, "part": name, "background": shown}))
-            for name, idx in indices.items()]
+            for name, idx in reversed(indices.items())][::-1]
         for start in range(0, head.n, chunk):
             data = read_image_rows(path, start, min(start + chunk, head.n))
             data.label = label[start:start + len(data)]
