@@ -216,9 +216,12 @@ def _pytables_hdf5():
     cannot be told apart from another loaded copy (h5py's)."""
     import tables  # noqa: F401  (loaded: its library is among the process's mappings)
 
-    with open("/proc/self/maps") as maps:
-        loaded = {line.split()[-1] for line in maps
-                  if "/libhdf5-" in line or "/libhdf5.so" in line}
+    try:
+        with open("/proc/self/maps") as maps:
+            loaded = {line.split()[-1] for line in maps
+                      if "/libhdf5-" in line or "/libhdf5.so" in line}
+    except OSError:  # not Linux: the failed flush goes unseen, as PyTables leaves it
+        return None
     own = [p for p in loaded if Path(p).parent.name == "tables.libs"]
     if not own and len(loaded) == 1:
         own = list(loaded)
