@@ -4,6 +4,7 @@ a half-written file that Snakemake, DVC or a later stage would take as done."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -96,9 +97,30 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         yield tmp_path
         os.replace(tmp_path, path)
         _written.append(path)
+    except Exception as exc:
+        if disk_full(exc):
+            raise no_space(path) from exc
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether a write failed for want of space: an OSError of errno ENOSPC, or an HDF5
+    library's error (h5py's OSError, PyTables' HDF5ExtError) that quotes it."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    return f"errno = {errno.ENOSPC}," in text or os.strerror(errno.ENOSPC) in text
+
+
+def no_space(path: str | os.PathLike) -> OSError:
+    """The one-line error of an output that did not fit (the HDF5 libraries' own message
+    runs over lines and names the temporary file)."""
+    free = shutil.disk_usage(Path(path).parent).free
+    return OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({free:,} bytes free)",
+                   str(path))
 
 
 @contextlib.contextmanager

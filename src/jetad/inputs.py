@@ -95,13 +95,15 @@ def open_h5(path: str | os.PathLike, kind: str = "HDF5 file"):
 
 
 @contextlib.contextmanager
-def reading(path: str | os.PathLike) -> Iterator[None]:
+def reading(path: str | os.PathLike, rows: tuple[int, int] | None = None) -> Iterator[None]:
     """Turn a read error of the HDF5 libraries (a damaged chunk deep in a file that opened)
-    into a DataError naming the file."""
+    into a DataError naming the file (and the rows read, start to stop, when given)."""
     try:
         yield
     except (OSError, *_pytables_errors()) as exc:
-        raise DataError(f"{path}: damaged HDF5 file, reading failed ({_reason(exc)})") from exc
+        where = f" in rows {rows[0]} to {rows[1] - 1}" if rows else ""
+        raise DataError(f"{path}: damaged HDF5 file, reading failed ({_reason(exc)}){where}"
+                        ) from exc
 
 
 def _pytables_errors() -> tuple[type[BaseException], ...]:

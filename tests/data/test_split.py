@@ -64,3 +64,36 @@ def test_split_images_learns_a_list_of_backgrounds_together(fake_jets):
     assert sum(len(p) for p in parts.values()) == 52
     with pytest.raises(DataError, match="no w jets, the background of split.background"):
         split_images(data, ["gluon", "w"], 0.25, 0.1, seed=3)
+
+
+@pytest.mark.parametrize("background", ["qcd", "top"])
+def test_a_file_split_in_chunks_gives_the_bytes_of_one_read(tmp_path, fake_jets, background):
+    """split_file, 3 chunks with a ragged last one, against the split before chunks: the
+    whole file read, split_images, each part written at once."""
+    from jetad.data.images import read_images, write_images
+    from jetad.data.split import split_file, split_images
+    from tests.data.test_images import write_at_once
+
+    data = fake_jets(40, 25, 7)
+    data.attrs = {"npix": 40, "sources": "jets.h5"}
+    write_images(tmp_path / "images.h5", data)
+    outs = {p: tmp_path / "out" / f"{p}.h5" for p in ("train", "val", "test")}
+    parts = split_file(tmp_path / "images.h5", outs, background, 0.25, 0.1, seed=3, chunk=30)
+    ref = split_images(read_images(tmp_path / "images.h5"), background, 0.25, 0.1, seed=3)
+    for name, part in ref.items():
+        write_at_once(tmp_path / f"{name}_ref.h5", part)
+        assert outs[name].read_bytes() == (tmp_path / f"{name}_ref.h5").read_bytes()
+        np.testing.assert_array_equal(parts[name], part.process)
+
+
+def test_a_bad_row_in_a_later_chunk_names_it_and_leaves_no_part(tmp_path, fake_jets):
+    from jetad.data.images import write_images
+    from jetad.data.split import split_file
+
+    data = fake_jets(40, 25, 7)
+    data.images[47, 3, 3] = np.nan  # the second of three chunks
+    write_images(tmp_path / "images.h5", data)
+    outs = {p: tmp_path / "out" / f"{p}.h5" for p in ("train", "val", "test")}
+    with pytest.raises(DataError, match="images.h5: NaN or inf in images rows 47$"):
+        split_file(tmp_path / "images.h5", outs, "qcd", 0.25, 0.1, seed=3, chunk=30)
+    assert list((tmp_path / "out").iterdir()) == []

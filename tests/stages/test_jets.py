@@ -26,8 +26,7 @@ def test_own_file_is_split_by_class(tmp_path, root, make_jets):
                          text=True)
     assert sorted(p.name for p in (tmp_path / "jets").iterdir()) == ["qcd.h5", "top.h5"]
     # the progress lines of a long run: their last ones give the totals
-    assert "INFO 9/9 jets read (100%)" in run.stderr
-    assert "INFO 9/9 jets written (100%)" in run.stderr
+    assert "INFO 9/9 jets (100%)" in run.stderr
     q, t = read_jets(qcd), read_jets(top)
     assert len(q) == 5 and len(t) == 4
     assert (q.label == 0).all() and (t.label == 1).all()

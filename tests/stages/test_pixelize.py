@@ -60,3 +60,27 @@ def test_pixelize_stage_writes_smaller_tau21_for_two_prong_jets(tmp_path, root, 
     # every two-prong jet below every one-prong jet: prongs 0.4 apart, each 0.03 wide
     assert two.max() < one.min()
     assert np.median(two) < 0.5 * np.median(one)
+
+
+def test_batches_give_the_bytes_of_one_batch(tmp_path, root, prong_jets, jetad):
+    """Images written batch by batch (3 batches, the last ragged) are the bytes of today's
+    writer of every image at once."""
+    import yaml
+
+    from jetad.data.pixelize import image_set
+    from tests.data.test_images import write_at_once
+
+    p4 = np.concatenate([prong_jets(13, 1, 3), prong_jets(12, 2, 4)])
+    label = np.repeat(np.array([0, 1], np.int8), [13, 12])
+    write_jets(tmp_path / "jets.h5", Jets(p4, np.zeros((25, 4), np.float32),
+                                          np.zeros(25, np.int8), label))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["pixelize"]["batch"] = 10
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    jetad(tmp_path, "pixelize", "--in", "jets.h5", "--out", "images.h5", "--threads", "1")
+    cfg = params["pixelize"]
+    data, _ = image_set(str(tmp_path / "jets.h5"), None, 25, cfg["npix"], cfg["deta"],
+                        cfg["dphi"], batch=25, threads=1)
+    data.attrs.update(npix=cfg["npix"], deta=cfg["deta"], dphi=cfg["dphi"], sources="jets.h5")
+    write_at_once(tmp_path / "ref.h5", data)
+    assert (tmp_path / "images.h5").read_bytes() == (tmp_path / "ref.h5").read_bytes()

@@ -64,7 +64,7 @@ rule jets:
     log:
         "logs/jets.log",
     params:
-        sections("generate.chunks", "generate.backgrounds", "generate.signals", "generate.layout", "download.files", "data.jetnet_classes"),
+        sections("generate.chunks", "generate.backgrounds", "generate.signals", "generate.layout", "download.files", "data.jetnet_classes", "data.chunk"),
     resources:
         mem_mb=8000,
         runtime=60,
@@ -103,7 +103,7 @@ rule split:
     log:
         "logs/split.log",
     params:
-        sections("seed", "split"),
+        sections("seed", "split", "data.chunk"),
     resources:
         mem_mb=8000,
         runtime=30,

@@ -13,7 +13,9 @@ A file without `process` (written before it existed) reads with process = label 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,22 +76,66 @@ class ImageSet:
 
 
 def write_images(path: str | os.PathLike, data: ImageSet) -> None:
-    n = len(data)
+    with image_writer(path, len(data), data.images.shape[1:], data.attrs) as add:
+        add(data)
+
+
+@contextlib.contextmanager
+def image_writer(path: str | os.PathLike, n: int, shape: tuple[int, ...],
+                 attrs: dict) -> Iterator[Callable[[ImageSet], None]]:
+    """Write `n` jets' images of `shape` in pieces: yields add(ImageSet), called with
+    consecutive pieces; the file takes its name (atomically) once all `n` have come, with
+    `attrs`. The images go to their dataset piece by piece; the per-jet fields (26 bytes a jet)
+    wait in memory and are written after them, where write_images of all the jets at once puts
+    them: the bytes are the same."""
+    fields: dict[str, list] = {name: [] for name in ("label", "process") + FIELDS}
+    rows = min(max(n, 1), 1024)  # the images' chunk
+    pending: list[np.ndarray] = []  # images of a chunk not yet complete
+    done = 0
+
+    def flush(last: bool) -> None:
+        # whole chunks only: a chunk written in part, compressed, then rewritten when it
+        # completes would land elsewhere in the file, and the bytes would differ
+        nonlocal done
+        block = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        whole = len(block) if last else len(block) - len(block) % rows
+        if whole:
+            images[done:done + whole] = block[:whole]
+            done += whole
+        pending[:] = [block[whole:].copy()] if whole < len(block) else []
+
+    def add(data: ImageSet) -> None:
+        if done + sum(map(len, pending)) + len(data) > n:
+            raise DataError(f"{path}: more than the {n} jets expected")
+        pending.append(data.images.astype(np.float32))
+        for name, parts in fields.items():
+            parts.append(getattr(data, name))
+        if sum(map(len, pending)) >= rows:
+            flush(last=False)
+
     with atomic_path(path, suffix=".h5") as tmp:
         # no time stamps and fixed chunking: identical inputs give identical bytes
         with create_h5(tmp) as f:
-            chunk = (min(max(n, 1), 1024),) + data.images.shape[1:]
-            f.create_dataset(
-                "images", data=data.images.astype(np.float32), chunks=chunk if n else None,
+            images = f.create_dataset(
+                "images", shape=(n, *shape), dtype=np.float32,
+                chunks=(rows, *shape) if n else None,
                 compression="gzip" if n else None, compression_opts=4 if n else None,
                 shuffle=bool(n), track_times=False,
+                # a cache too small for any chunk: each lands in the file when written, before the
+                # fields, as when the dataset is made from its data and closed at once
+                rdcc_nbytes=1,
             )
-            f.create_dataset("label", data=data.label.astype(np.int8), track_times=False)
-            f.create_dataset("process", data=data.process.astype(np.int8), track_times=False)
-            for name in FIELDS:
-                f.create_dataset(name, data=getattr(data, name).astype(DTYPES.get(name, np.float32)),
-                                 track_times=False)
-            for key, value in data.attrs.items():
+            yield add
+            if pending:
+                flush(last=True)
+            if done != n:
+                raise DataError(f"{path}: {done} jets written, {n} expected")
+            for name, parts in fields.items():
+                dtype = {"label": np.int8, "process": np.int8}.get(name) or DTYPES.get(
+                    name, np.float32)
+                values = np.concatenate(parts) if parts else np.zeros(0)
+                f.create_dataset(name, data=values.astype(dtype), track_times=False)
+            for key, value in attrs.items():
                 f.attrs[key] = value
             f.attrs["processes"] = ",".join(PROCESSES)
 
@@ -99,18 +145,50 @@ def read_images(path: str | os.PathLike, allow_empty: bool = False,
     """Read and check an image file: datasets present and of one length, square images (of
     `npix` pixels when given; `expected_by` names who needs that size), finite, non-negative,
     not all zero, labels 0 or 1. Every problem is a DataError naming the file."""
+    head = open_images(path, allow_empty=allow_empty, npix=npix, expected_by=expected_by)
+    data = read_image_rows(path, 0, head.n)
+    data.attrs = dict(head.attrs)
+    return data
+
+
+@dataclass
+class ImageFile:
+    """What an image file holds, without its images: for reading it a range of rows at a time
+    (read_image_rows)."""
+
+    path: Path
+    n: int
+    shape: tuple[int, ...]  # of one image
+    attrs: dict
+    label: np.ndarray
+    process: np.ndarray
+
+
+def open_images(path: str | os.PathLike, allow_empty: bool = False, npix: int | None = None,
+                expected_by: str = "") -> ImageFile:
+    """Check an image file's datasets, shapes and list of processes (as read_images) and read
+    its labels and processes; the images and their values wait for read_image_rows."""
     path = Path(path)
     with open_h5(path, "jet-image file") as f, reading(path):
         _check_datasets(f, path, npix, expected_by)
         process = _read_process(f, path) if "process" in f else None
-        images = f["images"][...]
-        data = ImageSet(
-            images, f["label"][...], *(f[k][...] for k in FIELDS), attrs=dict(f.attrs),
-            process=process,
-        )
-    if len(data) == 0 and not allow_empty:
+        label, shape, attrs = f["label"][...], f["images"].shape, dict(f.attrs)
+    if len(label) == 0 and not allow_empty:
         raise DataError(f"{path}: holds no jets")
-    _check_values(path, images, data)
+    if process is None:
+        process = np.asarray(label, dtype=np.int8).copy()
+    return ImageFile(path, len(label), tuple(shape[1:]), attrs, label, process)
+
+
+def read_image_rows(path: str | os.PathLike, start: int, stop: int) -> ImageSet:
+    """Rows start to stop of an image file that open_images has checked, their values checked
+    (a DataError names the file and the rows, counted in the file)."""
+    path = Path(path)
+    with open_h5(path, "jet-image file") as f, reading(path, (start, stop)):
+        images = f["images"][start:stop]
+        data = ImageSet(images, f["label"][start:stop], *(f[k][start:stop] for k in FIELDS),
+                        process=f["process"][start:stop] if "process" in f else None)
+    _check_values(path, images, data, offset=start)
     return data
 
 
@@ -154,7 +232,7 @@ def _read_process(f, path: Path) -> np.ndarray:
     return f["process"][...]
 
 
-def _check_values(path: Path, images: np.ndarray, data: ImageSet) -> None:
+def _check_values(path: Path, images: np.ndarray, data: ImageSet, offset: int = 0) -> None:
     """Finite, non-negative images with some energy, finite tau ratios, known labels and
     processes; a DataError names the first rows that are not."""
     # per-image min and max: no temporary the size of the images (NaN propagates into both)
@@ -171,7 +249,7 @@ def _check_values(path: Path, images: np.ndarray, data: ImageSet) -> None:
     )
     for bad, what in checks:
         if bad.any():
-            rows = np.flatnonzero(bad)
+            rows = np.flatnonzero(bad) + offset
             more = f" (and {len(rows) - 10} more)" if len(rows) > 10 else ""
             raise DataError(f"{path}: {what} rows {', '.join(map(str, rows[:10]))}{more}")
 

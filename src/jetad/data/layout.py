@@ -8,9 +8,13 @@ would double the start-up time of those that never read a jet file.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
+import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,8 +136,9 @@ def count_jets(path: str | os.PathLike) -> int:
 def read_jets(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> Jets:
     """Read and validate a file in the top-tagging layout (optionally a row range)."""
     path = Path(path)
-    count_jets(path)
-    with reading(path), pd.HDFStore(path, mode="r") as store:
+    total = count_jets(path)
+    rows = (start, min(stop, total) if stop is not None else total)
+    with reading(path, rows), pd.HDFStore(path, mode="r") as store:
         frame = store.select(KEY, start=start, stop=stop)
     _check_columns(path, list(frame.columns))
     text = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
@@ -168,14 +173,84 @@ def write_jets(path: str | os.PathLike, jets: Jets,
                extend: Callable[[Path], None] | None = None) -> None:
     """Write jets in the top-tagging layout, atomically (values_block_0: 804 floats, block_1: 2 ints);
     `extend` adds to the file before it takes its name (jetad.data.jetnet.add_to_jet_file)."""
-    validate_arrays(jets, str(path))
-    frame = to_frame(jets)
-    with atomic_path(path, suffix=".h5") as tmp:
+    with jet_writer(path, len(jets), extend=extend) as add:
+        add(jets)
+
+
+@contextlib.contextmanager
+def jet_writer(path: str | os.PathLike, total: int,
+               extend: Callable[[Path], None] | None = None) -> Iterator[Callable[[Jets], None]]:
+    """Write `total` jets in the top-tagging layout in pieces: yields add(jets), called with
+    consecutive pieces; the file takes its name (atomically, as write_jets) once all `total`
+    have come. The bytes are those of write_jets of all the jets at once: the table's chunk
+    shape follows the expected rows, given here as the total (pandas' put takes the rows it
+    is given), and PyTables completes its chunks whatever the pieces' boundaries."""
+    done = 0
+
+    def add(jets: Jets) -> None:
+        nonlocal done
+        validate_arrays(jets, str(path), offset=done)
+        frame = to_frame(jets)
+        frame.index = pd.RangeIndex(done, done + len(jets))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas warns about many columns in a table
             # no time stamps and no PyTables index tables (they carry time stamps of their
-            # own): the same jets give the same bytes
-            with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
-                store.put(KEY, frame, format="table", track_times=False, index=False)
+            # own): the same jets give the same bytes. HDFStore.append takes no track_times
+            # and put no expectedrows: the method both call takes both
+            store._write_to_group(KEY, frame, format="table", index=False, append=True,
+                                  expectedrows=max(total, 10_000), track_times=False)
+        done += len(jets)
+
+    with atomic_path(path, suffix=".h5") as tmp:
+        with pd.HDFStore(tmp, mode="w", complevel=1, complib="zlib") as store:
+            yield add
+            flush_checked(store, path)
+        if done != total:
+            raise DataError(f"{path}: {done} jets written, {total} expected")
         if extend is not None:
             extend(tmp)
+
+
+def _pytables_hdf5():
+    """PyTables' own HDF5 library (the one whose file ids its files hold), or None when it
+    cannot be told apart from another loaded copy (h5py's)."""
+    import tables  # noqa: F401  (loaded: its library is among the process's mappings)
+
+    try:
+        with open("/proc/self/maps") as maps:
+            loaded = {line.split()[-1] for line in maps
+                      if "/libhdf5-" in line or "/libhdf5.so" in line}
+    except OSError:  # not Linux: the failed flush goes unseen, as PyTables leaves it
+        return None
+    own = [p for p in loaded if Path(p).parent.name == "tables.libs"]
+    if not own and len(loaded) == 1:
+        own = list(loaded)
+    return ctypes.CDLL(own[0]) if len(own) == 1 else None
+
+
+def flush_checked(store: pd.HDFStore, path: str | os.PathLike) -> None:
+    """Flush a store's file to disk, raising when that fails: PyTables ignores what HDF5's
+    flush and close return, so a full disk would leave a broken file and no error."""
+    store.flush()
+    lib = _pytables_hdf5()
+    if lib is None:
+        return
+    # scope 1 (H5F_SCOPE_GLOBAL); hid_t is 64-bit since HDF5 1.10
+    if lib.H5Fflush(ctypes.c_int64(store._handle._get_file_id()), 1) < 0:
+        free = shutil.disk_usage(Path(path).parent).free
+        raise OSError(errno.ENOSPC if free < 1 << 20 else errno.EIO,
+                      f"writing failed ({free:,} bytes free)", str(path))
+
+
+def read_labels(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
+    """is_signal_new of rows start to stop of a file that count_jets has checked, read without
+    the constituents (as read_jets converts it: through float64 to int8)."""
+    with reading(path, (start, stop)), pd.HDFStore(path, mode="r") as store:
+        storer = store.get_storer(KEY)
+        for axis in storer.values_axes:
+            names = list(axis.values)
+            if "is_signal_new" in names:
+                block = storer.table.read(start, stop, field=axis.cname)
+                return np.asarray(block)[:, names.index("is_signal_new")].astype(
+                    np.float64).astype(np.int8)
+    raise DataError(f"{path}: no column is_signal_new")

@@ -231,16 +231,14 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
     return np.full(len(jets), PROCESSES.index(process), dtype=np.int8)
 
 
-def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
-              batch: int, threads: int | None = None, progress: log.Progress | None = None,
-              rescale: list[float] | None = None):
+def image_batches(path: str, process: str | None, total: int, npix: int, deta: float,
+                  dphi: float, batch: int, threads: int | None = None,
+                  rescale: list[float] | None = None):
     """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
     time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
-    is_signal_new); returns (ImageSet, seconds spent on N-subjettiness). `progress` is told
-    of each batch done. `rescale` = [m0, E0]: the images are those of the jets brought to
-    that mass and energy (jetad.data.rescale); the kinematics and ratios stay the jets' own."""
-    parts = []
-    tau_seconds = 0.0
+    is_signal_new): yields (ImageSet, seconds spent on N-subjettiness) per batch. `rescale` =
+    [m0, E0]: the images are those of the jets brought to that mass and energy
+    (jetad.data.rescale); the kinematics and ratios stay the jets' own."""
     for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
                       disable=None):
         jets = read_jets(path, start, min(start + batch, total))
@@ -253,11 +251,16 @@ def image_set(path: str, process: str | None, total: int, npix: int, deta: float
         # carried with the images to evaluate's tau21 / tau32 baselines
         start_time = time.perf_counter()
         taus = nsubjettiness.ratios(jets.p4, threads)
-        tau_seconds += time.perf_counter() - start_time
-        parts.append(ImageSet(images, jets.label, pt, eta, mass,
-                              jets.n_constituents().astype(np.int16),
-                              taus["tau21"].astype(np.float32),
-                              taus["tau32"].astype(np.float32), process=kind))
-        if progress is not None:
-            progress.update(len(jets))
-    return ImageSet.concatenate(parts), tau_seconds
+        seconds = time.perf_counter() - start_time
+        yield ImageSet(images, jets.label, pt, eta, mass,
+                       jets.n_constituents().astype(np.int16),
+                       taus["tau21"].astype(np.float32),
+                       taus["tau32"].astype(np.float32), process=kind), seconds
+
+
+def image_set(path: str, process: str | None, total: int, npix: int, deta: float, dphi: float,
+              batch: int, threads: int | None = None, rescale: list[float] | None = None):
+    """image_batches' batches as one ImageSet, and the seconds spent on N-subjettiness."""
+    parts = list(image_batches(path, process, total, npix, deta, dphi, batch, threads,
+                               rescale))
+    return ImageSet.concatenate([p for p, _ in parts]), sum(s for _, s in parts)

@@ -10,8 +10,12 @@ class."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+
 import numpy as np
 
+from jetad.data.images import image_writer, open_images, read_image_rows
 from jetad.data.processes import PROCESSES
 from jetad.errors import DataError
 
@@ -39,8 +43,10 @@ def split_indices(label: np.ndarray, test_fraction: float, val_fraction: float,
 
 
 def process_counts(data) -> str:
-    """'<count> <process>, ...' of an image set, for logs and errors."""
-    names, counts = np.unique(data.process_names(), return_counts=True)
+    """'<count> <process>, ...' of an image set (or of an array of process indices), for logs
+    and errors."""
+    process = data if isinstance(data, np.ndarray) else data.process
+    names, counts = np.unique(np.asarray(PROCESSES)[process], return_counts=True)
     return ", ".join(f"{c} {n}" for n, c in zip(names, counts, strict=True))
 
 
@@ -49,25 +55,69 @@ def background_names(background: str | list[str]) -> list[str]:
     return [background] if isinstance(background, str) else list(background)
 
 
+def background_label(process: np.ndarray, background: str | list[str],
+                     origin: str = "input") -> np.ndarray:
+    """The written label of jets of these processes: 0 for the `background` process(es), 1 for
+    every other; a DataError when the background or every anomaly is missing."""
+    names = background_names(background)
+    for name in names:
+        if not (process == PROCESSES.index(name)).any():
+            raise DataError(f"{origin}: no {name} jets, the background of "
+                            f"split.background (holds {process_counts(process)})")
+    label = (~np.isin(process, [PROCESSES.index(n) for n in names])).astype(np.int8)
+    if not label.any():
+        raise DataError(f"{origin}: only {'+'.join(names)} jets, no anomaly for the test part")
+    return label
+
+
 def split_images(data, background: str | list[str], test_fraction: float, val_fraction: float,
                  seed: int, origin: str = "input") -> dict:
     """part name -> the ImageSet of that part, labelled 0 for the `background` process(es) and
     1 for every other process whatever pixelize wrote; each part's attrs say its part and
     background (processes joined by '+')."""
-    names = background_names(background)
-    for name in names:
-        if not (data.process == PROCESSES.index(name)).any():
-            raise DataError(f"{origin}: no {name} jets, the background of "
-                            f"split.background (holds {process_counts(data)})")
-    is_background = np.isin(data.process, [PROCESSES.index(n) for n in names])
-    data.label = (~is_background).astype(np.int8)
-    shown = "+".join(names)
-    if not data.label.any():
-        raise DataError(f"{origin}: only {shown} jets, no anomaly for the test part")
+    data.label = background_label(data.process, background, origin)
     parts = {}
     for name, idx in split_indices(data.label, test_fraction, val_fraction, seed,
                                    origin=origin).items():
         parts[name] = data.take(idx)
         parts[name].attrs["part"] = name
-        parts[name].attrs["background"] = shown
+        parts[name].attrs["background"] = "+".join(background_names(background))
     return parts
+
+
+def split_file(path, outs: dict, background: str | list[str], test_fraction: float,
+               val_fraction: float, seed: int, chunk: int,
+               progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """split_images of an image file written to outs[part] for each part, `chunk` jets read
+    at a time: the same files, in the memory of one chunk (and the labels and processes of
+    every jet). `progress` is told of each chunk written. Returns part -> the processes of
+    its jets."""
+    head = open_images(path)
+    try:
+        label = background_label(head.process, background, str(path))
+        indices = split_indices(label, test_fraction, val_fraction, seed, origin=str(path))
+    except DataError:
+        # a damaged row is the first thing to fix, as when the whole file was read first
+        for start in range(0, head.n, chunk):
+            read_image_rows(path, start, min(start + chunk, head.n))
+        raise
+    which = np.empty(head.n, dtype=np.int8)
+    for k, idx in enumerate(indices.values()):
+        which[idx] = k
+    shown = "+".join(background_names(background))
+    with contextlib.ExitStack() as stack:
+        # entered last to first, so that they take their names first to last
+        adds = [stack.enter_context(image_writer(
+            outs[name], len(idx), head.shape,
+            {**head.attrs, "part": name, "background": shown}))
+            for name, idx in reversed(indices.items())][::-1]
+        for start in range(0, head.n, chunk):
+            data = read_image_rows(path, start, min(start + chunk, head.n))
+            data.label = label[start:start + len(data)]
+            mine = which[start:start + len(data)]
+            for k, add in enumerate(adds):
+                if (mine == k).any():
+                    add(data.take(np.flatnonzero(mine == k)))
+            if progress is not None:
+                progress(len(data))
+    return {name: head.process[idx] for name, idx in indices.items()}

@@ -139,7 +139,7 @@ COMMANDS: tuple[Command, ...] = (
         outputs={"jets": FromParams(values.jet_files)},
         # data.source, data.file and data.jetnet_dir come as --source and --in
         params=(*_keys("generate", "chunks", "backgrounds", "signals", "layout"),
-                "download.files", "data.jetnet_classes"),
+                "download.files", "data.jetnet_classes", "data.chunk"),
         resources={"mem_mb": MEM, "runtime": 60},
     ),
     Stage(
@@ -176,7 +176,7 @@ COMMANDS: tuple[Command, ...] = (
         inputs={"images": "data/images/images.h5"},
         outputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
                  "test": "data/split/test.h5"},
-        params=("seed", "split"),
+        params=("seed", "split", "data.chunk"),
         resources={"mem_mb": MEM, "runtime": 30},
     ),
     Stage(
