@@ -1,8 +1,12 @@
 """`jetad sparse`: the sparse particle autoencoder of [McDermott et al.] on the JetNet
 arrays of the jet files (jetad.data.particle_split: the parts of the image split): search,
-train and prune on background jets (jetad.models.sparse_study), then the masked reconstruction
-MSE of every test jet. The per-signal AUC in the metrics file is for information only: no
-choice was made with it."""
+train and prune on background jets (jetad.models.sparse_study) with the particle features
+standardized by the training background (the scaler is stored with the model), then the masked
+reconstruction MSE of every test jet. Then quantization-aware training of the pruned network
+(jetad.quant.sparse_qat) and its RTL route (jetad.trigger.sparse_fpga: da4ml, Verilator against
+QKeras, yosys) into --rtl, the netlist's rows in --fpga, and --summary: AUC per signal with 68%
+intervals of the sparse, dense and QAT networks, jet mass and N-subjettiness. The AUCs in the
+metrics file and the summary are for information only: no choice was made with them."""
 
 from __future__ import annotations
 
