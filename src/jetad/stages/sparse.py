@@ -96,6 +96,7 @@ def _dense_scores(particle_ae, study, x, mask) -> np.ndarray:
 
 def _quantize(study, train, val, test, sp, seed: int, rtl_dir) -> dict | None:
     """QAT and, with sparse.rtl, the RTL route into `rtl_dir` (a note file without it)."""
+    # heavy: QKeras and da4ml load only once the float study is done
     from jetad.trigger.sparse_fpga import quantize_and_route
 
     with atomic_dir(rtl_dir) as tmp:
