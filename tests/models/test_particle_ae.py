@@ -90,3 +90,25 @@ def test_masked_kernels_stay_exactly_zero():
     kernel = model.get_layer("enc0").kernel.numpy()
     assert np.all(kernel[masks["enc0"] == 0] == 0.0)
     assert np.count_nonzero(kernel[masks["enc0"] == 1]) == int(masks["enc0"].sum())
+
+
+def test_scaler_standardizes_real_particles_and_leaves_the_padding_zero():
+    x, mask = particle_ae.inputs(_jets(200, 4))
+    scaler = particle_ae.Scaler.fit(x, mask)
+    real = x.reshape(-1, 30, 3)[mask > 0.5]
+    np.testing.assert_allclose(scaler.mean, real.astype(np.float64).mean(axis=0), rtol=1e-12)
+    z = scaler(x, mask).reshape(-1, 30, 3)
+    np.testing.assert_allclose(z[mask > 0.5].mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(z[mask > 0.5].std(axis=0), 1.0, rtol=1e-4)
+    assert np.all(z[mask < 0.5] == 0.0)
+    # stored with the model as JSON and read back the same
+    assert particle_ae.Scaler.from_dict(scaler.to_dict()) == scaler
+
+
+def test_scaler_fits_the_jets_it_is_given_only():
+    x, mask = particle_ae.inputs(_jets(50, 5))
+    wide = x * 3.0  # e.g. signal jets: they must not move a scaler fitted on background
+    a = particle_ae.Scaler.fit(x, mask)
+    twice = particle_ae.Scaler.fit(np.concatenate([x, x]), np.concatenate([mask, mask]))
+    np.testing.assert_allclose(twice.mean + twice.std, a.mean + a.std, rtol=1e-12)
+    assert particle_ae.Scaler.fit(wide, mask).std[0] == pytest.approx(3 * a.std[0], rel=1e-5)

@@ -15,7 +15,8 @@ from jetad.data.layout import write_jets
 
 TINY = {"depths": [1, 2], "first_widths": [16], "widths": [4, 8], "latents": [2],
         "supernet_epochs": 2, "epochs": 2, "batch_size": 64, "calibration_jets": 100,
-        "rewind_step": 1, "prune_fraction": 0.5, "prune_tolerance": 10.0, "prune_max_rounds": 2}
+        "rewind_step": 1, "prune_fraction": 0.5, "prune_tolerance": 10.0, "prune_max_rounds": 2,
+        "qat_epochs": 1, "rtl": False}
 
 
 def _workdir(tmp_path, root, make_jetnet, signal_seed: int, spread: float):
@@ -40,7 +41,8 @@ def _workdir(tmp_path, root, make_jetnet, signal_seed: int, spread: float):
 
 def _run(jetad, workdir):
     jetad(workdir, "sparse", "--in", "gluon.h5", "quark.h5", "top.h5", "--out", "scores.h5",
-          "--model", "model", "--metrics", "metrics.json")
+          "--model", "model", "--metrics", "metrics.json", "--rtl", "rtl", "--fpga", "fpga.csv",
+          "--summary", "summary.md")
     return json.loads((workdir / "metrics.json").read_text()), read_score_file(
         workdir / "scores.h5")
 
@@ -64,6 +66,16 @@ def test_sparse_stage_writes_a_pruned_model_and_its_choice_ignores_the_signals(
     assert first["auc_for_information_only"]["top"] > 0.9
     assert second["auc_for_information_only"]["top"] < 0.8
     np.testing.assert_array_equal(scores["label"][:80], 0)
+    # the scaler is the training background's: the same for both sets of signal jets
+    assert second["scaler"] == first["scaler"] and first["scaler"]["std"][2] > 0
+    # QAT without the RTL route: scores, an empty FPGA table, the summary's rows
+    assert set(scores["scores"]) == {"mse", "mse_dense", "mse_qat"}
+    assert first["qat"]["rtl"] is None and first["qat"]["nonzero_weights"] > 0
+    summary = (tmp_path / "a" / "summary.md").read_text()
+    for row in ("sparse AE (searched", "dense AE (searched, unpruned)", "QAT", "not run on these "
+                "jets", "jet mass", "1 - tau21", "1 - tau32", "0.9061"):
+        assert row in summary
+    assert (tmp_path / "a" / "fpga.csv").read_text().startswith("config,")
 
 
 def test_jet_files_without_jetnet_arrays_are_one_line_and_exit_2(tmp_path, root, make_jets,
@@ -75,7 +87,8 @@ def test_jet_files_without_jetnet_arrays_are_one_line_and_exit_2(tmp_path, root,
         shutil.copy(made / f"{name}.h5", tmp_path / f"{name}.h5")
     shutil.copy(root / "params.yaml", tmp_path / "params.yaml")
     result = jetad(tmp_path, "sparse", "--in", "gluon.h5", "top.h5", "--out", "s.h5",
-                   "--model", "m", "--metrics", "m.json", check=False)
+                   "--model", "m", "--metrics", "m.json", "--rtl", "r", "--fpga", "f.csv",
+                   "--summary", "s.md", check=False)
     assert result.returncode == 2
     assert "gluon.h5: no group 'jetnet' of JetNet arrays" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "s.h5").exists()

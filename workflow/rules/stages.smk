@@ -258,6 +258,9 @@ if particle_level(config):
             scores="results/sparse_scores.h5",
             model=directory("results/model/sparse"),
             metrics="results/sparse_metrics.json",
+            rtl=directory("results/sparse/rtl"),
+            fpga="results/sparse/fpga.csv",
+            summary="results/sparse/summary.md",
         log:
             "logs/sparse.log",
         params:
@@ -267,7 +270,7 @@ if particle_level(config):
             mem_mb=8000,
             runtime=240,
         shell:
-            "jetad sparse --in {input.jets} --out {output.scores} --model {output.model} --metrics {output.metrics} --log {log}"
+            "jetad sparse --in {input.jets} --out {output.scores} --model {output.model} --metrics {output.metrics} --rtl {output.rtl} --fpga {output.fpga} --summary {output.summary} --log {log}"
 
 
 # quantization-aware training of the reduced encoder with the trained float decoder

@@ -63,6 +63,44 @@ def inputs(particles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(len(x), N_INPUTS), mask
 
 
+@dataclass(frozen=True)
+class Scaler:
+    """Per-feature standardization of the particle features (eta_rel, phi_rel, pT_rel): the
+    mean and standard deviation of each over the particles (mask 1) of the training jets,
+    background only. Without it pT_rel, whose spread over gluon jets is about a quarter of
+    eta_rel's and phi_rel's, weighs about 13x less in the MSE. Padded particles stay 0 after
+    scaling (not -mean/std): they are neither learned nor scored."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, x: np.ndarray, mask: np.ndarray) -> Scaler:
+        feats = np.asarray(x, np.float64).reshape(-1, N_PARTICLES, N_FEATURES)[mask > 0.5]
+        if len(feats) == 0:
+            return cls.identity()
+        std = feats.std(axis=0)
+        std = np.where(std > 0, std, 1.0)  # a constant feature is left unscaled
+        return cls(tuple(float(v) for v in feats.mean(axis=0)), tuple(float(v) for v in std))
+
+    @classmethod
+    def identity(cls) -> Scaler:
+        return cls((0.0,) * N_FEATURES, (1.0,) * N_FEATURES)
+
+    def __call__(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """x [N, 90] scaled, float32, padded particles 0."""
+        x = np.asarray(x, np.float64).reshape(-1, N_PARTICLES, N_FEATURES)
+        out = (x - np.asarray(self.mean)) / np.asarray(self.std) * mask[:, :, None]
+        return out.reshape(len(x), N_INPUTS).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scaler:
+        return cls(tuple(float(v) for v in d["mean"]), tuple(float(v) for v in d["std"]))
+
+
 def masked_mse(x, x_hat, mask):
     """Per-jet reconstruction MSE over the jet's own particles: the squared error summed over
     the features of particles with mask 1, divided by 3 x their number. x, x_hat [N, 90],

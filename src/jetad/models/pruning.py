@@ -88,6 +88,7 @@ class Pruned:
     weights: list  # model.get_weights() of the kept round
     round: int  # the kept round (0: dense)
     table: list[dict] = field(default_factory=list)  # one row per round run
+    dense: list | None = None  # model.get_weights() of the trained dense network (round 0)
 
 
 def iterative_magnitude_pruning(model, train: tuple, val: tuple, how: Fit, schedule: Schedule,
@@ -102,7 +103,8 @@ def iterative_magnitude_pruning(model, train: tuple, val: tuple, how: Fit, sched
     snapshot = result.snapshot
     masks = {name: np.ones(v.shape, np.float32) for name, v in kernels(model).items()}
     best = min(result.history)
-    kept = Pruned(masks, model.get_weights(), 0, [_row(model, masks, 0, best)])
+    kept = Pruned(masks, model.get_weights(), 0, [_row(model, masks, 0, best)],
+                  dense=model.get_weights())
     for rounds in range(1, schedule.max_rounds + 1):
         trained = {name: v.numpy() for name, v in kernels(model).items()}
         masks = prune_round(trained, masks, schedule.fraction, rounds)
