@@ -219,8 +219,9 @@ def test_exact_ties_are_broken_as_fastjet_does():
     mirror = np.array([[50.0, 10.0, 40.0, 20.0], [50.0, 10.0, -40.0, 20.0],
                        [30.0, 20.0, 0.0, 10.0], [30.0, 20.0, 0.0, 10.0],
                        [20.0, 15.0, 5.0, 8.0], [20.0, 15.0, -5.0, 8.0]])
-    new, ref = _assert_matches_fastjet(_pad([dup, mirror, base], 30), rel=0)
-    np.testing.assert_array_equal(new, ref)
+    # a tie broken the other way merges other constituents: axes and taus move by far more than
+    # the last bit, which the CPU's libm may change (seen: 1 ulp on one machine kind, 0 on another)
+    _assert_matches_fastjet(_pad([dup, mirror, base], 30), rel=1e-12)
 
 
 def test_threads_do_not_change_a_bit():
