@@ -214,7 +214,9 @@ def jet_writer(path: str | os.PathLike, total: int,
 def _pytables_hdf5():
     """PyTables' own HDF5 library (the one whose file ids its files hold), or None when it
     cannot be told apart from another loaded copy (h5py's)."""
-    import tables  # noqa: F401  (loaded: its library is among the process's mappings)
+    # only for its side effect, needed only when a jet file is flushed: PyTables' HDF5
+    # library is then among the process's mappings
+    import tables  # noqa: F401
 
     try:
         with open("/proc/self/maps") as maps:

@@ -48,6 +48,7 @@ def run(args, params) -> None:
     if args.history:
         write_text(args.history, _csv(history))
     if args.model:
+        # as the models above: TensorFlow only after the inputs were checked
         from jetad.models.jointvae import save_model
 
         save_model(args.model, nae.ARCHITECTURE,
