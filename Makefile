@@ -3,6 +3,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+WORKERS ?= $(shell echo $$(($(CORES) + 1)))
 
 .PHONY: venv run test test-fast lint bench clean
 
@@ -20,10 +21,11 @@ run: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) results/roc.pdf
 
 # everything: unit tests, Snakemake/DVC integration, SLURM, g++ builds of hls4ml projects;
-# the 15 slowest listed at the end (the suite's budget is 30 minutes on 2 cores); one pytest-xdist
-# worker per core, each file on one worker so that its module fixtures are built once
+# the 15 slowest listed at the end (the suite's budget is 30 minutes on 2 cores); each file on one
+# pytest-xdist worker so that its module fixtures are built once; one worker more than cores,
+# because the workers wait on subprocesses (Snakemake, DVC, g++) a third of the time
 test: venv
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 -n $(CORES) --dist loadfile tests
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q --durations=15 -n $(WORKERS) --dist loadfile tests
 
 # the unit tests only (no Snakemake, DVC, SLURM or g++ builds): a few minutes on 2 cores
 test-fast: venv

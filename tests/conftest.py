@@ -46,6 +46,22 @@ def ci_tool_skip(reason: str) -> str | None:
     return next((tool for tool in CI_TOOLS if tool in reason), None)
 
 
+# The files whose module fixtures build whole projects, longest first: started first, so that
+# with `--dist loadfile` they run beside the many short files instead of after them.
+FIRST = ("tests/test_every_stage.py", "tests/test_integration.py", "tests/test_inputs.py",
+         "tests/stages/test_dse_stage.py", "tests/stages/test_hls.py",
+         "tests/cluster/test_profiles.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Stable reorder: the files of FIRST in its order, then the rest as collected."""
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return FIRST.index(path) if path in FIRST else len(FIRST)
+
+    items.sort(key=rank)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -261,10 +261,10 @@ def test_engines_agree_after_each_other(runs):
     assert set(plan.values()) == {"no update"}, plan
 
 
-PIXELIZE = "src/jetad/data/pixelize.py"
+PIXELIZE = "src/jetad/data/pixel_kernel.py"
 # one line of the kernel: every image shifts by one pixel, so pixelize's output bytes change
 # and DVC (which compares content) reruns the stages after it as Snakemake does
-LINE, CHANGED = "        half = npix / 2.0\n", "        half = npix / 2.0 + 1.0\n"
+LINE, CHANGED = "    half = npix / 2.0\n", "    half = npix / 2.0 + 1.0\n"
 AFTER_PIXELIZE = {"pixelize", "split", "train", "score", "baseline", "supervised", "evaluate"}
 
 

@@ -6,8 +6,11 @@ import json
 import re
 import subprocess
 
+import numpy as np
 import pytest
 import yaml
+
+from jetad.analysis.scores import VAL_GROUP, write_score_file
 
 pytestmark = pytest.mark.integration  # Snakemake dry runs
 
@@ -118,6 +121,14 @@ def test_the_pipeline_seed_and_a_default_point_are_not_trained_again(project, en
         assert len(jobs["train"]) == 1 and len(jobs["evaluate"]) == 1
 
 
+def write_scores(path):
+    """A score file of 4 QCD and 4 top test jets with validation scores, as `jetad score`'s."""
+    label = np.r_[np.zeros(4), np.ones(4)].astype(int)
+    write_score_file(path, {"kl_total": np.arange(8.0)}, label, np.arange(8.0),
+                     {"process": label.astype(np.int8),
+                      VAL_GROUP: {"kl_total": np.array([0.5, 1.0, 2.0])}})
+
+
 def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_path,
                                                                    snakemake_jobs, fake_run):
     """Run for real on a pipeline whose outputs exist (made up, then marked up to date with
@@ -132,7 +143,10 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     for job in snakemake_jobs(project, "evaluate"):  # train, score, evaluate and before
         for out in job["output"]:
             path = project / out
-            if "." not in path.name:  # directory outputs (model, figures, chunks folders)
+            if out == "results/scores.h5":  # read by the seed ensemble: a real score file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_scores(path)
+            elif "." not in path.name:  # directory outputs (model, figures, chunks folders)
                 path.mkdir(parents=True, exist_ok=True)
                 (path / "x").write_text("made up")
             else:

@@ -166,8 +166,8 @@ def _beyond_markdown(beyond: dict, bg: str) -> list[str]:
     out = ["### Beyond the jet mass", "",
            f"AUC inside jet-mass windows of {mw['bin_gev']:g} GeV (edges at its multiples), "
            f"each holding at least {mw['min_jets']} test jets of {bg} and of the signal "
-           "(none: no such window). A score that learned only the mass has an AUC near 0.5 "
-           "inside a window.", "",
+           "(a signal with no such window has one row, 'none'). A score that learned only the "
+           "mass has an AUC near 0.5 inside a window.", "",
            tables.markdown(rows, ["signal", "jet mass (GeV)", f"{bg} jets", "signal jets",
                                   "AUC"]), ""]
     if sc["jsd"] is None:
