@@ -266,6 +266,16 @@ def read_background_images(path, npix: int | None = None, what: str = "training"
     return data
 
 
+def read_train_val_test(train, val, test) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """The split's three files for a model trained on the background: training and validation
+    background only, every file with the training images' size."""
+    train_set = read_background_images(train)
+    npix = train_set.images.shape[1]
+    have = f"the training images {train} have"
+    return (train_set, read_background_images(val, npix, "validation", have),
+            read_images(test, npix=npix, expected_by=have))
+
+
 def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
     """Sorted indices of `limit` of n jets drawn without replacement (all when limit is None)."""
     if limit is None or limit >= n:

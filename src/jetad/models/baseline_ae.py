@@ -10,6 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from jetad.data.images import subsample
 from jetad.params import or_default
 
 ARCHITECTURE = "conv_ae"
@@ -79,3 +80,15 @@ def train(x_train, x_val, bp, logger=None):
         logger.info("trained %d epochs, val loss %s", len(hist.history["loss"]),
                     [round(v, 6) for v in hist.history["val_loss"]])
     return model, hist.history
+
+
+def train_on_subsets(train_images, val_images, bp, seed: int, logger=None):
+    """`train` on the seeded subsets of `bp.max_train_jets` training and `bp.max_val_jets`
+    validation images (`jetad baseline`'s model; `jetad nae` pre-trains the same one). Returns
+    the model and the indices of the training images used."""
+    itrain = subsample(len(train_images), bp.max_train_jets, seed)
+    ival = subsample(len(val_images), bp.max_val_jets, seed + 1)
+    if logger is not None:
+        logger.info("training the conv AE on %d jets", len(itrain))
+    model, _history = train(train_images[itrain], val_images[ival], bp, logger)
+    return model, itrain

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jetad import log
 from jetad.analysis import scores as sc
-from jetad.data.images import read_background_images, read_images, subsample
+from jetad.data.images import read_train_val_test
 from jetad.models.determinism import setup_tf
 
 logger = log.get("jetad.baseline")
@@ -14,21 +14,15 @@ logger = log.get("jetad.baseline")
 def run(args, params) -> None:
     bp, seed = params.baseline, params.seed
     # inputs first: TensorFlow prints on stderr when imported
-    train = read_background_images(args.train)
+    train, val, test = read_train_val_test(args.train, args.val, args.test)
     npix = train.images.shape[1]
-    have = f"the training images {args.train} have"
-    val = read_background_images(args.val, npix, "validation", have)
-    test = read_images(args.test, npix=npix, expected_by=have)
     setup_tf(seed)
     # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models import baseline_ae
     from jetad.models.jointvae import save_model
 
-    itrain = subsample(len(train), bp.max_train_jets, seed)
-    ival = subsample(len(val), bp.max_val_jets, seed + 1)
-    logger.info("read %d/%d/%d train/val/test jets; training on %d", len(train), len(val),
-                len(test), len(itrain))
-    model, _history = baseline_ae.train(train.images[itrain], val.images[ival], bp, logger)
+    logger.info("read %d/%d/%d train/val/test jets", len(train), len(val), len(test))
+    model, itrain = baseline_ae.train_on_subsets(train.images, val.images, bp, seed, logger)
     rec = model.predict(test.images, batch_size=bp.batch_size * 2, verbose=0)
     sc.write_score_file(args.out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
                         attrs={"model": "conv_ae", "test": str(args.test)})

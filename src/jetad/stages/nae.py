@@ -11,7 +11,7 @@ from __future__ import annotations
 from jetad import log
 from jetad.analysis import scores as sc
 from jetad.atomic import write_text
-from jetad.data.images import read_background_images, read_images, subsample
+from jetad.data.images import read_train_val_test, subsample
 from jetad.models.determinism import setup_tf
 
 logger = log.get("jetad.nae")
@@ -20,19 +20,14 @@ logger = log.get("jetad.nae")
 def run(args, params) -> None:
     bp, cfg, seed = params.baseline, params.nae, params.seed
     # inputs first: TensorFlow prints on stderr when imported
-    train = read_background_images(args.train)
+    train, val, test = read_train_val_test(args.train, args.val, args.test)
     npix = train.images.shape[1]
-    have = f"the training images {args.train} have"
-    val = read_background_images(args.val, npix, "validation", have)
-    test = read_images(args.test, npix=npix, expected_by=have)
     setup_tf(seed)
     # heavy: the models import TensorFlow; they load after the inputs are checked
     from jetad.models import baseline_ae, nae
 
-    # the subsets of `jetad baseline`, so that the pre-training is its conv AE
-    itrain = subsample(len(train), bp.max_train_jets, seed)
-    ival = subsample(len(val), bp.max_val_jets, seed + 1)
-    model, _ = baseline_ae.train(train.images[itrain], val.images[ival], bp, logger)
+    # the pre-training is `jetad baseline`'s conv AE, trained the same way
+    model, itrain = baseline_ae.train_on_subsets(train.images, val.images, bp, seed, logger)
     ae_mse = sc.mse(test.images, model.predict(test.images, batch_size=bp.batch_size * 2,
                                                verbose=0))
     x_nae = train.images[itrain[subsample(len(itrain), cfg.max_train_jets, seed + 2)]]
