@@ -3,6 +3,7 @@ scan table: the choice follows the validation background alone, whatever the sig
 
 import copy
 import inspect
+import math
 
 import pytest
 
@@ -104,3 +105,76 @@ def test_scrambled_metrics_never_move_the_choice(fake_run):
     assert picks == {"p2"}
     runs[2]["training"] = _training(5.0, 0.3)
     assert scan.chosen(runs, 0.01).run == "p3"
+
+
+def test_the_score_chooser_takes_no_labels_and_no_test_jets():
+    assert list(inspect.signature(choose.choose_score).parameters) == ["val_scores", "tolerance"]
+
+
+def test_spearman_by_hand_with_ties():
+    assert choose.ranks([3.0, 1.0, 2.0, 1.0]) == [4.0, 1.5, 3.0, 1.5]
+    assert choose.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert choose.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    # ranks (1, 2.5, 2.5, 4) and (1, 3, 2, 4): covariance 4.5, variances 4.5 and 5
+    assert choose.spearman([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(3 / 10 ** 0.5)
+    assert math.isnan(choose.spearman([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="equally long"):
+        choose.spearman([1, 2], [1, 2, 3])
+
+
+def test_spearman_equals_scipys_on_random_scores_with_ties():
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 30, 300).astype(float)
+    b = a + rng.normal(0, 10, 300)
+    assert choose.spearman(list(a), list(b)) == pytest.approx(spearmanr(a, b).statistic,
+                                                              rel=1e-12)
+
+
+def _seeds(noise: dict, n=200, seeds=3):
+    """Validation scores of `seeds` runs: each score the same jets' base value plus noise of
+    its own size per seed (a score that follows the jets, or the seed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=n)
+    return {f"s{k}": {name: base + rng.normal(0, sd, n) for name, sd in noise.items()}
+            for k in range(seeds)}
+
+
+def test_the_most_reproducible_ranking_of_the_background_is_the_headline():
+    val = _seeds({"kl_total": 2.0, "bce": 0.1, "mse": 0.5, "latent_density": 0.0})
+    c = choose.choose_score(val, tolerance=0.01)
+    # the latent density ranks the validation jets identically but was fitted on them
+    assert "latent_density" not in c.reproducibility
+    assert (c.score, c.tied) == ("bce", ("bce",))
+    assert c.reproducibility["bce"] > c.reproducibility["mse"] > c.reproducibility["kl_total"]
+    # within the tolerance, the prior order: the encoder-only KL total first
+    assert choose.choose_score(val, tolerance=1.0).score == "kl_total"
+    assert "0.01" in c.rule and "kl_total" in c.rule
+
+
+def test_a_score_that_follows_the_seed_loses_even_when_its_values_are_alike():
+    import numpy as np
+
+    val = _seeds({"kl_total": 0.05, "bce": 0.05})
+    # one seed's bce reverses the ranking of the jets (values alike, order not)
+    val["s1"]["bce"] = -val["s1"]["bce"]
+    assert choose.choose_score(val, 0.01).score == "kl_total"
+    # a constant score has no ranking: not a candidate
+    for run in val.values():
+        run["kl_total"] = np.ones(200)
+    c = choose.choose_score(val, 0.01)
+    assert c.score == "bce" and list(c.reproducibility) == ["bce"]
+
+
+def test_the_score_chooser_refuses_one_run_or_unequal_jets():
+    val = _seeds({"kl_total": 0.1}, seeds=1)
+    with pytest.raises(ValueError, match="needs two or more"):
+        choose.choose_score(val, 0.01)
+    val = _seeds({"kl_total": 0.1}, seeds=2)
+    val["s1"]["kl_total"] = val["s1"]["kl_total"][:-1]
+    with pytest.raises(ValueError, match="different numbers of validation jets"):
+        choose.choose_score(val, 0.01)

@@ -68,6 +68,42 @@ def test_scan_table_and_seeds_from_run_folders(tmp_path, root, fake_run):
                             "validation QCD | 1.000 [1.000, 1.000] |")
 
 
+def test_the_headline_rule_reads_the_validation_background_not_the_labels(tmp_path, root,
+                                                                         fake_run):
+    """Three seeds whose bce orders the validation QCD alike and whose kl_total does not: the
+    rule names bce (and warns that kl_total is declared); permuting the test jets' labels
+    changes the ensemble's AUC, not the rule's line."""
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=50)
+    runs = [tmp_path / "runs" / str(s) for s in (1, 2, 3)]
+    for k, folder in enumerate(runs):
+        write_run(folder, fake_run(folder.name, {"top": {"kl_total": 0.9}}, seed=k + 1))
+    args = ("scan", "--params", root / "params.yaml", "seeds", "--runs", *runs, "--csv",
+            tmp_path / "s.csv", "--md", tmp_path / "s.md", "--json", tmp_path / "s.json",
+            "--ensemble", tmp_path / "e.h5")
+    vals = [{"kl_total": rng.normal(size=50), "bce": base + rng.normal(0, 0.1, 50)}
+            for _ in runs]
+    out, lines = [], []
+    for label in (np.r_[np.zeros(4), np.ones(4)], np.r_[1, 0, 1, 0, 1, 0, 1, 0]):
+        label = label.astype(int)
+        for folder, val in zip(runs, vals, strict=True):
+            write_score_file(folder / "scores.h5", {"kl_total": np.arange(8.0)}, label,
+                             np.arange(8.0), {"process": label.astype(np.int8), VAL_GROUP: val})
+        r = jetad(*args, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "the label-free headline rule picks bce" in r.stderr
+        spread = json.loads((tmp_path / "s.json").read_text())
+        assert spread["headline_rule"]["score"] == "bce"
+        assert spread["headline_rule"]["reproducibility"]["bce"] > 0.9
+        rule_line = [ln for ln in (tmp_path / "s.md").read_text().splitlines()
+                     if ln.startswith("Label-free headline rule")]
+        assert len(rule_line) == 1 and "**bce**, not the declared `kl_total`" in rule_line[0]
+        out.append(spread["ensemble"]["per_signal"]["top"]["auc"])
+        lines.append(rule_line[0])
+    assert out[0] == 1.0 and out[1] < 1.0
+    assert lines[0] == lines[1]
+
+
 def test_a_run_without_metrics_is_one_line_and_writes_nothing(tmp_path, root, fake_run):
     write_run(tmp_path / "a", fake_run("a", {"top": {"kl_total": 0.9}}))
     (tmp_path / "a" / "metrics.json").unlink()

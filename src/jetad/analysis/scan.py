@@ -397,7 +397,20 @@ def headline_markdown(runs: list[dict], ensemble: dict | None = None) -> str:
     return tables.markdown(lines, head) + "\n"
 
 
-def seeds_markdown(runs: list[dict], ensemble: dict | None = None) -> str:
+def rule_markdown(rule: dict, declared: str) -> str:
+    """What the label-free headline rule (jetad.analysis.choose.choose_score) says of these
+    seeds, beside the declared score."""
+    rep = rule["reproducibility"]
+    order = sorted(rep, key=lambda k: -rep[k])
+    verdict = ("the declared score" if rule["score"] == declared
+               else f"not the declared `{declared}`: set evaluate.headline and rerun")
+    return (f"Label-free headline rule ({rule['rule']}): **{rule['score']}**, {verdict}. "
+            "Mean pairwise rank correlation over seeds on the validation QCD: "
+            + ", ".join(f"{k} {rep[k]:.3f}" for k in order) + ".\n")
+
+
+def seeds_markdown(runs: list[dict], ensemble: dict | None = None,
+                   rule: dict | None = None) -> str:
     """The headline over the seeds and their ensemble first, then one line per seed."""
     table, summary = rows(runs), seed_summary(runs)
     sigs = signal_names(runs[0]["metrics"])
@@ -413,6 +426,7 @@ def seeds_markdown(runs: list[dict], ensemble: dict | None = None) -> str:
                                   + ("-" if summary[k]["std"] is None else f"{summary[k]['std']:.3f}")
                                   for k in keys)])
     return (_lead(declared) + "\n" + headline_markdown(runs, ensemble)
+            + (f"\n{rule_markdown(rule, declared)}" if rule else "")
             + "\nAUC and 1/eps_B at eps_S = 0.3; the ensemble's with 68% bootstrap intervals "
             "(test-set statistics). Per seed:\n\n" + tables.markdown(lines, head) + "\n")
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 
 from jetad import log
-from jetad.analysis import ensemble, evaluation, inverse, scan
+from jetad.analysis import choose, ensemble, evaluation, inverse, scan
+from jetad.analysis.scores import VAL_GROUP, read_score_file
 from jetad.atomic import write_text
 from jetad.errors import DataError
 from jetad.inputs import read_json_object
@@ -71,11 +72,38 @@ def _seeds(args, params, runs: list[dict]) -> None:
                          params.seed, args.ensemble)
     logger.info("seed ensemble of %s: worst-case AUC %.4f (%s)", declared,
                 ens["worst_case"]["auc"], ens["worst_case"]["auc_signal"])
+    rule = headline_rule(args, params) if len(runs) > 1 else None
+    if rule is not None:
+        level = logger.info if rule["score"] == declared else logger.warning
+        level("the label-free headline rule picks %s (reproducibility %.4f); declared: %s",
+              rule["score"], rule["reproducibility"][rule["score"]], declared)
     write_text(args.csv, scan.to_csv(scan.rows(runs)))
     # an unbounded 1/eps_B makes an infinite mean: null in JSON
-    summary = evaluation.jsonable({**scan.seed_summary(runs), "ensemble": ens})
+    summary = evaluation.jsonable({**scan.seed_summary(runs), "ensemble": ens,
+                                   "headline_rule": rule})
     write_text(args.json, json.dumps(summary, indent=2) + "\n")
-    write_text(args.md, scan.seeds_markdown(runs, ens))
+    write_text(args.md, scan.seeds_markdown(runs, ens, rule))
+
+
+def headline_rule(args, params) -> dict:
+    """The headline score the seeds' validation (background) scores point to
+    (jetad.analysis.choose.choose_score): handed those scores and nothing else."""
+    tolerance = or_default(params.raw.get("scan", {}).get("headline_tolerance"), "scan",
+                           "headline_tolerance")
+    val = {}
+    for folder in args.runs:
+        path = Path(folder) / "scores.h5"
+        f = read_score_file(path)
+        if VAL_GROUP not in f:
+            raise DataError(f"{path}: no validation scores /{VAL_GROUP} (written by an older "
+                            "jetad score); score the run again")
+        val[Path(folder).name] = f[VAL_GROUP]
+    try:
+        c = choose.choose_score(val, tolerance)
+    except ValueError as exc:
+        raise DataError(f"{args.runs[0]}: {exc}") from None
+    return {"score": c.score, "rule": c.rule, "reproducibility": c.reproducibility,
+            "tied": list(c.tied)}
 
 
 def _inverse(args, params, runs: list[dict]) -> None:
