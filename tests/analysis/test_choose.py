@@ -33,14 +33,29 @@ def test_within_the_tolerance_the_least_collapsed_point_wins():
             "active": _training(6.03, 0.10, active=32, spread=0.05),
             "far": _training(7.00, 0.10, active=32, spread=0.9)}
     # 6.13 is within 1% of 6.10; 7.10 is not, however little it collapses
+    runs["collapsed"]["collapse"]["active_dims"] = 1
     c = choose.choose(runs, tolerance=0.01)
     assert (c.run, c.tied) == ("active", ("active", "collapsed"))
     assert choose.choose(runs, tolerance=0.001).run == "collapsed"
     # equal activity: the larger spread ratio
-    runs["active"]["collapse"]["active_dims"] = 0
+    runs["active"]["collapse"]["active_dims"] = 1
     assert choose.choose(runs, tolerance=0.01).run == "active"
     runs["active"]["collapse"]["spread_ratio"] = 0.01
     assert choose.choose(runs, tolerance=0.01).run == "collapsed"
+
+
+def test_a_collapsed_latent_is_set_aside_however_low_its_elbo():
+    """The ELBO prefers a collapsed posterior (it pays no KL): such a point is not chosen while
+    a point with an active latent dimension is there; when all collapsed, the ELBO decides."""
+    runs = {"beta10": _training(5.96, 0.19, active=0), "beta1": _training(5.98, 0.53, active=32),
+            "cap5": _training(6.36, 4.81, 1.0, active=32)}
+    c = choose.choose(runs, tolerance=0.01)
+    assert (c.run, c.tied, c.collapsed) == ("beta1", ("beta1",), ("beta10",))
+    assert c.neg_elbo["beta10"] < c.neg_elbo["beta1"]
+    for t in runs.values():
+        t["collapse"]["active_dims"] = 0
+    c = choose.choose(runs, tolerance=0.01)
+    assert (c.run, c.collapsed) == ("beta10", ())
 
 
 def test_no_runs_or_a_nan_elbo_is_refused():
@@ -56,7 +71,7 @@ def test_rewriting_the_signal_aucs_leaves_the_choice(fake_run):
     change."""
     runs = [fake_run(name, {"top": {"kl_total": a, "mse": a - 0.1}, "w": {"kl_total": a - 0.2}})
             for name, a in (("p1", 0.95), ("p2", 0.70), ("p3", 0.60))]
-    for run, (bce, active) in zip(runs, ((6.2, 4), (6.0, 0), (6.5, 32)), strict=True):
+    for run, (bce, active) in zip(runs, ((6.2, 4), (6.0, 1), (6.5, 32)), strict=True):
         run["training"] = _training(bce, 0.3, active=active)
     before = scan.scan_markdown(runs, 0.01)
     chosen = [r["chosen"] for r in scan.scan_rows(runs, 0.01)]

@@ -15,7 +15,7 @@ from jetad.params import load_raw
 def params(root):
     p = load_raw(root / "params.yaml")
     p = copy.deepcopy(p)
-    p["scan"] = {"points": {"b1": {"objective": "beta", "beta": 1.0},
+    p["scan"] = {"points": {"b3": {"objective": "beta", "beta": 3.0},
                             "c9": {"objective": "capacity", "capacity": {"cont_max": 9.0}}},
                  "seeds": [5, 7]}
     return p
@@ -30,7 +30,7 @@ def test_a_point_changes_only_its_train_keys(params):
         assert run["train"]["capacity"][key] == params["train"]["capacity"][key]
     assert {k: v for k, v in run.items() if k != "train"} == {k: v for k, v in params.items()
                                                                if k != "train"}
-    assert scan.run_params(params, "scan", "b1")["train"]["beta"] == 1.0
+    assert scan.run_params(params, "scan", "b3")["train"]["beta"] == 3.0
 
 
 def test_a_seed_run_changes_only_the_seed(params):
@@ -43,10 +43,11 @@ def test_a_seed_run_changes_only_the_seed(params):
 def test_the_runs_with_params_yaml_own_parameters_are_the_pipeline_s(params):
     assert scan.pipeline_runs(params) == []
     params["scan"]["seeds"].append(params["seed"])
-    params["scan"]["points"]["default"] = {"capacity": dict(params["train"]["capacity"])}
-    params["scan"]["points"]["c9"]["capacity"]["cont_max"] = params["train"]["capacity"]["cont_max"]
-    # c9 names the default objective and capacities: the same run too
-    assert scan.pipeline_runs(params) == ["scan/c9", "scan/default", f"seeds/{params['seed']}"]
+    params["scan"]["points"]["default"] = {"beta": params["train"]["beta"]}
+    assert params["train"]["objective"] == "beta"
+    params["scan"]["points"]["b3"]["beta"] = params["train"]["beta"]
+    # b3 names the default objective and beta: the same run too
+    assert scan.pipeline_runs(params) == ["scan/b3", "scan/default", f"seeds/{params['seed']}"]
 
 
 def test_an_inverse_run_changes_only_the_background_and_reads_its_split(params):

@@ -5,7 +5,11 @@ with the best AUC on the test signals makes that AUC a fitted number. The choose
 sees nothing but what each run's training wrote about its held-out background (validation)
 jets, `training_metrics.json`: no label, no score of a test jet, no metrics.json.
 
-The rule: the lowest validation negative ELBO, reconstruction BCE + KL of the continuous
+The rule: points whose latent collapsed (no active continuous dimension, jetad.analysis.collapse)
+are set aside, unless every point did: such a model encodes nothing about the jet, so every
+score that reads its latent is noise and its reconstruction is nearly one image for every jet
+(the ELBO alone prefers them: a collapsed posterior pays no KL). Of the others, the lowest
+validation negative ELBO, reconstruction BCE + KL of the continuous
 latent + KL of the discrete latent, in nats per jet, at each run's best epoch. It is the
 same quantity whatever the objective (beta or capacity only weight the KL in training), so
 the points compare on one scale: the bound on -log p(background jet) of [Kingma & Welling
@@ -40,7 +44,8 @@ SCORE_PRIOR = ("kl_total", "kl_cont", "kl_disc", "bce", "mse", "dice", "pixel_di
 SCORE_RULE = ("the most reproducible ranking of the validation background over training seeds "
               "(mean pairwise Spearman correlation); within {tolerance:g} of it, the first of "
               + ", ".join(SCORE_PRIOR))
-RULE = ("lowest validation-background negative ELBO (BCE + KL cont. + KL disc.); within "
+RULE = ("points with an active latent dimension (all, if none has one); of them, the "
+        "lowest validation-background negative ELBO (BCE + KL cont. + KL disc.); within "
         "{tolerance:g} relative of it, the most active latent dimensions, then the largest "
         "spread ratio")
 
@@ -51,6 +56,7 @@ class Choice:
     rule: str
     neg_elbo: dict[str, float]  # every run's validation negative ELBO, nats per jet
     tied: tuple[str, ...]  # the runs within the tolerance of the lowest, the chosen among them
+    collapsed: tuple[str, ...] = ()  # the runs set aside: no active latent dimension
 
 
 def neg_elbo(training: dict) -> float:
@@ -68,8 +74,11 @@ def choose(training: dict[str, dict], tolerance: float) -> Choice:
     bad = sorted(name for name, v in elbo.items() if not math.isfinite(v))
     if bad:
         raise ValueError(f"no finite validation negative ELBO for {', '.join(bad)}")
-    lowest = min(elbo.values())
-    tied = sorted(name for name, v in elbo.items()
+    collapsed = tuple(sorted(name for name, t in training.items()
+                             if int(t["collapse"]["active_dims"]) == 0))
+    candidates = {name: v for name, v in elbo.items() if name not in collapsed} or elbo
+    lowest = min(candidates.values())
+    tied = sorted(name for name, v in candidates.items()
                   if v <= lowest + tolerance * abs(lowest))
 
     def preference(name: str):
@@ -77,7 +86,8 @@ def choose(training: dict[str, dict], tolerance: float) -> Choice:
         return (-int(col["active_dims"]), -float(col["spread_ratio"]), elbo[name], name)
 
     return Choice(run=min(tied, key=preference), rule=RULE.format(tolerance=tolerance),
-                  neg_elbo=elbo, tied=tuple(sorted(tied, key=preference)))
+                  neg_elbo=elbo, tied=tuple(sorted(tied, key=preference)),
+                  collapsed=collapsed if len(candidates) < len(elbo) else ())
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def pipeline_runs(params: dict) -> list[str]:
 
 def describe(train: dict) -> str:
     """The objective of a run in a few words, for the tables."""
-    if train.get("objective", "beta") == "capacity":
+    if train.get("objective") == "capacity":
         c = train["capacity"]
         return (f"capacity gamma {c['gamma']:g}, C_cont {c['cont_max']:g}, "
                 f"C_disc {c['disc_max']:g}, ramp {c['epochs']} ep")
@@ -299,7 +299,10 @@ def chosen_line(choice: choose.Choice) -> str:
     elbo = ", ".join(f"{k} {v:.3f}" for k, v in sorted(choice.neg_elbo.items(),
                                                       key=lambda kv: (kv[1], kv[0])))
     return (f"Chosen without signal labels: **{choice.run}** ({choice.rule}; tied: "
-            f"{', '.join(choice.tied)}). Validation negative ELBO, nats per jet: {elbo}. "
+            f"{', '.join(choice.tied)}"
+            + (f"; set aside, latent collapsed: {', '.join(choice.collapsed)}"
+               if choice.collapsed else "")
+            + "). Validation negative ELBO, nats per jet: {elbo}. "
             "The signal columns are shown for information; they choose nothing.\n")
 
 

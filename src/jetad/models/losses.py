@@ -78,8 +78,8 @@ class Objective:
     linearly from 0 to `cont_max` / `disc_max` nats over the ramp, so the latent is made to carry
     a chosen amount of information instead of being pushed to zero (collapse at beta = 3000)."""
 
-    kind: str = "beta"
-    beta: float = 1.0
+    kind: str
+    beta: float = 0.0  # objective beta only
     gamma: float = 0.0
     cont_max: float = 0.0
     disc_max: float = 0.0
