@@ -302,7 +302,7 @@ def chosen_line(choice: choose.Choice) -> str:
             f"{', '.join(choice.tied)}"
             + (f"; set aside, latent collapsed: {', '.join(choice.collapsed)}"
                if choice.collapsed else "")
-            + "). Validation negative ELBO, nats per jet: {elbo}. "
+            + f"). Validation negative ELBO, nats per jet: {elbo}. "
             "The signal columns are shown for information; they choose nothing.\n")
 
 
