@@ -437,9 +437,8 @@ COMMANDS: tuple[Command, ...] = (
         params=("seed", "split", "sparse"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
-        # only jets that came in the JetNet layout keep the particle arrays; DVC's pipeline
-        # describes the generate source's default (top-tagging) layout only
-        engines=("snakemake",),
+        # only jets that came in the JetNet layout keep the particle arrays: both engines
+        # have the stage where they do (dvc.yaml as params.yaml has it when written)
         when=values.particle_level,
     ),
     Stage(
