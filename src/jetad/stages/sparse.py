@@ -5,8 +5,9 @@ standardized by the training background (the scaler is stored with the model), t
 reconstruction MSE of every test jet. Then quantization-aware training of the pruned network
 (jetad.quant.sparse_qat) and its RTL route (jetad.trigger.sparse_fpga: da4ml, Verilator against
 QKeras, yosys) into --rtl, the netlist's rows in --fpga, and --summary: AUC per signal with 68%
-intervals of the sparse, dense and QAT networks, jet mass and N-subjettiness. The AUCs in the
-metrics file and the summary are for information only: no choice was made with them."""
+intervals of the sparse, dense and QAT networks, the conv AE of `jetad baseline` on the images of
+the same test jets (--conv-ae), jet mass and N-subjettiness. The AUCs in the metrics file and
+the summary are for information only: no choice was made with them."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def run(args, params) -> None:
                             cfg.val_fraction, seed, origin=", ".join(args.inputs))
     for path, _ in inputs:
         LOG.info("read %s (JetNet arrays), md5 %s", path, file_md5(path))
+    conv_ae = _conv_ae(args.conv_ae, parts["test"]) if args.conv_ae else None
     # heavy: the models import TensorFlow; they load after the inputs are checked
     from jetad.models import particle_ae
     from jetad.models.sparse_study import run_study
@@ -73,7 +75,7 @@ def run(args, params) -> None:
     _write_model(args.model, study, scaler, qat)
     write_text(args.fpga, pd.DataFrame(qat["rows"] if qat else [], columns=list(dz.COLUMNS))
                .to_csv(index=False, lineterminator="\n"))
-    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed))
+    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed, conv_ae))
     write_text(args.metrics, json.dumps(_metrics(study, test, scores["mse"], scaler, qat),
                                         indent=1) + "\n")
     LOG.info("wrote %s, %s, %s, %s, %s", args.out, args.model, args.metrics, args.summary,
@@ -117,7 +119,30 @@ def _baselines(test) -> dict[str, np.ndarray]:
             "1 - tau21": 1.0 - ratios["tau21"], "1 - tau32": 1.0 - ratios["tau32"]}
 
 
-def _summary(study, qat, scores, baselines, test, seed: int) -> str:
+def _conv_ae(path: str, test) -> Row:
+    """The row of `jetad baseline`'s score file: the image split's test part, the same jets as
+    the particles' test part when pixelize read these jet files (checked: the labels and the
+    jet masses pixelize recorded, jet by jet)."""
+    # deferred: read only with --conv-ae
+    from jetad.analysis.scores import read_score_file
+
+    got = read_score_file(path)
+    if "mse" not in got["scores"] or got["attrs"].get("model") != "conv_ae":
+        raise DataError(f"{path}: not a score file of jetad baseline (model "
+                        f"{got['attrs'].get('model')!r}, scores {sorted(got['scores'])})")
+    same = (len(got["label"]) == len(test)
+            and np.array_equal(got["label"], test.label)
+            and np.array_equal(got["jet_mass"].astype(np.float32), image_jet_mass(test.particles)))
+    if not same:
+        raise DataError(f"{path}: not the {len(test)} test jets of these jet files (its "
+                        f"{len(got['label'])} jets differ in label or jet mass; jetad baseline "
+                        f"on the split of the images pixelize made of them)")
+    params = got["attrs"].get("params")
+    return Row("CNN AE (jetad baseline, jet images)", got["scores"]["mse"],
+               None if params is None else int(params))
+
+
+def _summary(study, qat, scores, baselines, test, seed: int, conv_ae: Row | None) -> str:
     kept = study.pruned.table[study.pruned.round]
     dense = study.pruned.table[0]
     rows = [Row(f"sparse AE (searched {study.architecture.label()}, pruned, sparsity "
@@ -139,6 +164,11 @@ def _summary(study, qat, scores, baselines, test, seed: int) -> str:
                 f"is computed from those words outside it. Verilator vs QKeras on "
                 f"{flow['n_compared'] // 90} test jets: {flow['mismatches']} output words and "
                 f"{flow['score_mismatches']} scores differ.")
+    if conv_ae is not None:
+        rows.append(conv_ae)
+        notes.append("CNN AE: the conv autoencoder of jetad baseline, trained on the jet images "
+                     "of the same training jets, scored by its summed squared error on the "
+                     "images of the same test jets; its parameters are all non-zero (dense).")
     rows.append(Row("JointVAE (KL total)", None))
     notes.append("JointVAE: not run on these jets (it scores the jet images of the image "
                  "pipeline, a different test part unless the same JetNet files feed it).")
