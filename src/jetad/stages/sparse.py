@@ -50,8 +50,8 @@ def run(args, params) -> None:
     from jetad.models import particle_ae
     from jetad.models.sparse_study import run_study
 
-    train_raw = _inputs(particle_ae, parts["train"], sp.max_train_jets, seed)
-    val_raw = _inputs(particle_ae, parts["val"], sp.max_val_jets, seed + 1)
+    train_raw = _inputs(particle_ae, parts["train"], sp.max_train_jets, seed, sp.particle_order)
+    val_raw = _inputs(particle_ae, parts["val"], sp.max_val_jets, seed + 1, sp.particle_order)
     # the training part holds background jets only: the scaler never sees a signal jet
     scaler = (particle_ae.Scaler.fit(*train_raw) if sp.standardize
               else particle_ae.Scaler.identity())
@@ -61,7 +61,7 @@ def run(args, params) -> None:
              _fmt(scaler.std))
     study = run_study(train, val, sp, seed, LOG)
     test = parts["test"]
-    x_raw, mask = particle_ae.inputs(test.particles.particles)
+    x_raw, mask = particle_ae.inputs(test.particles.particles, sp.particle_order)
     x = scaler(x_raw, mask)
     scores = {"mse": particle_ae.scores(study.model, x, mask),
               "mse_dense": _dense_scores(particle_ae, study, x, mask)}
@@ -72,10 +72,11 @@ def run(args, params) -> None:
     write_score_file(args.out, scores, test.label, baselines["jet mass"],
                      extra={"process": test.process.astype(np.int8)},
                      attrs={"model": ARCHITECTURE})
-    _write_model(args.model, study, scaler, qat)
+    _write_model(args.model, study, scaler, qat, sp.particle_order)
     write_text(args.fpga, pd.DataFrame(qat["rows"] if qat else [], columns=list(dz.COLUMNS))
                .to_csv(index=False, lineterminator="\n"))
-    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed, conv_ae))
+    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed, conv_ae,
+                                      sp.particle_order))
     write_text(args.metrics, json.dumps(_metrics(study, test, scores["mse"], scaler, qat),
                                         indent=1) + "\n")
     LOG.info("wrote %s, %s, %s, %s, %s", args.out, args.model, args.metrics, args.summary,
@@ -142,14 +143,17 @@ def _conv_ae(path: str, test) -> Row:
                None if params is None else int(params))
 
 
-def _summary(study, qat, scores, baselines, test, seed: int, conv_ae: Row | None) -> str:
+def _summary(study, qat, scores, baselines, test, seed: int, conv_ae: Row | None,
+             order: str) -> str:
     kept = study.pruned.table[study.pruned.round]
     dense = study.pruned.table[0]
     rows = [Row(f"sparse AE (searched {study.architecture.label()}, pruned, sparsity "
                 f"{kept['sparsity']:.3f})", scores["mse"], kept["nonzero"]),
             Row("dense AE (searched, unpruned)", scores["mse_dense"], dense["nonzero"])]
-    notes = ["Scores: the masked reconstruction MSE of the standardized particle features "
-             "(AE rows); the jet mass and 1 - tau_N of the jet's 30 particles (baselines)."]
+    slots = {"dr": "by angular distance from the jet axis", "pt": "by pT_rel"}[order]
+    notes = [f"Scores: the masked reconstruction MSE of the standardized particle features, "
+             f"the particles in the input slots {slots} (AE rows); the jet mass and 1 - tau_N "
+             f"of the jet's 30 particles (baselines)."]
     if qat is not None:
         flow = qat["flow"] or {}
         rows.append(Row(f"sparse AE, QAT {qat['bits'].label()} (QKeras)", qat["score"],
@@ -176,19 +180,20 @@ def _summary(study, qat, scores, baselines, test, seed: int, conv_ae: Row | None
     return document(rows, test.label, test.process, seed, notes)
 
 
-def _inputs(particle_ae, part, limit: int | None, seed: int) -> tuple:
+def _inputs(particle_ae, part, limit: int | None, seed: int, order: str) -> tuple:
     idx = subsample(len(part), limit, seed)
-    x, mask = particle_ae.inputs(part.particles.particles[idx])
+    x, mask = particle_ae.inputs(part.particles.particles[idx], order)
     return x, mask
 
 
-def _write_model(path, study, scaler, qat) -> None:
+def _write_model(path, study, scaler, qat, order: str) -> None:
     # heavy: the JointVAE module (its model directory format) imports TensorFlow
     from jetad.models.jointvae import save_model
 
     arch = study.architecture
     models = {"model": study.model}
-    extra = {"pruning_round": study.pruned.round, "scaler": scaler.to_dict()}
+    extra = {"pruning_round": study.pruned.round, "scaler": scaler.to_dict(),
+             "particle_order": order}
     if qat is not None:
         models["qat"] = qat["model"]
         extra["qat_bits"] = qat["bits"].label()
