@@ -294,8 +294,9 @@ def particle_jet_files(d: Path, make_jets, make_jetnet) -> dict[str, Path]:
 
     bad = d / "bad"
     good = d / "good" / "particles.h5"
-    write_jets(good, make_jets(6))
-    add_to_jet_file(good, make_jetnet(6, seed=7))
+    # enough jets for the split's three parts: jetad sparse --conv-ae reads past it
+    write_jets(good, make_jets(40))
+    add_to_jet_file(good, make_jetnet(40, seed=7))
     paths = _common(bad, "particles", good)
     paths["corrupt data chunk"] = _corrupt(good, bad / "particles_corrupt.h5",
                                            f"{GROUP}/particle_features")
@@ -632,6 +633,14 @@ DOORS = {
                                   f"{o}/scores.h5", "--model", f"{o}/model", "--metrics",
                                   f"{o}/metrics.json", "--rtl", f"{o}/rtl", "--fpga",
                                   f"{o}/fpga.csv", "--summary", f"{o}/summary.md"]),
+    "sparse --conv-ae": ("sparse", "scores",
+                         _subset(SCORE_CASES, ("does not exist", "truncated HDF5", "wrong key",
+                                               "NaN")),
+                         lambda p, o: ["--in", "qcd=good/particles.h5",
+                                       "top=good/particles.h5", "--conv-ae", p, "--out",
+                                       f"{o}/scores.h5", "--model", f"{o}/model", "--metrics",
+                                       f"{o}/metrics.json", "--rtl", f"{o}/rtl", "--fpga",
+                                       f"{o}/fpga.csv", "--summary", f"{o}/summary.md"]),
     "split --in": ("split", "images", IMAGE_CASES,
                    lambda p, o: ["--in", p, "--train", f"{o}/train.h5", "--val", f"{o}/val.h5",
                                  "--test", f"{o}/test.h5"]),

@@ -43,9 +43,9 @@ def run(args, params) -> None:
     data, process = read_particle_files(inputs)
     parts = split_particles(data, process, cfg.background, cfg.test_fraction,
                             cfg.val_fraction, seed, origin=", ".join(args.inputs))
+    conv_ae = _conv_ae(args.conv_ae, parts["test"]) if args.conv_ae else None
     for path, _ in inputs:
         LOG.info("read %s (JetNet arrays), md5 %s", path, file_md5(path))
-    conv_ae = _conv_ae(args.conv_ae, parts["test"]) if args.conv_ae else None
     # heavy: the models import TensorFlow; they load after the inputs are checked
     from jetad.models import particle_ae
     from jetad.models.sparse_study import run_study
