@@ -3,6 +3,7 @@
 # Parameters: params.yaml only.
 from jetad.analysis.scan import check as check_runs
 from jetad.params import validate_or_exit
+from jetad.pipeline.values import particle_level
 
 configfile: "params.yaml"
 
@@ -32,3 +33,5 @@ rule all:
         "results/provenance.html",
         "results/fpga/resources.csv",
         "results/fpga/emulation.json",
+        # the particle-level study where the jets keep JetNet's arrays (dvc.yaml has it then)
+        *(["results/sparse/summary.md"] if particle_level(config) else []),

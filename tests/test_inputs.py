@@ -73,6 +73,15 @@ JETNET_CASES = {
     "jet with no particle": "jet with no particle (mask all 0) in rows 3",
     "negative pT_rel": "negative pT_rel in rows 1",
 }
+# a jet file whose JetNet arrays (group jetnet, written by jetad jets) are the bad part
+PARTICLE_CASES = {
+    **COMMON,
+    "corrupt data chunk": CORRUPT,
+    "jet file without JetNet arrays": "no group 'jetnet' of JetNet arrays",
+    "particles of the wrong shape": "particle_features has shape (6, 20, 4), expected (N, 30, 4)",
+    "NaN": "NaN or inf in rows 2",
+    "negative pT_rel": "negative pT_rel in rows 1",
+}
 IMAGE_CASES = {
     **COMMON,
     "corrupt data chunk": CORRUPT,
@@ -275,6 +284,37 @@ def jetnet_folders(d: Path, make_jetnet) -> dict[str, Path]:
         if source.exists():
             shutil.move(source, folder / "g.hdf5")
         paths[name] = folder
+    return paths
+
+
+def particle_jet_files(d: Path, make_jets, make_jetnet) -> dict[str, Path]:
+    """Jet files as jetad jets writes them for JetNet-layout jets (good/particles.h5, the
+    top's), and bad ones whose group jetnet is wrong."""
+    from jetad.data.jetnet import GROUP, add_to_jet_file
+
+    bad = d / "bad"
+    good = d / "good" / "particles.h5"
+    # enough jets for the split's three parts: jetad sparse --conv-ae reads past it
+    write_jets(good, make_jets(40))
+    add_to_jet_file(good, make_jetnet(40, seed=7))
+    paths = _common(bad, "particles", good)
+    paths["corrupt data chunk"] = _corrupt(good, bad / "particles_corrupt.h5",
+                                           f"{GROUP}/particle_features")
+    paths["jet file without JetNet arrays"] = bad / "particles_no_group.h5"
+    write_jets(paths["jet file without JetNet arrays"], make_jets(6))
+    data = make_jetnet(6)
+    p, j = data.particles, data.jet
+    made = {"particles of the wrong shape": p[:, :20]}
+    for name, row, index, value in (("NaN", 2, (4, 0), np.nan), ("negative pT_rel", 1, (0, 2),
+                                                                  -0.1)):
+        made[name] = p.copy()
+        made[name][(row, *index)] = value
+    for name, particles in made.items():
+        path = paths[name] = bad / f"particles_{'_'.join(name.split())}.h5"
+        write_jets(path, make_jets(6))
+        with h5py.File(path, "a") as f:
+            f[f"{GROUP}/particle_features"] = particles
+            f[f"{GROUP}/jet_features"] = j
     return paths
 
 
@@ -530,6 +570,7 @@ def bench(tmp_path_factory, fake_jets, make_jets, fake_run, root, make_jetnet):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONWARNINGS="ignore"))
     files = {"jets": jet_files(d, make_jets), "jetnet": jetnet_folders(d, make_jetnet),
+             "particles": particle_jet_files(d, make_jets, make_jetnet),
              "images": image_files(d, fake_jets),
              "scores": score_files(d), "run": run_folders(d, fake_run),
              "emulation": json_files(d, "emulation", EMULATION, (
@@ -587,6 +628,19 @@ DOORS = {
     "jets --source jetnet --in": ("jets", "jetnet", JETNET_CASES,
                                   lambda p, o: ["--source", "jetnet", "--in", p, "--out-dir",
                                                 f"{o}/jets"]),
+    "sparse --in": ("sparse", "particles", PARTICLE_CASES,
+                    lambda p, o: ["--in", f"gluon={p}", "top=good/particles.h5", "--out",
+                                  f"{o}/scores.h5", "--model", f"{o}/model", "--metrics",
+                                  f"{o}/metrics.json", "--rtl", f"{o}/rtl", "--fpga",
+                                  f"{o}/fpga.csv", "--summary", f"{o}/summary.md"]),
+    "sparse --conv-ae": ("sparse", "scores",
+                         _subset(SCORE_CASES, ("does not exist", "truncated HDF5", "wrong key",
+                                               "NaN")),
+                         lambda p, o: ["--in", "qcd=good/particles.h5",
+                                       "top=good/particles.h5", "--conv-ae", p, "--out",
+                                       f"{o}/scores.h5", "--model", f"{o}/model", "--metrics",
+                                       f"{o}/metrics.json", "--rtl", f"{o}/rtl", "--fpga",
+                                       f"{o}/fpga.csv", "--summary", f"{o}/summary.md"]),
     "split --in": ("split", "images", IMAGE_CASES,
                    lambda p, o: ["--in", p, "--train", f"{o}/train.h5", "--val", f"{o}/val.h5",
                                  "--test", f"{o}/test.h5"]),

@@ -29,6 +29,22 @@ def test_inputs_zero_the_padded_particles_and_flatten_particle_major():
     assert x[0, :6].tolist() == [1, 2, 3, 0, 0, 0] and mask[0, :2].tolist() == [1, 0]
 
 
+def test_dr_order_sorts_each_jets_particles_by_distance_to_the_axis_padding_last():
+    feats = np.zeros((2, 30, 4), np.float32)
+    feats[0, :4] = [(0.3, 0.4, 0.5, 1), (0.0, 0.1, 0.3, 1), (9, 9, 9, 0), (0.06, 0.08, 0.2, 1)]
+    feats[1, :2] = [(0.0, -0.2, 0.6, 1), (0.2, 0.0, 0.4, 1)]  # a tie: the files' order kept
+    got = particle_ae.ordered(feats, "dr")
+    np.testing.assert_array_equal(got[0, :4], feats[0, [3, 1, 0, 2]])
+    np.testing.assert_array_equal(got[1, :2], feats[1, :2])
+    # the same particles, only the slots move: the masked MSE's target set is unchanged
+    x, mask = particle_ae.inputs(feats, "dr")
+    assert mask[0, :4].tolist() == [1, 1, 1, 0]
+    np.testing.assert_array_equal(x[0, :3], np.float32([0.06, 0.08, 0.2]))
+    np.testing.assert_array_equal(particle_ae.ordered(feats, "pt"), feats)
+    with pytest.raises(ValueError, match="particle order 'eta'"):
+        particle_ae.ordered(feats, "eta")
+
+
 def test_masked_mse_by_hand():
     x = np.zeros((2, 30, 3), np.float32)
     x_hat = np.zeros((2, 30, 3), np.float32)

@@ -94,3 +94,34 @@ def test_imp_stops_at_the_first_round_beyond_the_tolerance():
     assert [r["round"] for r in out.table] == [0, 1] and out.table[1]["stopped"]
     assert out.round == 0 and all(m.all() for m in out.masks.values())
     assert np.count_nonzero(model.get_layer("enc0").kernel.numpy()) == 90 * 16
+
+
+def test_the_budget_is_met_first_at_the_round_its_sparsity_reaches():
+    sizes = [int(np.prod(s)) for s in SHAPES.values()]
+    schedule = pruning.Schedule(fraction=0.2, rewind_step=0, tolerance=0.05, max_rounds=12,
+                                budget=0.1)
+    first = schedule.rounds_to_budget(sizes)
+    assert first == 11  # 0.8^10 = 0.107, 0.8^11 = 0.086
+
+    def kept(k):
+        return sum(pruning.survivors(n, 0.2, k) for n in sizes) / sum(sizes)
+
+    assert kept(first) <= 0.1 < kept(first - 1)
+    assert pruning.Schedule(0.2, 0, 0.05, 12).rounds_to_budget(sizes) == 0  # no budget
+    with pytest.raises(ValueError, match="keep more than the budget 0.1"):
+        pruning.Schedule(0.2, 0, 0.05, 10, budget=0.1).rounds_to_budget(sizes)
+
+
+def test_imp_prunes_to_the_budget_whatever_the_loss_then_stops_by_it():
+    model, train, val = _model_and_data(4)
+    # any loss is too high (tolerance below -1): without a budget round 1 would stop the
+    # search; with 0.3 rounds 1 and 2 (0.5^2 = 0.25 kept) run, round 3 stops, 2 is kept
+    schedule = pruning.Schedule(fraction=0.5, rewind_step=0, tolerance=-2.0, max_rounds=4,
+                                budget=0.3)
+    out = pruning.iterative_magnitude_pruning(model, train, val, Fit(1, 40, 1e-2), schedule, 4)
+    assert [r["round"] for r in out.table] == [0, 1, 2, 3]
+    assert [r["in_budget"] for r in out.table] == [False, False, True, True]
+    assert [r["stopped"] for r in out.table] == [False, False, False, True]
+    assert out.round == 2 and 1 - out.table[2]["sparsity"] <= 0.3
+    kept = sum(int(m.sum()) for m in out.masks.values())
+    assert sum(np.count_nonzero(v.numpy()) for v in particle_ae.kernels(model).values()) <= kept

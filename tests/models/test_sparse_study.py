@@ -24,3 +24,12 @@ def test_a_rewind_step_beyond_one_training_is_refused():
     sparse_study.check_rewind(sp, 350)  # 2 x 4 = 8 steps
     with pytest.raises(ConfigError, match=r"sparse.rewind_step 7 is beyond the 6 steps"):
         sparse_study.check_rewind(sp, 300)
+
+
+def test_a_budget_the_rounds_cannot_reach_is_refused():
+    sparse_study.check_budget(_sparse(prune_fraction=0.2, prune_max_rounds=11, prune_budget=0.1))
+    sparse_study.check_budget(_sparse(prune_max_rounds=0, prune_budget=None))
+    with pytest.raises(ConfigError, match=r"sparse.prune_budget 0.1 needs 11 rounds of "
+                                          r"sparse.prune_fraction 0.2, sparse.prune_max_rounds is 10"):
+        sparse_study.check_budget(_sparse(prune_fraction=0.2, prune_max_rounds=10,
+                                          prune_budget=0.1))

@@ -14,7 +14,7 @@ import yaml
 from jetad.cli import build_parser
 from jetad.pipeline.__main__ import FILES, main, stale
 from jetad.pipeline.registry import DSE_STAGES, INVERSE_STAGES, SCAN_STAGES, STAGES
-from jetad.pipeline.render import DSE_DVC_FILE, WRITE_COMMAND, dvc_command, sections
+from jetad.pipeline.render import DSE_DVC_FILE, WRITE_COMMAND, dvc_command, in_dvc, sections
 from jetad.pipeline.values import dvc_params
 
 
@@ -49,7 +49,7 @@ def dvc_stages(workdir, dvcfile="dvc.yaml"):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("preset", ["default", "quick"])
+@pytest.mark.parametrize("preset", ["default", "quick", "jetnet"])
 def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_project,
                                              snakemake_jobs):
     copy_project(tmp_path)
@@ -65,7 +65,9 @@ def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_pr
     dvc, dvc_sections = dvc_stages(tmp_path)
     assert len(smk) == len(dvc) >= 12
     assert sorted(smk, key=str) == sorted(dvc, key=str)
-    dvc_declared = [s for s in STAGES if "dvc" in s.engines]
+    dvc_declared = [s for s in STAGES if in_dvc(s, dvc_params(params))]
+    # the particle-level stage is in both engines' files where the jets keep JetNet's arrays
+    assert ("sparse" in dvc_sections) == (preset == "jetnet")
     assert dvc_sections == {s.name: sections(s, params) for s in dvc_declared}
     # the threads a rule asks for are those its DVC command passes (pixelize --threads)
     assert {s.name: threads[s.name] for s in dvc_declared} == {

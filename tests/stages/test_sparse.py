@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from jetad.analysis.scores import read_score_file
+from jetad.analysis.scores import read_score_file, write_score_file
 from jetad.data.jetnet import add_to_jet_file, to_jets
 from jetad.data.layout import write_jets
 
@@ -39,10 +39,31 @@ def _workdir(tmp_path, root, make_jetnet, signal_seed: int, spread: float):
     return tmp_path
 
 
-def _run(jetad, workdir):
-    jetad(workdir, "sparse", "--in", "gluon.h5", "quark.h5", "top.h5", "--out", "scores.h5",
-          "--model", "model", "--metrics", "metrics.json", "--rtl", "rtl", "--fpga", "fpga.csv",
-          "--summary", "summary.md")
+def _conv_ae_file(workdir, params_of_model: int = 1234, flip: bool = False):
+    """A score file as jetad baseline writes it for the images of the same test jets (their
+    labels and pixelize's jet masses), its score the jet mass; `flip`: one label changed."""
+    from jetad.data.particle_split import image_jet_mass, read_particle_files, split_particles
+    from jetad.params import load
+
+    params = load(workdir / "params.yaml")
+    data, process = read_particle_files([(str(workdir / f"{n}.h5"), n)
+                                         for n in ("gluon", "quark", "top")])
+    test = split_particles(data, process, params.split.background, params.split.test_fraction,
+                           params.split.val_fraction, params.seed)["test"]
+    mass = image_jet_mass(test.particles)
+    label = test.label.copy()
+    label[0] ^= flip
+    write_score_file(workdir / "conv_ae.h5", {"mse": mass.astype(np.float64)}, label, mass,
+                     attrs={"model": "conv_ae", "params": params_of_model})
+    return "conv_ae.h5"
+
+
+def _run(jetad, workdir, *conv_ae, check=True):
+    done = jetad(workdir, "sparse", "--in", "gluon.h5", "quark.h5", "top.h5", *conv_ae,
+                 "--out", "scores.h5", "--model", "model", "--metrics", "metrics.json", "--rtl",
+                 "rtl", "--fpga", "fpga.csv", "--summary", "summary.md", check=check)
+    if not check:
+        return done
     return json.loads((workdir / "metrics.json").read_text()), read_score_file(
         workdir / "scores.h5")
 
@@ -50,7 +71,8 @@ def _run(jetad, workdir):
 @pytest.mark.slow
 def test_sparse_stage_writes_a_pruned_model_and_its_choice_ignores_the_signals(
         tmp_path, root, make_jetnet, jetad):
-    first, scores = _run(jetad, _workdir(tmp_path / "a", root, make_jetnet, 2, 3.0))
+    workdir = _workdir(tmp_path / "a", root, make_jetnet, 2, 3.0)
+    first, scores = _run(jetad, workdir, "--conv-ae", _conv_ae_file(workdir))
     assert len(first["search"]) == 1 * (1 + 2) * 1
     assert first["pruning_round"] == 2 and [r["round"] for r in first["pruning"]] == [0, 1, 2]
     kernel_total = first["pruning"][0]["kernel_kept"]
@@ -75,7 +97,23 @@ def test_sparse_stage_writes_a_pruned_model_and_its_choice_ignores_the_signals(
     for row in ("sparse AE (searched", "dense AE (searched, unpruned)", "QAT", "not run on these "
                 "jets", "jet mass", "1 - tau21", "1 - tau32", "0.9061"):
         assert row in summary
+    # the conv AE's row: its parameters, and its score (here the jet mass) gives its AUCs
+    conv = next(line for line in summary.splitlines() if line.startswith("| CNN AE"))
+    mass = next(line for line in summary.splitlines() if line.startswith("| jet mass"))
+    assert conv.split("|")[2:4] == mass.split("|")[2:4] and "| 1234 |" in conv
     assert (tmp_path / "a" / "fpga.csv").read_text().startswith("config,")
+
+
+def test_a_conv_ae_score_file_of_other_jets_is_one_line_and_exit_2(tmp_path, root, make_jetnet,
+                                                                   jetad):
+    workdir = _workdir(tmp_path, root, make_jetnet, 2, 3.0)
+    result = _run(jetad, workdir, "--conv-ae", _conv_ae_file(workdir, flip=True), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("conv_ae.h5: not the 240 test jets of these jet files "
+                                          "(its 240 jets differ in label or jet mass; jetad "
+                                          "baseline on the split of the images pixelize made of "
+                                          "them)")
+    assert not (workdir / "scores.h5").exists()
 
 
 def test_jet_files_without_jetnet_arrays_are_one_line_and_exit_2(tmp_path, root, make_jets,

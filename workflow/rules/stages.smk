@@ -253,6 +253,7 @@ if particle_level(config):
     rule sparse:
         input:
             jets=jet_files(config),
+            conv_ae="results/baseline_scores.h5",
             code=code("sparse"),
         output:
             scores="results/sparse_scores.h5",
@@ -270,7 +271,7 @@ if particle_level(config):
             mem_mb=8000,
             runtime=240,
         shell:
-            "jetad sparse --in {input.jets} --out {output.scores} --model {output.model} --metrics {output.metrics} --rtl {output.rtl} --fpga {output.fpga} --summary {output.summary} --log {log}"
+            "jetad sparse --in {input.jets} --conv-ae {input.conv_ae} --out {output.scores} --model {output.model} --metrics {output.metrics} --rtl {output.rtl} --fpga {output.fpga} --summary {output.summary} --log {log}"
 
 
 # quantization-aware training of the reduced encoder with the trained float decoder

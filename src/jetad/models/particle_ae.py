@@ -54,10 +54,29 @@ class Architecture:
         return dense + (4 * sum(self.encoder) if self.batch_norm else 0)
 
 
-def inputs(particles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(x, mask) of JetNet particle features [N, 30, 4]: x [N, 90] float32 with the padded
-    particles zeroed, mask [N, 30] float32 (1 for a particle)."""
+ORDERS = ("pt", "dr")
+
+
+def ordered(particles: np.ndarray, order: str) -> np.ndarray:
+    """The particles of each jet [N, 30, 4] in the slots' order: "pt", JetNet's (descending
+    pT_rel, as the files hold them); "dr", ascending angular distance from the jet axis,
+    sqrt(eta_rel^2 + phi_rel^2), ties in the files' order; padded particles last either way."""
     particles = np.asarray(particles, dtype=np.float32)
+    if order == "pt":
+        return particles
+    if order != "dr":
+        raise ValueError(f"particle order {order!r}, expected one of {', '.join(ORDERS)}")
+    dr = np.hypot(particles[:, :, 0], particles[:, :, 1])
+    key = np.where(particles[:, :, 3] > 0.5, dr, np.inf)
+    idx = np.argsort(key, axis=1, kind="stable")
+    return np.take_along_axis(particles, idx[:, :, None], axis=1)
+
+
+def inputs(particles: np.ndarray, order: str = "pt") -> tuple[np.ndarray, np.ndarray]:
+    """(x, mask) of JetNet particle features [N, 30, 4], the particles in `order` (see
+    ordered): x [N, 90] float32 with the padded particles zeroed, mask [N, 30] float32 (1 for
+    a particle)."""
+    particles = ordered(particles, order)
     mask = (particles[:, :, 3] > 0.5).astype(np.float32)
     x = particles[:, :, :N_FEATURES] * mask[:, :, None]
     return x.reshape(len(x), N_INPUTS), mask

@@ -22,6 +22,12 @@ Stopping rule: rounds go on while the best validation loss (background only) of 
 retrained network stays within `tolerance` (relative) of the lowest one seen, the dense
 network's included; the first round beyond it stops the search and the last round within it
 is the result. `max_rounds` bounds the rounds.
+
+With a `budget` (a stated hardware budget: the largest fraction of the kernels' weights the
+result may keep), the rounds before the first one within it run whatever their loss, and the
+rule starts at that round: its loss is the lowest seen, the rounds before it do not count. The
+result is then within the budget, and among such rounds the loss alone chooses; no label and
+no signal jet is used either way.
 """
 
 from __future__ import annotations
@@ -80,6 +86,19 @@ class Schedule:
     rewind_step: int
     tolerance: float
     max_rounds: int
+    budget: float | None = None  # largest fraction of the kernels' weights kept (None: any)
+
+    def rounds_to_budget(self, sizes: list[int]) -> int:
+        """The first round whose kernels of `sizes` weights keep at most `budget` of them (0
+        without a budget); ValueError when max_rounds does not reach it."""
+        if self.budget is None:
+            return 0
+        total = sum(sizes)
+        for rounds in range(self.max_rounds + 1):
+            if sum(survivors(n, self.fraction, rounds) for n in sizes) <= self.budget * total:
+                return rounds
+        raise ValueError(f"{self.max_rounds} rounds of {self.fraction} keep more than the "
+                         f"budget {self.budget} of the kernels' weights")
 
 
 @dataclass
@@ -102,16 +121,19 @@ def iterative_magnitude_pruning(model, train: tuple, val: tuple, how: Fit, sched
                          f"{_steps(train, how)} training steps")
     snapshot = result.snapshot
     masks = {name: np.ones(v.shape, np.float32) for name, v in kernels(model).items()}
+    first = schedule.rounds_to_budget([m.size for m in masks.values()])
     best = min(result.history)
-    kept = Pruned(masks, model.get_weights(), 0, [_row(model, masks, 0, best)],
+    kept = Pruned(masks, model.get_weights(), 0, [_row(model, masks, 0, best, first == 0)],
                   dense=model.get_weights())
     for rounds in range(1, schedule.max_rounds + 1):
         trained = {name: v.numpy() for name, v in kernels(model).items()}
         masks = prune_round(trained, masks, schedule.fraction, rounds)
         rewind(model, snapshot, masks)
         loss = min(fit(model, train, val, how, seed + rounds, masks=masks).history)
-        kept.table.append(_row(model, masks, rounds, loss))
-        if loss > best * (1.0 + schedule.tolerance):
+        kept.table.append(_row(model, masks, rounds, loss, rounds >= first))
+        if rounds == first:  # the first round within the budget: the rule starts here
+            best = loss
+        if loss > best * (1.0 + schedule.tolerance) and rounds > first:
             kept.table[-1]["stopped"] = True
             break
         best = min(best, loss)
@@ -124,9 +146,10 @@ def _steps(train: tuple, how: Fit) -> int:
     return how.epochs * -(-len(train[0]) // how.batch_size)
 
 
-def _row(model, masks: dict, rounds: int, val_loss: float) -> dict:
-    """A round's line of the table: its sparsity (of the masks), non-zero counts, loss."""
+def _row(model, masks: dict, rounds: int, val_loss: float, in_budget: bool) -> dict:
+    """A round's line of the table: its sparsity (of the masks), non-zero counts, loss, and
+    whether it is within the budget."""
     total = sum(m.size for m in masks.values())
     kept = sum(int(m.sum()) for m in masks.values())
     return {"round": rounds, "val_loss": val_loss, "sparsity": 1.0 - kept / total,
-            "kernel_kept": kept, **nonzero(model), "stopped": False}
+            "kernel_kept": kept, **nonzero(model), "in_budget": in_budget, "stopped": False}

@@ -46,10 +46,22 @@ def check_rewind(sp: Sparse, n_train: int) -> None:
                           f"{sp.batch_size})")
 
 
+def check_budget(sp: Sparse) -> None:
+    """sparse.prune_max_rounds must reach sparse.prune_budget (ConfigError naming the keys);
+    each layer rounds its count to the nearest weight, which the pruning checks again."""
+    if sp.prune_budget is not None and (1 - sp.prune_fraction) ** sp.prune_max_rounds > \
+            sp.prune_budget:
+        need = int(np.ceil(np.log(sp.prune_budget) / np.log(1 - sp.prune_fraction)))
+        raise ConfigError(f"sparse.prune_budget {sp.prune_budget} needs {need} rounds of "
+                          f"sparse.prune_fraction {sp.prune_fraction}, sparse.prune_max_rounds "
+                          f"is {sp.prune_max_rounds}")
+
+
 def run_study(train: tuple, val: tuple, sp: Sparse, seed: int, logger=None) -> Study:
     """Search, train, prune on train = (x, mask) and val = (x, mask), background jets only
     (jetad.models.particle_ae.inputs); seeded by `seed`."""
     check_rewind(sp, len(train[0]))
+    check_budget(sp)
     space = space_of(sp)
     setup_tf(seed)
     net = Supernet(space, seed)
@@ -67,13 +79,14 @@ def run_study(train: tuple, val: tuple, sp: Sparse, seed: int, logger=None) -> S
     setup_tf(seed + 1)
     model = build(arch)
     schedule = Schedule(sp.prune_fraction, sp.rewind_step, sp.prune_tolerance,
-                        sp.prune_max_rounds)
+                        sp.prune_max_rounds, sp.prune_budget)
     pruned = iterative_magnitude_pruning(model, train, val, Fit(sp.epochs, sp.batch_size,
                                                                 sp.learning_rate),
                                          schedule, seed + 1)
     if logger:
         for row in pruned.table:
             logger.info("pruning round %d: sparsity %.3f, %d non-zero parameters, val loss "
-                        "%.4g%s", row["round"], row["sparsity"], row["nonzero"],
-                        row["val_loss"], " (stopped)" if row["stopped"] else "")
+                        "%.4g%s%s", row["round"], row["sparsity"], row["nonzero"],
+                        row["val_loss"], "" if row["in_budget"] else " (over the budget)",
+                        " (stopped)" if row["stopped"] else "")
     return Study(model, arch, rows, chosen, history, pruned)

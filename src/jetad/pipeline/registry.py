@@ -413,6 +413,8 @@ COMMANDS: tuple[Command, ...] = (
                 help="jet files with JetNet arrays (group jetnet), each [PROCESS=]PATH, in "
                      "pixelize's order, so that the split is the image split's",
                 value="{input.jets}"),
+            Arg("--conv-ae", help="score file of jetad baseline (the conv AE) on the images "
+                                  "of the same jets: its row in the summary"),
             Arg("--out", required=True, help="output score file (HDF5, score 'mse')",
                 value="{output.scores}"),
             Arg("--model", required=True, help="output model directory"),
@@ -427,7 +429,7 @@ COMMANDS: tuple[Command, ...] = (
                 help="output markdown: AUC per signal with 68%% intervals of the sparse, dense "
                      "and QAT networks and the baselines, non-zero parameters, LUT/FF/latency"),
         ),
-        inputs={"jets": FromParams(values.jet_files)},
+        inputs={"jets": FromParams(values.jet_files), "conv_ae": "results/baseline_scores.h5"},
         outputs={"scores": "results/sparse_scores.h5",
                  "model": Out("results/model/sparse", directory=True),
                  "metrics": Out("results/sparse_metrics.json", dvc=METRICS, cache=False),
@@ -437,9 +439,8 @@ COMMANDS: tuple[Command, ...] = (
         params=("seed", "split", "sparse"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
-        # only jets that came in the JetNet layout keep the particle arrays; DVC's pipeline
-        # describes the generate source's default (top-tagging) layout only
-        engines=("snakemake",),
+        # only jets that came in the JetNet layout keep the particle arrays: both engines
+        # have the stage where they do (dvc.yaml as params.yaml has it when written)
         when=values.particle_level,
     ),
     Stage(

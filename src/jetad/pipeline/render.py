@@ -288,13 +288,20 @@ MAIN_DVC_INTRO = (
     "# (README, \"Data sources\"); Snakemake (workflow/rules/stages.smk) runs every source.\n")
 
 
+def in_dvc(stage: Stage, dvc: dict) -> bool:
+    """Whether dvc.yaml holds `stage` for the parameters `dvc` (values.dvc_params): a stage
+    with a `when` is there as params.yaml has it when the file is written, as a matrix's items
+    are (`jetad preset` rewrites the file)."""
+    return "dvc" in stage.engines and (stage.when is None or bool(stage.when(dvc)))
+
+
 def dvc_yaml(stages, params: dict, root: Path, intro: str = MAIN_DVC_INTRO,
              wdir: str | None = None) -> str:
     """dvc.yaml of `stages`; `wdir`: the project root relative to the file, for a pipeline
     file in a subfolder (its paths stay relative to the root)."""
     dvc = values.dvc_params(params)
     doc = {"stages": {s.name: dvc_stage(s, dvc, root, wdir) for s in stages
-                      if "dvc" in s.engines}}
+                      if in_dvc(s, dvc)}}
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096

@@ -25,7 +25,8 @@ def run(args, params) -> None:
     model, itrain = baseline_ae.train_on_subsets(train.images, val.images, bp, seed, logger)
     rec = model.predict(test.images, batch_size=bp.batch_size * 2, verbose=0)
     sc.write_score_file(args.out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
-                        attrs={"model": "conv_ae", "test": str(args.test)})
+                        attrs={"model": "conv_ae", "test": str(args.test),
+                               "params": int(model.count_params())})
     logger.info("wrote %d baseline MSE scores to %s", len(test), args.out)
     if args.model:
         save_model(args.model, baseline_ae.ARCHITECTURE,

@@ -5,8 +5,9 @@ standardized by the training background (the scaler is stored with the model), t
 reconstruction MSE of every test jet. Then quantization-aware training of the pruned network
 (jetad.quant.sparse_qat) and its RTL route (jetad.trigger.sparse_fpga: da4ml, Verilator against
 QKeras, yosys) into --rtl, the netlist's rows in --fpga, and --summary: AUC per signal with 68%
-intervals of the sparse, dense and QAT networks, jet mass and N-subjettiness. The AUCs in the
-metrics file and the summary are for information only: no choice was made with them."""
+intervals of the sparse, dense and QAT networks, the conv AE of `jetad baseline` on the images of
+the same test jets (--conv-ae), jet mass and N-subjettiness. The AUCs in the metrics file and
+the summary are for information only: no choice was made with them."""
 
 from __future__ import annotations
 
@@ -42,14 +43,15 @@ def run(args, params) -> None:
     data, process = read_particle_files(inputs)
     parts = split_particles(data, process, cfg.background, cfg.test_fraction,
                             cfg.val_fraction, seed, origin=", ".join(args.inputs))
+    conv_ae = _conv_ae(args.conv_ae, parts["test"]) if args.conv_ae else None
     for path, _ in inputs:
         LOG.info("read %s (JetNet arrays), md5 %s", path, file_md5(path))
     # heavy: the models import TensorFlow; they load after the inputs are checked
     from jetad.models import particle_ae
     from jetad.models.sparse_study import run_study
 
-    train_raw = _inputs(particle_ae, parts["train"], sp.max_train_jets, seed)
-    val_raw = _inputs(particle_ae, parts["val"], sp.max_val_jets, seed + 1)
+    train_raw = _inputs(particle_ae, parts["train"], sp.max_train_jets, seed, sp.particle_order)
+    val_raw = _inputs(particle_ae, parts["val"], sp.max_val_jets, seed + 1, sp.particle_order)
     # the training part holds background jets only: the scaler never sees a signal jet
     scaler = (particle_ae.Scaler.fit(*train_raw) if sp.standardize
               else particle_ae.Scaler.identity())
@@ -59,7 +61,7 @@ def run(args, params) -> None:
              _fmt(scaler.std))
     study = run_study(train, val, sp, seed, LOG)
     test = parts["test"]
-    x_raw, mask = particle_ae.inputs(test.particles.particles)
+    x_raw, mask = particle_ae.inputs(test.particles.particles, sp.particle_order)
     x = scaler(x_raw, mask)
     scores = {"mse": particle_ae.scores(study.model, x, mask),
               "mse_dense": _dense_scores(particle_ae, study, x, mask)}
@@ -70,10 +72,11 @@ def run(args, params) -> None:
     write_score_file(args.out, scores, test.label, baselines["jet mass"],
                      extra={"process": test.process.astype(np.int8)},
                      attrs={"model": ARCHITECTURE})
-    _write_model(args.model, study, scaler, qat)
+    _write_model(args.model, study, scaler, qat, sp.particle_order)
     write_text(args.fpga, pd.DataFrame(qat["rows"] if qat else [], columns=list(dz.COLUMNS))
                .to_csv(index=False, lineterminator="\n"))
-    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed))
+    write_text(args.summary, _summary(study, qat, scores, baselines, test, seed, conv_ae,
+                                      sp.particle_order))
     write_text(args.metrics, json.dumps(_metrics(study, test, scores["mse"], scaler, qat),
                                         indent=1) + "\n")
     LOG.info("wrote %s, %s, %s, %s, %s", args.out, args.model, args.metrics, args.summary,
@@ -117,14 +120,40 @@ def _baselines(test) -> dict[str, np.ndarray]:
             "1 - tau21": 1.0 - ratios["tau21"], "1 - tau32": 1.0 - ratios["tau32"]}
 
 
-def _summary(study, qat, scores, baselines, test, seed: int) -> str:
+def _conv_ae(path: str, test) -> Row:
+    """The row of `jetad baseline`'s score file: the image split's test part, the same jets as
+    the particles' test part when pixelize read these jet files (checked: the labels and the
+    jet masses pixelize recorded, jet by jet)."""
+    # deferred: read only with --conv-ae
+    from jetad.analysis.scores import read_score_file
+
+    got = read_score_file(path)
+    if "mse" not in got["scores"] or got["attrs"].get("model") != "conv_ae":
+        raise DataError(f"{path}: not a score file of jetad baseline (model "
+                        f"{got['attrs'].get('model')!r}, scores {sorted(got['scores'])})")
+    same = (len(got["label"]) == len(test)
+            and np.array_equal(got["label"], test.label)
+            and np.array_equal(got["jet_mass"].astype(np.float32), image_jet_mass(test.particles)))
+    if not same:
+        raise DataError(f"{path}: not the {len(test)} test jets of these jet files (its "
+                        f"{len(got['label'])} jets differ in label or jet mass; jetad baseline "
+                        f"on the split of the images pixelize made of them)")
+    params = got["attrs"].get("params")
+    return Row("CNN AE (jetad baseline, jet images)", got["scores"]["mse"],
+               None if params is None else int(params))
+
+
+def _summary(study, qat, scores, baselines, test, seed: int, conv_ae: Row | None,
+             order: str) -> str:
     kept = study.pruned.table[study.pruned.round]
     dense = study.pruned.table[0]
     rows = [Row(f"sparse AE (searched {study.architecture.label()}, pruned, sparsity "
                 f"{kept['sparsity']:.3f})", scores["mse"], kept["nonzero"]),
             Row("dense AE (searched, unpruned)", scores["mse_dense"], dense["nonzero"])]
-    notes = ["Scores: the masked reconstruction MSE of the standardized particle features "
-             "(AE rows); the jet mass and 1 - tau_N of the jet's 30 particles (baselines)."]
+    slots = {"dr": "by angular distance from the jet axis", "pt": "by pT_rel"}[order]
+    notes = [f"Scores: the masked reconstruction MSE of the standardized particle features, "
+             f"the particles in the input slots {slots} (AE rows); the jet mass and 1 - tau_N "
+             f"of the jet's 30 particles (baselines)."]
     if qat is not None:
         flow = qat["flow"] or {}
         rows.append(Row(f"sparse AE, QAT {qat['bits'].label()} (QKeras)", qat["score"],
@@ -139,6 +168,11 @@ def _summary(study, qat, scores, baselines, test, seed: int) -> str:
                 f"is computed from those words outside it. Verilator vs QKeras on "
                 f"{flow['n_compared'] // 90} test jets: {flow['mismatches']} output words and "
                 f"{flow['score_mismatches']} scores differ.")
+    if conv_ae is not None:
+        rows.append(conv_ae)
+        notes.append("CNN AE: the conv autoencoder of jetad baseline, trained on the jet images "
+                     "of the same training jets, scored by its summed squared error on the "
+                     "images of the same test jets; its parameters are all non-zero (dense).")
     rows.append(Row("JointVAE (KL total)", None))
     notes.append("JointVAE: not run on these jets (it scores the jet images of the image "
                  "pipeline, a different test part unless the same JetNet files feed it).")
@@ -146,19 +180,20 @@ def _summary(study, qat, scores, baselines, test, seed: int) -> str:
     return document(rows, test.label, test.process, seed, notes)
 
 
-def _inputs(particle_ae, part, limit: int | None, seed: int) -> tuple:
+def _inputs(particle_ae, part, limit: int | None, seed: int, order: str) -> tuple:
     idx = subsample(len(part), limit, seed)
-    x, mask = particle_ae.inputs(part.particles.particles[idx])
+    x, mask = particle_ae.inputs(part.particles.particles[idx], order)
     return x, mask
 
 
-def _write_model(path, study, scaler, qat) -> None:
+def _write_model(path, study, scaler, qat, order: str) -> None:
     # heavy: the JointVAE module (its model directory format) imports TensorFlow
     from jetad.models.jointvae import save_model
 
     arch = study.architecture
     models = {"model": study.model}
-    extra = {"pruning_round": study.pruned.round, "scaler": scaler.to_dict()}
+    extra = {"pruning_round": study.pruned.round, "scaler": scaler.to_dict(),
+             "particle_order": order}
     if qat is not None:
         models["qat"] = qat["model"]
         extra["qat_bits"] = qat["bits"].label()
