@@ -341,7 +341,8 @@ def _fake_run(name, aucs, seed=1, spread=0.5, train=None):
         for s, a in scores.items():
             metrics[f"{sig}/jointvae/{s}"] = _score_entry(a, a - 0.01, a + 0.01, 10 * a)
         metrics[f"{sig}/baseline/jet_mass"] = _score_entry(0.6, 0.59, 0.61, None)
-    return {"name": name, "params": {"seed": seed, "train": train or {"beta": 3.0}},
+    return {"name": name, "params": {"seed": seed, "train": train or {"beta": 3.0},
+                                     "evaluate": {"headline": "kl_total"}},
             "training": {"collapse": {"active_dims": 4, "latent_dims": 32,
                                       "spread_ratio": spread},
                          "val": {"bce": 1.0, "kl_cont": 2.0, "kl_disc": 0.1}},

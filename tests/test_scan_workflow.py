@@ -32,7 +32,7 @@ def dry_run(workdir, env_path, target):
 def project(tmp_path, env_path, copy_project):
     copy_project(tmp_path)
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
-    params["scan"] = {"points": {"b1": {"beta": 1.0},
+    params["scan"] = {"points": {"b2": {"beta": 2.0},
                                  "c7": {"objective": "capacity", "capacity": {"cont_max": 7.0}}},
                       "seeds": [11, 12, 13]}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -44,9 +44,9 @@ def test_the_scan_runs_each_point_into_its_folder(project, env_path):
     assert code == 0
     assert sorted(jobs["scan_train"]) == sorted(
         f"results/scan/{p}/model, results/scan/{p}/training_metrics.json, "
-        f"results/scan/{p}/training_history.csv" for p in ("b1", "c7"))
+        f"results/scan/{p}/training_history.csv" for p in ("b2", "c7"))
     assert sorted(jobs["scan_evaluate"]) == sorted(
-        f"results/scan/{p}/roc.pdf, results/scan/{p}/metrics.json" for p in ("b1", "c7"))
+        f"results/scan/{p}/roc.pdf, results/scan/{p}/metrics.json" for p in ("b2", "c7"))
     assert jobs["scan"] == ["results/scan/scan.csv, results/scan/scan.md"]
     # on the pipeline's split and baselines, trained once for every point
     assert len(jobs["split"]) == 1 and len(jobs["baseline"]) == 1
@@ -114,7 +114,7 @@ def test_the_pipeline_seed_and_a_default_point_are_not_trained_again(project, en
             assert [o.split(",")[0] for o in jobs["scan_train"]] == [f"{trained}/model"]
         else:
             assert sorted(o.split(",")[0] for o in jobs["scan_train"]) == [
-                "results/scan/b1/model", "results/scan/c7/model"]
+                "results/scan/b2/model", "results/scan/c7/model"]
         assert jobs["from_pipeline"] == [f"{own}/model, {own}/training_metrics.json, "
                                          f"{own}/training_history.csv, {own}/scores.h5, "
                                          f"{own}/roc.pdf, {own}/metrics.json"]
@@ -124,9 +124,10 @@ def test_the_pipeline_seed_and_a_default_point_are_not_trained_again(project, en
 def write_scores(path):
     """A score file of 4 QCD and 4 top test jets with validation scores, as `jetad score`'s."""
     label = np.r_[np.zeros(4), np.ones(4)].astype(int)
-    write_score_file(path, {"kl_total": np.arange(8.0)}, label, np.arange(8.0),
-                     {"process": label.astype(np.int8),
-                      VAL_GROUP: {"kl_total": np.array([0.5, 1.0, 2.0])}})
+    write_score_file(path, {"kl_total": np.arange(8.0), "bce": np.arange(8.0)}, label,
+                     np.arange(8.0), {"process": label.astype(np.int8),
+                                      VAL_GROUP: {"kl_total": np.array([0.5, 1.0, 2.0]),
+                                                  "bce": np.array([0.5, 1.0, 2.0])}})
 
 
 def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_path,
@@ -137,7 +138,7 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["scan"]["seeds"] = [params["seed"]]
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run = fake_run("pipeline", {"top": {"kl_total": 0.87, "bce": 0.91}}, seed=params["seed"])
+    run = fake_run("pipeline", {"top": {"kl_total": 0.91, "bce": 0.87}}, seed=params["seed"])
     made = {"results/metrics.json": json.dumps(run["metrics"]),
             "results/training_metrics.json": json.dumps(run["training"])}
     for job in snakemake_jobs(project, "evaluate"):  # train, score, evaluate and before
@@ -162,6 +163,7 @@ def test_the_seeds_table_takes_the_pipeline_seed_from_the_pipeline(project, env_
     assert (own / "metrics.json").read_text() == made["results/metrics.json"]
     assert (own / "model/x").read_text() == "made up"
     [row] = csv.DictReader((project / "results/seeds/seeds.csv").open())
+    # the declared bce leads; kl_total, higher here, is only the diagnostic best
     assert row["top_diagnostic_best_auc"] == "0.91" and row["top_headline_auc"] == "0.87"
 
 

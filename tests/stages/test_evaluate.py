@@ -4,9 +4,11 @@ metrics, with one ROC figure per signal; the inverse task's QCD anomaly is a sig
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from sklearn.metrics import roc_auc_score
 
 from jetad.analysis.metrics import auc
@@ -37,10 +39,19 @@ def _score_file(path, counts: dict[str, int], background: str, seed: int = 3):
     return label, process, mass, tau21, tau32
 
 
+def _kl_params(d) -> list[str]:
+    """params.yaml with KL total declared: the score files made here hold mse and kl_total."""
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    params["evaluate"]["headline"] = "kl_total"
+    (d / "kl_params.yaml").write_text(yaml.safe_dump(params))
+    return ["--params", str(d / "kl_params.yaml")]
+
+
 def _evaluate(d, scores):
     return subprocess.run([*JETAD, "evaluate", "--scores", str(scores), "--roc",
                            str(d / "roc.pdf"), "--metrics", str(d / "metrics.json"),
-                           "--figures", str(d / "figs")], capture_output=True, text=True)
+                           "--figures", str(d / "figs"), *_kl_params(d)],
+                          capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("background,counts", [
@@ -148,9 +159,10 @@ def test_label_0_other_than_the_declared_background_is_refused(tmp_path):
 
 
 def _run(d, scores, *extra):
+    params = [] if "--params" in extra else _kl_params(d)
     return subprocess.run([*JETAD, "evaluate", "--scores", str(scores), "--roc",
-                           str(d / "roc.pdf"), "--metrics", str(d / "metrics.json"), *extra],
-                          capture_output=True, text=True)
+                           str(d / "roc.pdf"), "--metrics", str(d / "metrics.json"), *params,
+                           *extra], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("background,counts", [
@@ -279,7 +291,7 @@ def test_latent_embeddings_name_every_class_and_umap_is_optional(tmp_path):
         f["logits"] = rng.normal(0, 1, (len(label), 5)).astype(np.float32)
         f["category"] = f["logits"][...].argmax(1).astype(np.int16)
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
-    params["evaluate"].update(umap=True, embedding_max_points=60)
+    params["evaluate"].update(umap=True, embedding_max_points=60, headline="kl_total")
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
     proc = _run(tmp_path, tmp_path / "scores.h5", "--figures", str(tmp_path / "figs"),
                 "--params", str(tmp_path / "p.yaml"))
