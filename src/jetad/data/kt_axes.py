@@ -16,6 +16,13 @@ change only which of two exactly equal distances wins, never a distance.
 tau_N is then computed as the NumPy reference of jetad.data.nsubjettiness does it (rapidity
 0.5 log((E + pz)/(E - pz)) with NumPy's nan_to_num, NumPy's pairwise summation over the padded
 row), so that the two agree to the last bits wherever the same libm is used.
+
+Speed: every helper is inlined into the one parallel kernel (Numba counts references to the
+arrays passed to a function it calls, with atomic instructions, which took a third of the time);
+the neighbour update after a merge is one branch-free loop; minima are taken on the distances'
+bit patterns, which vectorizes; tau_N reuses the clustering's atan2 of each constituent. Every
+operation that produces a number is the one before, in the same order, so the results are the
+same to the bit.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ BLOCK = 64  # jets per parallel task (one scratch allocation each)
 AXES_ROW = (5, 3, 0)  # indexed by N - 1
 # Non-negative doubles (every distance here) order as their bit patterns read as int64 do, and
 # an integer minimum vectorizes where a floating one does not (NaN ordering): minima are taken
-# on int64 views. NO_BOUND is above every double's pattern, NaNs included.
+# on the patterns (_bits). NO_BOUND is above every double's pattern, NaNs included.
 NO_BOUND = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
