@@ -142,14 +142,26 @@ def _nearest(k, n, rap, phi, nn, nnd, r2, rb, tmp):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _start(mom, n, rap, phi, kt2, nn, nnd, dij, r2, rb, tmp, praw):
-    """Jet info, nearest neighbours and d_iJ of n particles. FastJet's _bj_set_NN_crosscheck
-    visits each jet's partners in slot order with strict `<` (earlier slots in the jet's own
-    pass, later ones in theirs): the first nearest of the jet's whole row, found here row by
-    row (twice the distances, but in vectorized loops)."""
+    """Jet info, nearest neighbours and d_iJ of n particles, the neighbours found as FastJet's
+    _bj_set_NN_crosscheck finds them (each pair once, strict `<` in slot order): jet a's
+    distances to the earlier jets in one branch-free loop that also offers a to each of them,
+    then the first nearest among them for a."""
     for k in range(n):
         praw[k] = _set_jet(mom, k, rap, phi, kt2, nn, nnd, r2)
-    for k in range(n):
-        _nearest(k, n, rap, phi, nn, nnd, r2, rb, tmp)
+    for a in range(1, n):
+        ya, pa = rap[a], phi[a]
+        best = rb
+        for b in range(a):
+            d = _dist(ya, pa, rap[b], phi[b])
+            tmp[b] = d
+            v = _bits(d)
+            best = v if v < best else best
+            take = d < nnd[b]
+            nnd[b] = d if take else nnd[b]
+            nn[b] = a if take else nn[b]
+        if best != rb:
+            j = _first_of(tmp, a, best)
+            nn[a], nnd[a] = j, tmp[j]
     for k in range(n):
         dij[k] = _dij(k, kt2, nn, nnd)
 
