@@ -215,7 +215,7 @@ def _after_beam(a, n, nn, flag):
     return count
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def cluster_axes(mom, n, rap, phi, kt2, nn, nnd, dij, axes, r2, tmp, flag, praw):
     """The exclusive-kT axes of n particles (mom (>= n, 4) as E, px, py, pz, overwritten):
     axes rows 0-2 the 3-jet axes, 3-4 the 2-jet axes, 5 the 1-jet axis, each filled only when
@@ -355,7 +355,7 @@ def _nanmin(best, d):
     return d if (d != d) | (d < best) else best
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _jet_taus(jet, pos, n, praw, axes, r0, pt, y, terms, padded, frames, left, ay, ap, out):
     """tau_1..tau_3 of one jet (jet (m, 4), its n real constituents in rows pos[:n], their
     atan2(py, px) in praw, axes from cluster_axes) into out[0..2], as the reference computes
