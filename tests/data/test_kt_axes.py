@@ -26,9 +26,10 @@ def test_axes_of_two_merges_are_the_sums():
 
     mom = np.array([p4(50, 0.0, 1.0), p4(30, 0.02, 1.01), p4(40, 0.5, 1.4), p4(20, 0.51, 1.42)])
     axes = np.zeros((6, 4))
-    rap, phi, kt2, nnd, dij, tmp, tmp2 = np.empty((7, 4))
-    nn = np.empty(4, dtype=np.int64)
-    kt_axes.cluster_axes(mom.copy(), 4, rap, phi, kt2, nn, nnd, dij, axes, 0.64, tmp, tmp2)
+    rap, phi, kt2, nnd, dij, tmp, praw = np.empty((7, 4))
+    nn, flag = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.uint8)
+    kt_axes.cluster_axes(mom.copy(), 4, rap, phi, kt2, nn, nnd, dij, axes, 0.64, tmp, flag, praw)
     pairs = sorted(map(tuple, axes[3:5]))
     np.testing.assert_allclose(pairs, sorted([tuple(mom[0] + mom[1]), tuple(mom[2] + mom[3])]))
     np.testing.assert_allclose(axes[5], mom.sum(axis=0))
+    np.testing.assert_array_equal(praw, np.arctan2(mom[:, 2], mom[:, 1]))
