@@ -1,6 +1,8 @@
 """The pruned QAT particle autoencoder through da4ml -> Verilog -> Verilator (jetad.trigger
 .sparse_fpga): the RTL's output words equal QKeras' on a few hundred jets, so do the scores."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def test_design_rows_carry_the_netlist_figures():
 
 
 @pytest.mark.build
-def test_rtl_equals_qkeras_word_for_word_on_300_jets(tmp_path):
+def test_rtl_equals_qkeras_word_for_word_on_300_jets(tmp_path, caplog):
     setup_tf(5)
     arch = Architecture(8, (), 2, True, 0.3)
     model = particle_ae.build(arch)
@@ -34,8 +36,14 @@ def test_rtl_equals_qkeras_word_for_word_on_300_jets(tmp_path):
              for n, v in particle_ae.kernels(model).items()}
     qmodel = sq.from_float(model, arch, sq.QatBits())
     sq.train(qmodel, (x, mask), (x, mask), masks, Fit(1, 64, 1e-3), 0)
-    flow = sparse_fpga.run(qmodel, x, mask, tmp_path / "rtl", synthesize=False)
+    logger = logging.getLogger("test_sparse_fpga")
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        flow = sparse_fpga.run(qmodel, x, mask, tmp_path / "rtl", synthesize=False,
+                               logger=logger)
     assert flow["n_compared"] == 300 * 90 and flow["mismatches"] == 0
+    assert flow["n_jets"] == 300 and flow["jets_differ"] == 0
+    # the log counts jets as jets, the 90 words of each apart
+    assert "0 of 300 test jets differ from QKeras (0 of 27000 output words)" in caplog.text
     assert flow["score_mismatches"] == 0
     np.testing.assert_array_equal(flow["rtl_mse"], flow["qkeras_mse"])
     assert flow["measured_latency_cycles"] == flow["latency_cycles"] > 0

@@ -273,7 +273,8 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool | None = None,
     """The whole student through da4ml -> Verilog -> Verilator (on `x_test`, raw pooled images)
     -> yosys (`synthesize` left out: distill.synthesize's schema default). Returns
     {'latency_cycles', 'interval_cycles', 'da4ml_cost', 'reg_bits', 'LUT', 'FF', 'mismatches',
-    'n_compared', 'rtl_scores'}; LUT/FF None without synthesis."""
+    'n_compared' (output words), 'jets_differ', 'n_jets', 'rtl_scores'}; LUT/FF None without
+    synthesis."""
     synthesize = or_default(synthesize, "distill", "synthesize")
     start = time.time()
     design = rtl.build(model, out_dir, name=model.name)
@@ -289,18 +290,23 @@ def rtl_flow(model, x_test: np.ndarray, out_dir, synthesize: bool | None = None,
     want = predict(model, x_test)
     got = design.predict(input_grid(model, x_test)).reshape(-1)
     mismatches = int(np.count_nonzero(got != want))
+    # a network with several outputs per jet (the sparse autoencoder's 90 words) differs on a
+    # jet when any of its words does: counted apart from the words
+    jets_differ = int(np.count_nonzero(
+        (got != want).reshape(len(x_test), -1).any(axis=1)))
     # the binder above is told the latency; the probe clocks the model and counts it
     measured = design.measure_latency()
     if logger:
-        logger.info("verilator: %d of %d test jets differ from QKeras; %d cycles from input to "
-                    "output, clocked (%d pipeline stages)", mismatches, len(want), measured,
-                    design.latency_cycles)
+        logger.info("verilator: %d of %d test jets differ from QKeras (%d of %d output words); "
+                    "%d cycles from input to output, clocked (%d pipeline stages)", jets_differ,
+                    len(x_test), mismatches, len(want), measured, design.latency_cycles)
     out = {"latency_cycles": design.latency_cycles, "latency_ns": design.latency_ns,
            "measured_latency_cycles": measured,
            # da4ml's binder clocks one jet in per cycle and reads each result `latency` cycles
            # later: the outputs above equal QKeras' only if the design accepts a jet per cycle
            "interval_cycles": 1, "da4ml_cost": design.cost, "reg_bits": design.reg_bits,
-           "mismatches": mismatches, "n_compared": int(len(want)), "rtl_scores": got,
+           "mismatches": mismatches, "n_compared": int(len(want)),
+           "jets_differ": jets_differ, "n_jets": int(len(x_test)), "rtl_scores": got,
            "LUT": None, "FF": None}
     if synth is not None:
         syn = synth.result()
