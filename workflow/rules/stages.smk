@@ -148,7 +148,7 @@ rule score:
     log:
         "logs/score.log",
     params:
-        sections("seed", "data.source", "score"),
+        sections("seed", "data.source", "score", "data.chunk"),
     threads: 2
     resources:
         mem_mb=8000,

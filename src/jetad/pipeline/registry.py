@@ -222,7 +222,7 @@ COMMANDS: tuple[Command, ...] = (
                  "val": "data/split/val.h5"},
         outputs={"scores": "results/scores.h5",
                  "figures": _figures("results/figures/score")},
-        params=("seed", SOURCE, "score"),
+        params=("seed", SOURCE, "score", "data.chunk"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 120},
     ),
