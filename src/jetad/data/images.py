@@ -173,6 +173,21 @@ class ImageFile:
             yield start, read_image_rows(self.path, start, min(start + rows, self.n))
 
 
+    def take_rows(self, index: np.ndarray, rows: int) -> ImageSet:
+        """The jets of the sorted rows `index` (at least one), read `rows` rows at a time
+        from the chunks that hold them: read_images(...).take(index) in the memory of one
+        chunk and the jets taken."""
+        parts = []
+        for start in range(0, self.n, rows):
+            stop = min(start + rows, self.n)
+            mine = index[(index >= start) & (index < stop)] - start
+            if len(mine):
+                parts.append(read_image_rows(self.path, start, stop).take(mine))
+        data = ImageSet.concatenate(parts)
+        data.attrs = dict(self.attrs)
+        return data
+
+
 def check_images(path: str | os.PathLike, rows: int, allow_empty: bool = False,
                  npix: int | None = None, expected_by: str = "") -> ImageFile:
     """open_images with every row's values checked, `rows` rows read at a time: what

@@ -356,7 +356,7 @@ COMMANDS: tuple[Command, ...] = (
         inputs={"train": "data/split/train.h5", "val": "data/split/val.h5",
                 "test": "data/split/test.h5"},
         outputs={"scores": "results/baseline_scores.h5"},
-        params=("seed", "baseline"),
+        params=("seed", "baseline", "data.chunk"),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 240},
     ),
