@@ -12,6 +12,11 @@ scores need no sample: they are the same), and /val_scores: every score of the v
 With --figures, also draws the mean images and reconstructions per class (named from the test
 file's processes), the decoded path between a typical background jet's latent and a typical jet
 of each anomalous process, and the weights per layer.
+The test and validation files are read `data.chunk` jets at a time (rounded down to whole
+batches of score.batch_size), every row checked before TensorFlow starts: the memory holds one
+chunk's images and reconstructions and every jet's few values (scores, latents), never every
+jet's images. The class means are summed as NumPy's mean of every image at once sums them, so
+the file is the same bytes.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def run(args, params) -> None:
                          sampled=True, means=True, keep=examples)
     values = res.values
     values["latent_density"] = latent_density.score(density, values["z_mean"])
-    extra = extras(test, values, res)
+    extra = extras(test, res)
     extra[sc.VAL_GROUP] = val_scores(model, val, rows, density, sp, seed)
     scores = {k: values[k] for k in sc.NAMES}
     sc.write_score_file(args.out, scores, test.label, res.fields["jet_mass"], extra,
@@ -112,10 +117,10 @@ def val_scores(model, val: ImageFile, rows: int, density, sp, seed) -> dict:
     return {k: out[k] for k in sc.NAMES}
 
 
-def extras(test: ImageFile, values: dict, res) -> dict:
-    """The score file's arrays beside the scores; pops the latents from `values`."""
+def extras(test: ImageFile, res) -> dict:
+    """The score file's arrays beside the scores; pops the latents from `res.values`."""
     mean_img, mean_rec = res.means.result()
-    fields = res.fields
+    values, fields = res.values, res.fields
     return {
         "z_mean": values.pop("z_mean").astype(np.float32),
         "z_logvar": values.pop("z_logvar").astype(np.float32),
