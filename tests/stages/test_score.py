@@ -193,8 +193,8 @@ def test_score_file_read_in_chunks_is_the_whole_files_byte_for_byte(tiny_trained
                                                                     jetad, tmp_path):
     """Test and validation files read data.chunk jets at a time (rounded down to whole
     batches: 40 -> 32, four reads of 120 test jets, the last batch short) give the bytes of the
-    file scored with every image in memory, for a deterministic and a sampled reconstruction;
-    labels interleaved, so each chunk adds to both class means."""
+    file scored with every image in memory: the scores of the latent means and of a sampled
+    latent (/sampled_scores); labels interleaved, so each chunk adds to both class means."""
     import shutil
 
     import yaml
@@ -204,13 +204,37 @@ def test_score_file_read_in_chunks_is_the_whole_files_byte_for_byte(tiny_trained
     jets = fake_jets(50, 70, 11)
     write_images(d / "test.h5", jets.take(np.random.default_rng(0).permutation(len(jets))))
     write_images(d / "val.h5", fake_jets(45, 0, 12))
-    for sample in (False, True):
-        params = yaml.safe_load((tiny_trained / "params.yaml").read_text())
-        params["score"].update(batch_size=16, sample=sample)
-        params["data"]["chunk"] = 40
-        (d / "params.yaml").write_text(yaml.safe_dump(params))
-        p = jetad(d, "score", "--model", "model", "--test", "test.h5", "--val", "val.h5",
-                  "--out", "scores.h5")
-        assert "120 test jets from test.h5 (50 QCD, 70 top), 32 at a time" in p.stderr
-        _whole_score_file(d, params, d / "whole.h5")
-        assert (d / "scores.h5").read_bytes() == (d / "whole.h5").read_bytes(), sample
+    params = yaml.safe_load((tiny_trained / "params.yaml").read_text())
+    params["score"].update(batch_size=16, sample=False)
+    params["data"]["chunk"] = 40
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    p = jetad(d, "score", "--model", "model", "--test", "test.h5", "--val", "val.h5",
+              "--out", "scores.h5")
+    assert "120 test jets from test.h5 (50 QCD, 70 top), 32 at a time" in p.stderr
+    _whole_score_file(d, params, d / "whole.h5")
+    assert (d / "scores.h5").read_bytes() == (d / "whole.h5").read_bytes()
+
+
+def test_a_bad_row_in_a_later_chunk_is_refused_before_scoring(tiny_trained, fake_jets, jetad,
+                                                              tmp_path):
+    """A NaN in the third read of the test file (rows 64 to 95 with data.chunk 40, batches of
+    16) ends the stage in one error naming the file and the row, before the model is loaded:
+    no score file."""
+    import shutil
+
+    import yaml
+
+    d = tmp_path
+    shutil.copytree(tiny_trained / "model", d / "model")
+    shutil.copy(tiny_trained / "val.h5", d / "val.h5")
+    bad = fake_jets(60, 60, 3)
+    bad.images[70, 5, 5] = np.nan
+    write_images(d / "test.h5", bad)
+    params = yaml.safe_load((tiny_trained / "params.yaml").read_text())
+    params["score"]["batch_size"] = 16
+    params["data"]["chunk"] = 40
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    p = jetad(d, "score", "--model", "model", "--test", "test.h5", "--val", "val.h5",
+              "--out", "x.h5", check=False)
+    assert p.returncode == 2 and "test.h5: NaN or inf in images rows 70" in p.stderr
+    assert "loaded JointVAE" not in p.stderr and not (d / "x.h5").exists()
