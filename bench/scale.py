@@ -1,15 +1,21 @@
-"""Scale of the data stages: wall time, jets/s and peak memory of `jetad jets`, `pixelize` and
-`split` on files of N jets in the published top-tagging layout, and how each grows with N.
+"""Scale of the data stages: wall time, jets/s and peak memory of `jetad jets`, `pixelize`,
+`split`, `score`, `baseline` and `evaluate` on files of N jets in the published top-tagging
+layout, and how each grows with N.
 
 Each N gets a file of N jets (half QCD, half top by is_signal_new; 30 constituents each, the
 other 170 zero as in the published files), written in blocks so that building it needs little
-memory itself. Each stage runs as its own `jetad` subprocess in a work folder per N; its peak
+memory itself. `score` scores the split's test jets (a quarter of the QCD jets and every top)
+with an untrained JointVAE of params.yaml's architecture, built once in the work folder (the
+scores mean nothing; the work and the memory are those of a trained one); `baseline` trains
+its conv AE for one epoch on 2,000 jets (params.yaml's baseline section otherwise) and scores
+the same test jets; `evaluate` reads both score files. jets/s counts the N jets of the input
+file for every stage. Each stage runs as its own `jetad` subprocess in a work folder per N; its peak
 memory is the maximum resident set size of that subprocess (os.wait4). The growth exponent b
 of a stage is the slope of log(value) against log(N) (value ~ N^b): 1 for time that grows
 linearly, 0 for memory that does not grow.
 
 Run: `python bench/scale.py [--jets 25000 100000 400000 1200000] [--work DIR] [--table FILE]
-[--src OTHER/src]`
+[--src OTHER/src] [--stages jets pixelize split score baseline evaluate]`
 """
 
 from __future__ import annotations
@@ -36,7 +42,24 @@ STAGES = {
                  "--out", "data/images/images.h5", "--threads", "2"],
     "split": ["split", "--in", "data/images/images.h5", "--train", "data/split/train.h5",
               "--val", "data/split/val.h5", "--test", "data/split/test.h5"],
+    "score": ["score", "--model", "../model", "--test", "data/split/test.h5", "--val",
+              "data/split/val.h5", "--out", "results/scores.h5"],
+    "baseline": ["baseline", "--train", "data/split/train.h5", "--val", "data/split/val.h5",
+                 "--test", "data/split/test.h5", "--out", "results/baseline_scores.h5"],
+    "evaluate": ["evaluate", "--scores", "results/scores.h5", "--baseline-scores",
+                 "results/baseline_scores.h5", "--roc", "results/roc.pdf", "--metrics",
+                 "results/metrics.json"],
 }
+# the baseline's training is not what is measured: one short epoch
+BASELINE = {"epochs": 1, "max_train_jets": 2000, "max_val_jets": 500}
+BUILD_MODEL = """
+import sys
+from jetad.models import jointvae
+from jetad.params import load
+p = load(sys.argv[1])
+jointvae.save(jointvae.JointVAE(jointvae.JointVAEConfig.from_params(p.train, p.pixelize.npix)),
+              sys.argv[2])
+"""
 BLOCK = 50_000  # jets per block while building a file
 N_CONSTITUENTS = 30
 
@@ -121,6 +144,12 @@ def main() -> None:
                              "(another commit's, to compare; default this checkout's)")
     args = parser.parse_args()
     params = yaml.safe_load((args.src.parent / "params.yaml").read_text())
+    params["baseline"].update(BASELINE)
+    if "score" in args.stages and not (args.work / "model").exists():
+        args.work.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", BUILD_MODEL, str(args.src.parent / "params.yaml"),
+                        str(args.work / "model")], check=True, env={**os.environ,
+                        "PYTHONPATH": str(args.src.resolve())}, stderr=subprocess.DEVNULL)
     results = {stage: [] for stage in args.stages}
     for n in args.jets:
         work = args.work / f"n{n}"

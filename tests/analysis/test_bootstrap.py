@@ -81,3 +81,40 @@ def test_the_interval_width_matches_hanley_mcneil():
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     se = np.sqrt((a * (1 - a) + (n_s - 1) * (q1 - a * a) + (n_b - 1) * (q2 - a * a)) / (n_s * n_b))
     assert (hi - lo) / 2 == pytest.approx(se, rel=0.15)
+
+
+def _intervals_at_once(labels, scores, seed, n):
+    """intervals as computed before the replicas came in blocks: every row at once."""
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n, len(labels)))
+    for cls in (0, 1):
+        idx = np.flatnonzero(labels == cls)
+        w[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n)
+    order = np.argsort(-scores, kind="stable")
+    s, y, w = scores[order], labels[order], w[:, order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp, fp = np.cumsum(w * y, axis=1)[:, last], np.cumsum(w * (1 - y), axis=1)[:, last]
+    zero = np.zeros((n, 1))
+    tpr, fpr = np.hstack([zero, tp / tp[:, -1:]]), np.hstack([zero, fp / fp[:, -1:]])
+    aucs = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+    rej = [metrics.rejection_at_eff(f, t, metrics.EPS_S) for f, t in zip(fpr, tpr, strict=True)]
+    return aucs, rej, w
+
+
+@pytest.mark.parametrize("n", [200, 37, 1])
+def test_replicas_in_blocks_are_the_replicas_drawn_at_once(n):
+    """The same draws (the anomalies' stream found after the background's) and the same
+    interval bounds, to the bit, as every replica at once; 37 ends on a short block."""
+    labels, scores = _sample(700, 8)
+    labels = labels[np.random.default_rng(1).permutation(len(labels))][:1000]
+    scores = scores[:1000]
+    aucs, rej, w = _intervals_at_once(labels, scores, 4, n)
+    order = np.argsort(-scores, kind="stable")
+    assert np.array_equal(bootstrap.replicas(labels, n, 4)[:, order], w)
+    blocks = list(bootstrap.replica_blocks(labels, n, 4))
+    assert len(blocks) == -(-n // bootstrap.BLOCK)
+    assert np.array_equal(np.concatenate(blocks)[:, order], w)
+    q = [(1 - bootstrap.LEVEL) / 2 * 100, (1 + bootstrap.LEVEL) / 2 * 100]
+    iv = bootstrap.intervals(labels, scores, 4, n=n)
+    assert iv["auc"] == [float(v) for v in np.percentile(aucs, q)]
+    assert iv["rejection_at_eff_s_0p3"] == [float(v) for v in np.percentile(rej, q)]

@@ -69,3 +69,28 @@ def test_a_writer_given_fewer_jets_than_announced_leaves_nothing(tmp_path, fake_
         with image_writer(tmp_path / "images.h5", 5, (40, 40), {}) as add:
             add(fake_jets(2, 2, 1))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_read_a_chunk_at_a_time_are_those_of_the_whole_file(tmp_path, fake_jets):
+    """check_images reads every row, a chunk at a time, and refuses the first bad one by its
+    row in the file (here in the third chunk of 7 rows); take_rows gives the jets of
+    read_images(...).take, field for field, reading only the chunks that hold them."""
+    from jetad.data.images import FIELDS, check_background_images, check_images
+
+    data = fake_jets(20, 10, 6)
+    path = tmp_path / "images.h5"
+    write_images(path, data)
+    head = check_images(path, 7)
+    assert head.n == 30 and head.shape == (40, 40)
+    index = np.array([0, 6, 7, 8, 29])
+    got, want = head.take_rows(index, 7), read_images(path).take(index)
+    for name in ("images", "label", "process", *FIELDS):
+        assert getattr(got, name).tobytes() == getattr(want, name).tobytes(), name
+    assert got.attrs == want.attrs
+    with pytest.raises(DataError, match="10 anomalous jets .label 1. in the "
+                                        "validation set"):
+        check_background_images(path, 7, what="validation")
+    with h5py.File(path, "a") as f:
+        f["images"][16, 3, 3] = np.nan
+    with pytest.raises(DataError, match=r"images.h5: NaN or inf in images rows 16$"):
+        check_images(path, 7)

@@ -148,7 +148,7 @@ rule score:
     log:
         "logs/score.log",
     params:
-        sections("seed", "data.source", "score"),
+        sections("seed", "data.source", "score", "data.chunk"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -196,7 +196,7 @@ rule baseline:
     log:
         "logs/baseline.log",
     params:
-        sections("seed", "baseline"),
+        sections("seed", "baseline", "data.chunk"),
     threads: 2
     resources:
         mem_mb=8000,

@@ -163,6 +163,49 @@ class ImageFile:
     label: np.ndarray
     process: np.ndarray
 
+    def process_names(self) -> np.ndarray:
+        """The process name of every jet."""
+        return np.asarray(PROCESSES)[self.process]
+
+    def chunks(self, rows: int) -> Iterator[tuple[int, ImageSet]]:
+        """(first row, ImageSet of the next `rows` rows) from the first row to the last."""
+        for start in range(0, self.n, rows):
+            yield start, read_image_rows(self.path, start, min(start + rows, self.n))
+
+
+    def take_rows(self, index: np.ndarray, rows: int) -> ImageSet:
+        """The jets of the sorted rows `index` (at least one), read `rows` rows at a time
+        from the chunks that hold them: read_images(...).take(index) in the memory of one
+        chunk and the jets taken."""
+        parts = []
+        for start in range(0, self.n, rows):
+            stop = min(start + rows, self.n)
+            mine = index[(index >= start) & (index < stop)] - start
+            if len(mine):
+                parts.append(read_image_rows(self.path, start, stop).take(mine))
+        data = ImageSet.concatenate(parts)
+        data.attrs = dict(self.attrs)
+        return data
+
+
+def check_images(path: str | os.PathLike, rows: int, allow_empty: bool = False,
+                 npix: int | None = None, expected_by: str = "") -> ImageFile:
+    """open_images with every row's values checked, `rows` rows read at a time: what
+    read_images refuses, refused in the memory of `rows` images."""
+    head = open_images(path, allow_empty=allow_empty, npix=npix, expected_by=expected_by)
+    for _ in head.chunks(rows):
+        pass
+    return head
+
+
+def check_background_images(path, rows: int, npix: int | None = None, what: str = "training",
+                            expected_by: str = "") -> ImageFile:
+    """check_images of a training or validation file, refused as read_background_images
+    refuses it."""
+    head = check_images(path, rows, npix=npix, expected_by=expected_by)
+    _check_background(path, head.label, what)
+    return head
+
 
 def open_images(path: str | os.PathLike, allow_empty: bool = False, npix: int | None = None,
                 expected_by: str = "") -> ImageFile:
@@ -259,11 +302,15 @@ def read_background_images(path, npix: int | None = None, what: str = "training"
     """A training or validation file: background jets only (label 0). A test file passed by
     mistake (it holds anomalies, label 1) is refused, as are bad shapes."""
     data = read_images(path, npix=npix, expected_by=expected_by)
-    n_anomalous = int((data.label == 1).sum())
+    _check_background(path, data.label, what)
+    return data
+
+
+def _check_background(path, label: np.ndarray, what: str) -> None:
+    n_anomalous = int((label == 1).sum())
     if n_anomalous:
         raise DataError(f"{path}: {n_anomalous} anomalous jets (label 1) in the {what} set; "
                         "training uses the background class only")
-    return data
 
 
 def read_train_val_test(train, val, test) -> tuple[ImageSet, ImageSet, ImageSet]:

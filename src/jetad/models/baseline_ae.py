@@ -7,6 +7,7 @@ so its cost is a small fraction of the JointVAE's decoder.
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -82,13 +83,23 @@ def train(x_train, x_val, bp, logger=None):
     return model, hist.history
 
 
+def subsets(n_train: int, n_val: int, bp, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted rows of the seeded subsets of `bp.max_train_jets` of n_train training and
+    `bp.max_val_jets` of n_val validation images the conv AE is trained on."""
+    return subsample(n_train, bp.max_train_jets, seed), subsample(n_val, bp.max_val_jets, seed + 1)
+
+
 def train_on_subsets(train_images, val_images, bp, seed: int, logger=None):
-    """`train` on the seeded subsets of `bp.max_train_jets` training and `bp.max_val_jets`
-    validation images (`jetad baseline`'s model; `jetad nae` pre-trains the same one). Returns
-    the model and the indices of the training images used."""
-    itrain = subsample(len(train_images), bp.max_train_jets, seed)
-    ival = subsample(len(val_images), bp.max_val_jets, seed + 1)
+    """`train` on the seeded subsets (`subsets`) of training and validation images in memory
+    (`jetad nae` pre-trains `jetad baseline`'s model so). Returns the model and the indices of
+    the training images used."""
+    itrain, ival = subsets(len(train_images), len(val_images), bp, seed)
     if logger is not None:
         logger.info("training the conv AE on %d jets", len(itrain))
     model, _history = train(train_images[itrain], val_images[ival], bp, logger)
     return model, itrain
+
+
+def predict_batch(bp) -> int:
+    """The batch of the conv AE's predictions when scoring (twice the training batch)."""
+    return bp.batch_size * 2

@@ -12,6 +12,11 @@ scores need no sample: they are the same), and /val_scores: every score of the v
 With --figures, also draws the mean images and reconstructions per class (named from the test
 file's processes), the decoded path between a typical background jet's latent and a typical jet
 of each anomalous process, and the weights per layer.
+The test and validation files are read `data.chunk` jets at a time (rounded down to whole
+batches of score.batch_size), every row checked before TensorFlow starts: the memory holds one
+chunk's images and reconstructions and every jet's few values (scores, latents), never every
+jet's images. The class means are summed as NumPy's mean of every image at once sums them, so
+the file is the same bytes.
 """
 
 from __future__ import annotations
@@ -25,30 +30,32 @@ from jetad.analysis import latent_density, plots
 from jetad.analysis import scores as sc
 from jetad.analysis.collapse import ACTIVE_KL
 from jetad.atomic import atomic_path, make_dir
-from jetad.data.images import read_background_images, read_images
+from jetad.data.images import ImageFile, check_background_images, check_images
 from jetad.data.processes import PROCESSES
 from jetad.inputs import read_model_meta
 from jetad.models.determinism import setup_tf
 from jetad.models.scoring import (
-    class_means,
     class_names,
-    encode_images,
+    encode_file,
     interpolation_rows,
-    score_images,
+    read_rows,
+    score_file,
 )
 from jetad.params import default
 
 logger = log.get("jetad.score")
+EXAMPLES = 4  # jets per class in examples.pdf
 
 
 def run(args, params) -> None:
     sp, seed = params.score, params.seed
-    # the inputs are checked before TensorFlow is imported (it prints on stderr)
+    rows = read_rows(sp.batch_size, params.data.chunk)
+    # the inputs are checked, every row, before TensorFlow is imported (it prints on stderr)
     meta = read_model_meta(args.model, "jointvae")
     npix = int(meta["config"].get("npix", default("pixelize", "npix")))
-    test = read_images(args.test, npix=npix, expected_by=f"the model {args.model} expects")
-    val = read_background_images(args.val, npix, "validation",
-                                 f"the model {args.model} expects")
+    expects = f"the model {args.model} expects"
+    test = check_images(args.test, rows, npix=npix, expected_by=expects)
+    val = check_background_images(args.val, rows, npix, "validation", expects)
     setup_tf(seed)
     # heavy: the JointVAE module imports TensorFlow; it loads after the inputs are checked
     from jetad.models.jointvae import load
@@ -57,34 +64,33 @@ def run(args, params) -> None:
     logger.info("loaded JointVAE from %s (%s)", args.model, model.param_counts())
     n_top = int((test.label == 1).sum())
     names = class_names(test)
-    logger.info("read %d test jets from %s (%d %s, %d %s)", len(test), args.test,
-                len(test) - n_top, names[0], n_top, names[1])
-    density = fit_density(model, val, args.val, sp, seed)
-    logger.info("scoring the test jets from the latent means")
-    with log.Progress(logger, len(test), "jets") as progress:
-        res = score_images(model, test.images, sp.batch_size, sp.sample, seed, progress)
-    res["latent_density"] = latent_density.score(density, res["z_mean"])
-    rec = res.pop("reconstruction")
+    logger.info("read %d test jets from %s (%d %s, %d %s), %d at a time", test.n, args.test,
+                test.n - n_top, names[0], n_top, names[1], rows)
+    density = fit_density(model, val, rows, sp, seed)
     # the same seeds as `score.sample: true`, so with it the two sets are equal
-    logger.info("scoring the test jets from a sampled latent")
-    with log.Progress(logger, len(test), "jets") as progress:
-        sampled = score_images(model, test.images, sp.batch_size, True, seed, progress)
-    sampled = {k: sampled[k] for k in sc.IMAGE_SCORES}
-    extra = extras(test, res, rec, sampled)
-    extra[sc.VAL_GROUP] = val_scores(model, val, density, sp, seed)
-    scores = {k: res[k] for k in sc.NAMES}
-    sc.write_score_file(args.out, scores, test.label, test.jet_mass, extra,
+    logger.info("scoring the test jets from the latent means and from a sampled latent")
+    examples = np.concatenate([np.flatnonzero(test.label == c)[:EXAMPLES] for c in (0, 1)])
+    with log.Progress(logger, test.n, "jets") as progress:
+        res = score_file(model, test, rows, sp.batch_size, sp.sample, seed, progress,
+                         sampled=True, means=True, keep=examples)
+    values = res.values
+    values["latent_density"] = latent_density.score(density, values["z_mean"])
+    extra = extras(test, res)
+    extra[sc.VAL_GROUP] = val_scores(model, val, rows, density, sp, seed)
+    scores = {k: values[k] for k in sc.NAMES}
+    sc.write_score_file(args.out, scores, test.label, res.fields["jet_mass"], extra,
                         attrs=attributes(args, sp, test, density))
-    logger.info("wrote %d x %d scores to %s", len(test), len(scores), args.out)
+    logger.info("wrote %d x %d scores to %s", test.n, len(scores), args.out)
     if args.figures:
-        write_figures(model, test, rec, extra, Path(args.figures), params, res["kl_total"])
+        write_figures(model, test, res.kept, extra, Path(args.figures), params,
+                      values["kl_total"])
 
 
-def fit_density(model, val, path, sp, seed) -> latent_density.LatentDensity:
+def fit_density(model, val: ImageFile, rows: int, sp, seed) -> latent_density.LatentDensity:
     """The latent density of the validation (background) jets, fitted on their latent means."""
-    logger.info("encoding %d validation jets from %s for the latent density", len(val), path)
-    with log.Progress(logger, len(val), "jets") as progress:
-        mean, logvar = encode_images(model, val.images, sp.batch_size, progress)
+    logger.info("encoding %d validation jets from %s for the latent density", val.n, val.path)
+    with log.Progress(logger, val.n, "jets") as progress:
+        mean, logvar = encode_file(model, val, rows, sp.batch_size, progress)
     density = latent_density.fit(mean, logvar, sp.density_components, sp.density_covariance,
                                  seed)
     if density.fallback:
@@ -100,39 +106,40 @@ def fit_density(model, val, path, sp, seed) -> latent_density.LatentDensity:
     return density
 
 
-def val_scores(model, val, density, sp, seed) -> dict:
+def val_scores(model, val: ImageFile, rows: int, density, sp, seed) -> dict:
     """Every score of the validation (background) jets, scored as the test jets are: the
     statistics a score is standardized by without a label (jetad.analysis.ensemble). Their
     latent density is in-sample (the mixture was fitted on these jets)."""
-    logger.info("scoring the %d validation jets", len(val))
-    res = score_images(model, val.images, sp.batch_size, sp.sample, seed)
+    logger.info("scoring the %d validation jets", val.n)
+    res = score_file(model, val, rows, sp.batch_size, sp.sample, seed).values
     out = {k: res[k] for k in sc.JET_SCORES}
     out["latent_density"] = latent_density.score(density, res["z_mean"])
     return {k: out[k] for k in sc.NAMES}
 
 
-def extras(test, res: dict, rec, sampled: dict) -> dict:
-    """The score file's arrays beside the scores; pops the latents from `res`."""
-    mean_img, mean_rec = class_means(test.images, rec, test.label)
+def extras(test: ImageFile, res) -> dict:
+    """The score file's arrays beside the scores; pops the latents from `res.values`."""
+    mean_img, mean_rec = res.means.result()
+    values, fields = res.values, res.fields
     return {
-        "z_mean": res.pop("z_mean").astype(np.float32),
-        "z_logvar": res.pop("z_logvar").astype(np.float32),
-        "category": np.argmax(res["logits"], axis=1).astype(np.int16),
+        "z_mean": values.pop("z_mean").astype(np.float32),
+        "z_logvar": values.pop("z_logvar").astype(np.float32),
+        "category": np.argmax(values["logits"], axis=1).astype(np.int16),
         # the categorical code's distribution, for evaluate's embeddings of the discrete part
-        "logits": res.pop("logits").astype(np.float32),
-        "jet_pt": test.jet_pt,
+        "logits": values.pop("logits").astype(np.float32),
+        "jet_pt": fields["jet_pt"],
         # N-subjettiness from pixelize, for evaluate's tau21 / tau32 baselines on these jets
-        "tau21": test.tau21.astype(np.float32),
-        "tau32": test.tau32.astype(np.float32),
+        "tau21": fields["tau21"].astype(np.float32),
+        "tau32": fields["tau32"].astype(np.float32),
         # each jet's process, so that evaluate reports every signal on its own
         "process": test.process.astype(np.int8),
         "mean_image": mean_img,
         "mean_reconstruction": mean_rec,
-        "sampled_scores": sampled,
+        "sampled_scores": res.sampled,
     }
 
 
-def attributes(args, sp, test, density) -> dict:
+def attributes(args, sp, test: ImageFile, density) -> dict:
     return {"model": str(args.model), "test": str(args.test), "val": str(args.val),
             "sample": sp.sample,
             "classes": "index 0 = background (label 0), 1 = anomalies (label 1) for "
@@ -145,14 +152,20 @@ def attributes(args, sp, test, density) -> dict:
             "latent_density_covariance": density.covariance}
 
 
-def write_figures(model, test, rec, extra, folder: Path, params, kl_total) -> None:
+def write_figures(model, test: ImageFile, kept: dict, extra, folder: Path, params,
+                  kl_total) -> None:
+    """The figures; `kept`: row -> (image, reconstruction) of the first EXAMPLES jets of each
+    class."""
     note = plots.data_note(params)
     names = class_names(test)
     make_dir(folder)
     with atomic_path(folder / "mean_images.pdf", suffix=".pdf") as tmp:
         plots.mean_images(extra["mean_image"], extra["mean_reconstruction"], tmp, note, names)
+    rows = sorted(kept)
     with atomic_path(folder / "examples.pdf", suffix=".pdf") as tmp:
-        plots.example_reconstructions(test.images, rec, test.label, tmp, note, names=names)
+        plots.example_reconstructions(np.array([kept[i][0] for i in rows]),
+                                      np.array([kept[i][1] for i in rows]), test.label[rows],
+                                      tmp, note, per_class=EXAMPLES, names=names)
     rows = interpolation_rows(model, test, extra, kl_total)
     if rows:
         with atomic_path(folder / "latent_interpolation.pdf", suffix=".pdf") as tmp:
