@@ -294,7 +294,7 @@ def dvc_yaml(stages, params: dict, root: Path, intro: str = MAIN_DVC_INTRO,
     file in a subfolder (its paths stay relative to the root)."""
     dvc = values.dvc_params(params)
     doc = {"stages": {s.name: dvc_stage(s, dvc, root, wdir) for s in stages
-                      if "dvc" in s.engines}}
+                      if "dvc" in s.engines and (s.when is None or s.when(dvc))}}
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
