@@ -453,7 +453,7 @@ if pixelize_scattered(config):
     rule pixelize_part:
         input:
             jets=jet_files(config),
-            code=code("pixelize"),
+            code=code("pixelize_part", "pixelize"),
         output:
             images="data/images/parts/{part}.h5",
         log:
@@ -476,7 +476,7 @@ if pixelize_scattered(config):
     rule pixelize_gather:
         input:
             part_files=pixelize_part_files(config),
-            code=code("pixelize"),
+            code=code("pixelize_gather", "pixelize"),
         output:
             images="data/images/images.h5",
         log:

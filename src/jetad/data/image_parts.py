@@ -28,7 +28,8 @@ def part_rows(n: int, part: int, parts: int) -> tuple[int, int]:
     """Rows [start, stop) of `part` (0-based) of `parts` over n rows: sizes differ by one at
     most, the later parts the larger."""
     if parts < 1 or not 0 <= part < parts:
-        raise DataError(f"part {part} of {parts}: the part must be 0 to parts - 1, parts >= 1")
+        # the command checks its arguments first (jetad.stages.pixelize): a caller's bug
+        raise ValueError(f"part {part} of {parts}: the part must be 0 to parts - 1")
     return n * part // parts, n * (part + 1) // parts
 
 
