@@ -25,8 +25,8 @@ PART_KEYS = ("part", "parts", "start", "stop", "total")
 
 
 def part_rows(n: int, part: int, parts: int) -> tuple[int, int]:
-    """Rows [start, stop) of `part` (0-based) of `parts` over n rows: sizes differ by one at
-    most, the later parts the larger."""
+    """Rows [start, stop) of `part` (0-based) of `parts` over n rows: contiguous, in order,
+    their sizes differing by one at most."""
     if parts < 1 or not 0 <= part < parts:
         # the command checks its arguments first (jetad.stages.pixelize): a caller's bug
         raise ValueError(f"part {part} of {parts}: the part must be 0 to parts - 1")
