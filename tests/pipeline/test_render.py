@@ -49,22 +49,29 @@ def dvc_stages(workdir, dvcfile="dvc.yaml"):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("preset", ["default", "quick"])
-def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_project,
+@pytest.mark.parametrize("preset, parts", [("default", 1), ("quick", 1), ("quick", 3)],
+                         ids=["default", "quick", "quick-pixelize-parts"])
+def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, parts, copy_project,
                                              snakemake_jobs):
+    """With pixelize.parts 3, pixelize's 3 part jobs and their gather in both."""
     copy_project(tmp_path)
     subprocess.run(["jetad", "preset", preset], cwd=tmp_path, check=True, capture_output=True)
     # HLS synthesis is Snakemake-only (dvc.yaml cannot add stages by a parameter) and `auto`
     # turns it on wherever vivado_hls is on PATH: compare with it off on any machine
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["resources"]["synthesis"] = False
+    params["pixelize"]["parts"] = parts
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert main(["--root", str(tmp_path), "--write"]) == 0
     jobs = snakemake_jobs(tmp_path)
     smk = [(j["shellcmd"].strip(), frozenset(j["input"]), frozenset(j["output"])) for j in jobs]
     threads = {j["rule_name"]: j["threads"] for j in jobs}
     dvc, dvc_sections = dvc_stages(tmp_path)
     assert len(smk) == len(dvc) >= 12
     assert sorted(smk, key=str) == sorted(dvc, key=str)
+    rules = [j["rule_name"] for j in jobs]
+    assert (rules.count("pixelize"), rules.count("pixelize_part"),
+            rules.count("pixelize_gather")) == ((1, 0, 0) if parts == 1 else (0, parts, 1))
     # pixelize's parts and gather are stages with pixelize.parts > 1 only
     dvc_declared = [s for s in STAGES
                     if "dvc" in s.engines and (s.when is None or s.when(dvc_params(params)))]
