@@ -42,8 +42,8 @@ def run(args, params) -> None:
     start, stop = (0, total) if args.parts is None else part_rows(total, args.part, args.parts)
     if args.parts is not None:
         attrs = part_attrs(attrs, args.part, args.parts, start, stop, total)
-        LOG.info("part %d of %d: rows %d to %d of %d jets", args.part, args.parts, start, stop,
-                 total)
+        LOG.info("part %d of %d: %d jets from row %d of %d", args.part, args.parts,
+                 stop - start, start, total)
     n = stop - start
     read = list(file_rows(totals, start, stop))
     counts = np.zeros(len(PROCESSES), dtype=np.int64)
@@ -71,13 +71,13 @@ def run(args, params) -> None:
 def _check_args(args) -> None:
     """--in, or --gather alone; --part and --parts together, the part one of the parts."""
     if bool(args.inputs) == bool(args.gather):
-        raise ConfigError("jetad pixelize: give --in (the jets) or --gather (the parts), "
+        raise ConfigError("give --in (the jets) or --gather (the parts), "
                           "one of them")
     if (args.part is None) != (args.parts is None) or (args.gather and args.parts):
-        raise ConfigError("jetad pixelize: --part and --parts go together, with --in")
+        raise ConfigError("--part and --parts go together, with --in")
     if args.parts is not None and not (args.parts >= 1 and 0 <= args.part < args.parts):
-        raise ConfigError(f"jetad pixelize: --part {args.part} --parts {args.parts}: the "
-                          "part must be 0 to parts - 1")
+        raise ConfigError(f"--part {args.part} --parts {args.parts}: the part must be 0 to "
+                          "parts - 1")
 
 
 def _gather(args) -> None:
