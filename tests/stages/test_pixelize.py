@@ -86,40 +86,47 @@ def test_batches_give_the_bytes_of_one_batch(tmp_path, root, prong_jets, jetad):
     assert (tmp_path / "images.h5").read_bytes() == (tmp_path / "ref.h5").read_bytes()
 
 
-def _two_inputs(tmp_path, root, prong_jets, rescale=None):
-    """qcd.h5 (13 one-prong jets) and top.h5 (12 two-prong jets), and params.yaml with 4 jets
-    a batch (and `rescale`)."""
+def _two_inputs(tmp_path, root, prong_jets, rescale=None, sizes=(13, 12), batch=4):
+    """qcd.h5 (one-prong jets) and top.h5 (two-prong jets) of `sizes` jets, and params.yaml
+    with `batch` jets a batch (and `rescale`)."""
     import yaml
 
-    for name, n, prongs, seed in (("qcd", 13, 1, 5), ("top", 12, 2, 6)):
+    for name, n, prongs, seed in zip(("qcd", "top"), sizes, (1, 2), (5, 6), strict=True):
         write_jets(tmp_path / f"{name}.h5", Jets(prong_jets(n, prongs, seed),
                                                  np.zeros((n, 4), np.float32),
                                                  np.zeros(n, np.int8),
                                                  np.full(n, int(name == "top"), np.int8)))
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["pixelize"].update(batch=4, rescale=rescale)
+    params["pixelize"].update(batch=batch, rescale=rescale)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-@pytest.mark.parametrize("rescale", [None, [80.0, 800.0]])
-def test_parts_gathered_are_the_bytes_of_one_job(tmp_path, root, prong_jets, jetad, rescale):
-    """3 parts of 25 jets in two files (8, 8 and 9 rows; the second part crosses from qcd.h5
-    into top.h5; 4 jets a batch), gathered: the bytes of the one job's file, attributes and
-    all."""
+@pytest.mark.parametrize("sizes, parts, rows, rescale", [
+    # one chunk of 25 jets: the last part holds it, the others are empty
+    ((13, 12), 3, [0, 0, 25], None),
+    # 3 chunks of 1,024 jets, the last ragged: both parts copied compressed, chunk by chunk
+    ((1300, 1300), 2, [1024, 1576], None),
+    # the last part is fewer jets than a chunk (written again); the second crosses from
+    # qcd.h5 into top.h5
+    ((1300, 1300), 3, [1024, 1024, 552], [80.0, 800.0]),
+])
+def test_parts_gathered_are_the_bytes_of_one_job(tmp_path, root, prong_jets, jetad, sizes,
+                                                 parts, rows, rescale):
+    """Parts gathered: the bytes of the one job's file, attributes and all (batches of 500
+    jets, ragged against the parts)."""
     from jetad.data.images import open_images
 
-    _two_inputs(tmp_path, root, prong_jets, rescale)
-    inputs = ("--in", "qcd.h5", "top.h5", "--threads", "1")
+    _two_inputs(tmp_path, root, prong_jets, rescale, sizes, batch=500)
+    inputs = ("--in", "qcd.h5", "top.h5", "--threads", "2")
     jetad(tmp_path, "pixelize", *inputs, "--out", "one.h5")
-    for k in range(3):
-        log = jetad(tmp_path, "pixelize", *inputs, "--part", str(k), "--parts", "3",
-                    "--out", f"part{k}.h5").stderr
-        assert f"part {k} of 3: {(8, 8, 9)[k]} jets from row {8 * k} of 25" in log
-    sizes = [open_images(tmp_path / f"part{k}.h5").n for k in range(3)]
-    assert sizes == [8, 8, 9]
-    log = jetad(tmp_path, "pixelize", "--gather", "part0.h5", "part1.h5", "part2.h5",
-                "--out", "gathered.h5").stderr
-    assert "wrote gathered.h5: 25 images (13 qcd, 12 top)" in log
+    files = [f"part{k}.h5" for k in range(parts)]
+    for k, part in enumerate(files):
+        log = jetad(tmp_path, "pixelize", *inputs, "--part", str(k), "--parts", str(parts),
+                    "--out", part).stderr
+        assert f"part {k} of {parts}: {rows[k]} jets from row {sum(rows[:k])} of " in log
+    assert [open_images(tmp_path / part, allow_empty=True).n for part in files] == rows
+    log = jetad(tmp_path, "pixelize", "--gather", *files, "--out", "gathered.h5").stderr
+    assert f"wrote gathered.h5: {sum(sizes)} images ({sizes[0]} qcd, {sizes[1]} top)" in log
     assert (tmp_path / "gathered.h5").read_bytes() == (tmp_path / "one.h5").read_bytes()
 
 
