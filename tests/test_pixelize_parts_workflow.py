@@ -16,7 +16,9 @@ from jetad.pipeline.__main__ import main as pipeline_main
 
 pytestmark = pytest.mark.integration  # Snakemake's plan and a real run
 
-JETS = {"qcd": 7, "top": 5, "w": 5, "z": 6}  # 23 jets: parts of 7, 8 and 8
+# 23 jets, one chunk of the image file: the last part holds it, the others are empty (the
+# gather's chunk by chunk copies are tested on the command, tests/stages/test_pixelize.py)
+JETS = {"qcd": 7, "top": 5, "w": 5, "z": 6}
 PARTS = [f"data/images/parts/{k}.h5" for k in range(3)]
 
 

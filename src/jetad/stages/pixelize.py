@@ -20,7 +20,8 @@ LOG = log.get("jetad.pixelize")
 
 # the image file's attributes in the order they are set: its bytes depend on the order
 ATTRS = ("npix", "deta", "dphi", "sources", "rescale_mass", "rescale_energy")
-# rows of the parts in memory at a time when gathering them (~100 MB of 40x40 images)
+# rows in memory at a time when the gather writes a part's images again (~100 MB of 40x40
+# images; the other parts' chunks are copied compressed)
 GATHER_ROWS = 16384
 
 
