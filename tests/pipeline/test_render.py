@@ -49,22 +49,30 @@ def dvc_stages(workdir, dvcfile="dvc.yaml"):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("preset", ["default", "quick", "jetnet"])
-def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, copy_project,
+@pytest.mark.parametrize("preset, parts", [("default", 1), ("quick", 3), ("jetnet", 1)],
+                         ids=["default", "quick-pixelize-parts", "jetnet"])
+def test_snakemake_and_dvc_run_the_same_jobs(tmp_path, env_path, preset, parts, copy_project,
                                              snakemake_jobs):
+    """With pixelize.parts 3, pixelize's 3 part jobs and their gather in both."""
     copy_project(tmp_path)
     subprocess.run(["jetad", "preset", preset], cwd=tmp_path, check=True, capture_output=True)
     # HLS synthesis is Snakemake-only (dvc.yaml cannot add stages by a parameter) and `auto`
     # turns it on wherever vivado_hls is on PATH: compare with it off on any machine
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["resources"]["synthesis"] = False
+    params["pixelize"]["parts"] = parts
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert main(["--root", str(tmp_path), "--write"]) == 0
     jobs = snakemake_jobs(tmp_path)
     smk = [(j["shellcmd"].strip(), frozenset(j["input"]), frozenset(j["output"])) for j in jobs]
     threads = {j["rule_name"]: j["threads"] for j in jobs}
     dvc, dvc_sections = dvc_stages(tmp_path)
     assert len(smk) == len(dvc) >= 12
     assert sorted(smk, key=str) == sorted(dvc, key=str)
+    rules = [j["rule_name"] for j in jobs]
+    assert (rules.count("pixelize"), rules.count("pixelize_part"),
+            rules.count("pixelize_gather")) == ((1, 0, 0) if parts == 1 else (0, parts, 1))
+    # pixelize's parts and gather are stages with pixelize.parts > 1 only
     dvc_declared = [s for s in STAGES if in_dvc(s, dvc_params(params))]
     # the particle-level stage is in both engines' files where the jets keep JetNet's arrays
     assert ("sparse" in dvc_sections) == (preset == "jetnet")
@@ -148,7 +156,7 @@ def test_every_command_the_engines_run_parses(root):
     only: the command is the same whichever engine fills it in)."""
     params = dvc_params(yaml.safe_load((root / "params.yaml").read_text()))
     parser = build_parser()
-    item = {"chunk": "0", "reuse": "0", "group": "scan"}  # as a job would have them
+    item = {"chunk": "0", "reuse": "0", "group": "scan", "part": "0"}  # as a job has them
     for stage in (*STAGES, *DSE_STAGES, *SCAN_STAGES, *INVERSE_STAGES):
         command = re.sub(r"\$\{item\.(\w+)\}", lambda m: item.get(m.group(1), m.group(1)),
                          dvc_command(stage, params))

@@ -10,6 +10,10 @@ from jetad.pipeline.values import (
     jets_source_files,
     logic_synthesis,
     particle_level,
+    pixelize_part_files,
+    pixelize_parts,
+    pixelize_scattered,
+    pixelize_whole,
     source,
     synth_outputs,
     synth_projects,
@@ -72,23 +76,25 @@ rule jets:
         "jetad jets --source " + source(config) + " --in " + jets_in(config) + " --out-dir data/jets --log {log}"
 
 
-# turn jet constituents into centred, rotated, flipped, normalized jet images
-rule pixelize:
-    input:
-        jets=jet_files(config),
-        code=code("pixelize"),
-    output:
-        images="data/images/images.h5",
-    log:
-        "logs/pixelize.log",
-    params:
-        sections("pixelize"),
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=60,
-    shell:
-        "jetad pixelize --in {input.jets} --out {output.images} --threads {threads} --log {log}"
+if pixelize_whole(config):
+
+    # turn jet constituents into centred, rotated, flipped, normalized jet images
+    rule pixelize:
+        input:
+            jets=jet_files(config),
+            code=code("pixelize"),
+        output:
+            images="data/images/images.h5",
+        log:
+            "logs/pixelize.log",
+        params:
+            sections("pixelize"),
+        threads: 2
+        resources:
+            mem_mb=8000,
+            runtime=60,
+        shell:
+            "jetad pixelize --in {input.jets} --out {output.images} --threads {threads} --log {log}"
 
 
 # split jet images: the background into train/val/test, every other class into test
@@ -440,3 +446,46 @@ rule nae_evaluate:
         runtime=30,
     shell:
         "jetad evaluate --scores {input.scores} --baseline-scores {input.baseline_scores} --roc {output.roc} --metrics {output.metrics} --nae-scores {input.nae_scores} --summary {output.summary} --summary-csv {output.summary_csv} --log {log}"
+
+
+if pixelize_scattered(config):
+
+    # jet images of one part of the jets' rows (pixelize.parts > 1)
+    rule pixelize_part:
+        input:
+            jets=jet_files(config),
+            code=code("pixelize_part", "pixelize"),
+        output:
+            images="data/images/parts/{part}.h5",
+        log:
+            "logs/pixelize/{part}.log",
+        params:
+            sections("pixelize"),
+        wildcard_constraints:
+            part="\\d+",
+        threads: 2
+        resources:
+            mem_mb=8000,
+            runtime=60,
+        shell:
+            "jetad pixelize --in {input.jets} --out {output.images} --threads {threads} --part {wildcards.part} --parts " + pixelize_parts(config) + " --log {log}"
+
+
+if pixelize_scattered(config):
+
+    # gather the parts of pixelize_part into the one image file
+    rule pixelize_gather:
+        input:
+            part_files=pixelize_part_files(config),
+            code=code("pixelize_gather", "pixelize"),
+        output:
+            images="data/images/images.h5",
+        log:
+            "logs/pixelize/gather.log",
+        params:
+            sections("pixelize.parts"),
+        resources:
+            mem_mb=2000,
+            runtime=60,
+        shell:
+            "jetad pixelize --out {output.images} --gather {input.part_files} --log {log}"

@@ -114,13 +114,14 @@ def _process_of(jets, path: str, process: str | None, offset: int) -> np.ndarray
 
 def image_batches(path: str, process: str | None, total: int, npix: int, deta: float,
                   dphi: float, batch: int, threads: int | None = None,
-                  rescale: list[float] | None = None):
-    """The images of the `total` jets of one file in the top-tagging layout, `batch` jets at a
-    time, with their kinematics, N-subjettiness ratios and process (`process`, or None: from
-    is_signal_new): yields (ImageSet, seconds spent on N-subjettiness) per batch. `rescale` =
-    [m0, E0]: the images are those of the jets brought to that mass and energy
-    (jetad.data.rescale); the kinematics and ratios stay the jets' own."""
-    for start in tqdm(range(0, total, batch), desc=f"pixelize {path}", unit="batch",
+                  rescale: list[float] | None = None, first: int = 0):
+    """The images of the jets of one file in the top-tagging layout from row `first` to
+    `total` (the row after the last), `batch` jets at a time, with their kinematics,
+    N-subjettiness ratios and process (`process`, or None: from is_signal_new): yields
+    (ImageSet, seconds spent on N-subjettiness) per batch. `rescale` = [m0, E0]: the images
+    are those of the jets brought to that mass and energy (jetad.data.rescale); the
+    kinematics and ratios stay the jets' own."""
+    for start in tqdm(range(first, total, batch), desc=f"pixelize {path}", unit="batch",
                       disable=None):
         jets = read_jets(path, start, min(start + batch, total))
         kind = _process_of(jets, path, process, start)

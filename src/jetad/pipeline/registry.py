@@ -146,7 +146,8 @@ COMMANDS: tuple[Command, ...] = (
         "pixelize", "jetad.stages.pixelize",
         "turn jet constituents into centred, rotated, flipped, normalized jet images",
         args=(
-            Arg("--in", dest="inputs", nargs="+", required=True,
+            # not required: --gather writes the file from parts instead
+            Arg("--in", dest="inputs", nargs="+",
                 help="files in the top-tagging layout, each [PROCESS=]PATH: the jets' process "
                      "is PROCESS, else the file's name when it is one of qcd, top, w, z, gluon, "
                      "quark (data/jets/w.h5), else is_signal_new (0 QCD, 1 top)",
@@ -156,12 +157,19 @@ COMMANDS: tuple[Command, ...] = (
             Arg("--threads", type=int,
                 help="threads (default: all cores available to this process)",
                 value="{threads}"),
+            Arg("--part", type=int, help="with --parts: part PART (0 to PARTS - 1) of the "
+                "jets' rows only (the inputs one after another), for --gather"),
+            Arg("--parts", type=int, help="the number of parts (pixelize.parts)"),
+            Arg("--gather", nargs="+", help="the part files written with --part, in order: "
+                "write --out from them, the bytes one job writes (no --in)"),
         ),
         inputs={"jets": FromParams(values.jet_files)},
         outputs={"images": "data/images/images.h5"},
         params=("pixelize",),
         threads=2,
         resources={"mem_mb": MEM, "runtime": 60},
+        # else the part jobs and their gather (_pixelize_parts)
+        when=values.pixelize_whole,
     ),
     Stage(
         "split", "jetad.stages.split",
@@ -646,7 +654,36 @@ def _nae_evaluate() -> Stage:
         log="logs/nae/evaluate.log", engines=("snakemake",))
 
 
-STAGES: tuple[Stage, ...] = (*(c for c in COMMANDS if isinstance(c, Stage)), _nae_evaluate())
+def _pixelize_parts() -> tuple[Stage, Stage]:
+    """pixelize as pixelize.parts jobs over the jets' rows and one job that gathers their files,
+    when pixelize.parts > 1: a large input spread over a cluster's nodes, each part its
+    memory's worth; the gathered file is the bytes of one job's (jetad.data.image_parts)."""
+    pixelize = next(c for c in COMMANDS if c.name == "pixelize")
+
+    def args(changed: dict) -> tuple[Arg, ...]:
+        return tuple(replace(a, value=changed.get(a.flag, a.value)) for a in pixelize.args)
+
+    common = {"command": "pixelize", "when": values.pixelize_scattered}
+    return (
+        replace(pixelize, name="pixelize_part",
+                help="jet images of one part of the jets' rows (pixelize.parts > 1)",
+                args=args({"--parts": FromParams(values.pixelize_parts)}),
+                outputs={"images": "data/images/parts/{part}.h5"},
+                log="logs/pixelize/{part}.log",
+                wildcards={"part": Wildcard(r"\d+", FromParams(values.pixelize_part_ids))},
+                **common),
+        # an argument whose value is None is not passed
+        replace(pixelize, name="pixelize_gather",
+                help="gather the parts of pixelize_part into the one image file",
+                args=args({"--in": None, "--threads": None, "--gather": "{input.part_files}"}),
+                inputs={"part_files": FromParams(values.pixelize_part_files)},
+                log="logs/pixelize/gather.log", params=("pixelize.parts",), threads=None,
+                resources={"mem_mb": 2000, "runtime": 60}, **common),
+    )
+
+
+STAGES: tuple[Stage, ...] = (*(c for c in COMMANDS if isinstance(c, Stage)), _nae_evaluate(),
+                             *_pixelize_parts())
 
 
 def command(name: str) -> Command:

@@ -124,8 +124,11 @@ def _smk_shell(stage: Stage) -> str:
 def _smk_rule(stage: Stage) -> list[str]:
     lines = [f"# {stage.help}", f"rule {stage.name}:", "    input:"]
     lines += [f"        {k}={_py(v)}," for k, v in stage.inputs.items()]
-    # an action's sections are its rule's; a scan run's code is its pipeline stage's
-    code = f'"{stage.name}", "{stage.command}"' if stage.action else f'"{stage.command_name}"'
+    # an action's sections are its rule's; a scan run's code is its pipeline stage's; a
+    # conditional rule run as another stage's command (pixelize_part) names itself, since the
+    # other's rule may not be defined
+    own = stage.action or (stage.when and stage.command and stage.command != stage.name)
+    code = f'"{stage.name}", "{stage.command}"' if own else f'"{stage.command_name}"'
     lines += [f"        code=code({code}),", "    output:"]
     lines += [f"        {k}={_smk_output(v)}," for k, v in stage.outputs.items()]
     lines += ["    log:", f"        {_py(stage.log_path)},"]

@@ -146,7 +146,8 @@ class Stage(Command):
     or single keys of a section ("train.kl_eps": that key and no other of `train`, which
     jetad.params enforces). `snakemake_params`: extra keyword params of the rule (name ->
     FromParams). `log`: default logs/<name>.log. `when`: a jetad.pipeline.values function;
-    Snakemake defines the rule only where it is true. `resources` values are numbers or
+    Snakemake defines the rule only where it is true, and dvc.yaml holds the stage only where
+    it is true of the parameters it is written from. `resources` values are numbers or
     FromParams. `command`: the stage runs `jetad <command>` (a pipeline stage in another
     setting, e.g. a scan run), or with `action` `jetad <command> <action>` (built by
     action_stage); its rule and DVC stage are named `name`. `tools`: a jetad.pipeline.values

@@ -71,6 +71,37 @@ def jets_source_files(params: dict) -> list[str]:
     return input_files(source(params), jets_in(params), params)
 
 
+def _pixelize_parts(params: dict) -> int:
+    # deferred: the registry, and so `jetad --help`, imports this module (see above)
+    from jetad.params import default
+
+    return int(params["pixelize"].get("parts", default("pixelize", "parts")))
+
+
+def pixelize_whole(params: dict) -> bool:
+    """One pixelize job (pixelize.parts 1, the default)."""
+    return _pixelize_parts(params) == 1
+
+
+def pixelize_scattered(params: dict) -> bool:
+    """pixelize.parts jobs over the jets' rows, and one that gathers them."""
+    return _pixelize_parts(params) > 1
+
+
+def pixelize_parts(params: dict) -> str:
+    """`jetad pixelize --parts`."""
+    return str(_pixelize_parts(params))
+
+
+def pixelize_part_ids(params: dict) -> list[int]:
+    return list(range(_pixelize_parts(params)))
+
+
+def pixelize_part_files(params: dict) -> list[str]:
+    """The part files the gather reads, in order."""
+    return [f"data/images/parts/{k}.h5" for k in pixelize_part_ids(params)]
+
+
 def synth_projects(params: dict) -> list[str]:
     """'<mode>/<part>' of every project to synthesize; empty when synthesis is off."""
     # deferred: the registry, and so `jetad --help`, imports this module (see above)
