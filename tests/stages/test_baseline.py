@@ -22,7 +22,8 @@ def _whole_file_scores(d, bp, out):
     load_weights(d / "ae", {"model": model})
     rec = model.predict(test.images, batch_size=bp["batch_size"] * 2, verbose=0)
     sc.write_score_file(out, {"mse": sc.mse(test.images, rec)}, test.label, test.jet_mass,
-                        attrs={"model": "conv_ae", "test": "test.h5"})
+                        attrs={"model": "conv_ae", "test": "test.h5",
+                               "params": int(model.count_params())})
 
 
 def test_baseline_in_chunks_is_the_whole_files_byte_for_byte(tiny_workdir, jetad, tmp_path):

@@ -35,6 +35,7 @@ def _forward(model, sample: bool):
 def _score_batch(model, forward, x: np.ndarray, seed: int, start: int) -> tuple[dict, np.ndarray]:
     """The scores and latents of one batch whose first jet is row `start`, and its
     reconstruction."""
+    # heavy: TensorFlow loads once a model is scored, after the inputs were checked
     import tensorflow as tf
 
     rec, logits, mean, logvar = (
