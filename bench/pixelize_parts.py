@@ -14,33 +14,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
-from scale import build
+from scale import build, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 JETS = ["data/jets/qcd.h5", "data/jets/top.h5"]
-
-
-def run_stage(work: Path, args: list[str], src: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak resident memory in MB) of `jetad <args>` in `work`.
-    CPU seconds, user and system over all threads: the measure that holds on a shared
-    machine, where the wall time follows the load."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "jetad.cli", *args], cwd=work, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"jetad {' '.join(args)} failed in {work}:\n{stderr.decode()}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
